@@ -1,0 +1,48 @@
+# wandb-local-kit: thin targets over the `wandb-kit` CLI and docker compose.
+# `make help` lists them. Every target is one call; the logic lives in deploy/ and scripts/.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PY   ?= $(VENV)/bin/python
+KIT  ?= $(PY) -m deploy
+PYTEST_ARGS ?=
+
+.PHONY: help venv images up down status logs health smoke test test-unit lint
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: ## create .venv with the kit and everything the tests use
+	scripts/setup-venv.sh
+
+images: ## build the offline test images (stand-ins for mysql, S3, caddy, W&B)
+	scripts/build-images.sh
+
+up: venv ## start the stack (embedded default) and wait until it is healthy
+	$(KIT) up
+
+down: venv ## stop the stack (data is kept)
+	$(KIT) down
+
+status: venv ## show the stack's containers and health
+	$(KIT) status
+
+logs: venv ## show the stack's logs
+	$(KIT) logs
+
+health: venv ## layered health check of the server
+	$(KIT) health
+
+smoke: venv ## log every media type with the SDK and read it back
+	$(KIT) smoke
+
+test: venv ## THE test command: unit, stand-in and integration tests (Docker for the latter)
+	@if docker info >/dev/null 2>&1; then scripts/build-images.sh; fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv ## unit tests only (no Docker, no network)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv ## ruff over the code and tests
+	$(PY) -m ruff check deploy tests

@@ -1,0 +1,99 @@
+"""The `wandb-kit` command: a thin layer over the deploy modules.
+
+Start-up must stay fast (`--help`, `--version`): this module imports only the
+standard library. Each command imports what it needs (wandb, docker, boto3, ...)
+inside its handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from deploy import __version__
+from deploy.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, KitError, NotBuiltYet
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    # Adds the command's own options; None when it has none (yet).
+    configure: Callable[[argparse.ArgumentParser], None] | None = None
+    # Runs it and returns the exit code; None means "not built yet".
+    run: Handler | None = None
+    # The issue that builds it, named in the "not built yet" message.
+    issue: int = 0
+
+
+# The subcommands, in the order a user meets them. Commands that are not built yet
+# keep their place in --help so the surface is visible, and exit 2 when called.
+COMMANDS: list[Command] = [
+    Command("init", "create .env with generated secrets and chosen storage", issue=4),
+    Command("up", "start the stack (docker compose up --wait)", issue=4),
+    Command("down", "stop the stack (keeps data unless --volumes)", issue=4),
+    Command("status", "show the stack's containers and their health", issue=4),
+    Command("logs", "show the stack's logs", issue=4),
+    Command("configure", "point this machine's wandb SDK at the server", issue=5),
+    Command("env", "print export WANDB_BASE_URL=... lines for eval", issue=5),
+    Command("login", "verify and store an API key (or --bootstrap the first user)", issue=5),
+    Command("health", "layered health check of the server", issue=5),
+    Command("doctor", "diagnose known self-hosting pitfalls and print fixes", issue=5),
+    Command("smoke", "log every media type with the SDK and read it back", issue=6),
+    Command("backup", "consistent, timestamped backup with manifest", issue=8),
+    Command("restore", "restore a backup into a stopped or fresh stack", issue=8),
+    Command("upgrade", "back up, then move the server to a new image tag", issue=8),
+    Command("bundle", "save/load all images for air-gapped hosts", issue=8),
+    Command("bench", "measure the capacity of a deployment", issue=9),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wandb-kit",
+        description="Run your own Weights & Biases server (wandb/local) and prove it works.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"wandb-kit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for command in COMMANDS:
+        label = command.help if command.run else f"{command.help} [not built yet]"
+        p = sub.add_parser(
+            command.name,
+            help=label,
+            description=label,
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if command.configure:
+            command.configure(p)
+        p.set_defaults(_command=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "_command", None)
+    if command is None:
+        parser.print_help()
+        return 0
+    try:
+        if command.run is None:
+            raise NotBuiltYet(command.name, command.issue)
+        return command.run(args)
+    except KitError as err:
+        print(err.render(), file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

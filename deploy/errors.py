@@ -1,0 +1,51 @@
+"""Errors a person can act on, and the exit codes the CLI documents.
+
+Every expected failure is raised as a KitError naming what was checked, what was
+found and the fix; the CLI prints it without a traceback and exits with its code.
+"""
+
+from __future__ import annotations
+
+# Exit codes of `wandb-kit` (documented in `wandb-kit --help` and README.md).
+EXIT_OK = 0
+EXIT_FAILED = 1  # a check or operation ran and failed (or, for `health`, degraded)
+EXIT_USAGE = 2  # bad input, missing prerequisite, or a command not built yet
+EXIT_UNREACHABLE = 3  # the server could not be reached at all
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success (for `health`: healthy)
+  1    a check or operation failed (for `health`: degraded, warnings only)
+  2    bad input or missing prerequisite; also a command that is not built yet
+       (for `health`: failing)
+  3    server unreachable
+  130  interrupted"""
+
+
+class KitError(Exception):
+    """A failure with a message for a person: what happened and how to fix it."""
+
+    def __init__(self, problem: str, fix: str | None = None, exit_code: int = EXIT_USAGE):
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+        self.exit_code = exit_code
+
+    def render(self) -> str:
+        text = f"error: {self.problem}"
+        if self.fix:
+            text += f"\n  fix: {self.fix}"
+        return text
+
+
+class NotBuiltYet(KitError):
+    """A subcommand the kit names but does not implement yet. It never pretends."""
+
+    def __init__(self, command: str, issue: int):
+        super().__init__(
+            f"`wandb-kit {command}` is not built yet (tracked in issue #{issue}); "
+            "nothing was done.",
+            fix="see README.md for what works today, or use docker compose directly",
+            exit_code=EXIT_USAGE,
+        )

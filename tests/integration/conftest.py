@@ -1,0 +1,69 @@
+"""Fixtures for integration tests: a real Docker engine and the offline test images.
+
+Without Docker these tests skip with a how-to, except when KIT_REQUIRE_DOCKER=1
+(CI), where a missing engine or image fails loudly instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# testcontainers reads these at import time. Ryuk (its reaper) cannot be pulled on
+# offline hosts, and inside a container it would otherwise report the docker0
+# gateway instead of the published loopback ports.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
+
+IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
+HOW_TO = (
+    "start Docker (e.g. `sudo scripts/provision-docker.sh`), then build the test images "
+    "with `scripts/make-base-image.sh && scripts/build-images.sh` (or run `make test`)"
+)
+
+
+def _require_docker() -> bool:
+    return os.environ.get("KIT_REQUIRE_DOCKER") == "1"
+
+
+def _unavailable(reason: str):
+    if _require_docker():
+        pytest.fail(f"{reason} and KIT_REQUIRE_DOCKER=1: {HOW_TO}", pytrace=False)
+    pytest.skip(f"{reason}: {HOW_TO}")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as err:  # any failure to reach the engine means "no Docker here"
+        _unavailable(f"no Docker engine answered ({type(err).__name__})")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def test_image(docker_client):
+    """Returns a function giving the tag of a built offline test image, e.g. 'mysql'."""
+    import docker.errors
+
+    def get(name: str) -> str:
+        tag = f"{IMAGE_PREFIX}{name}:test"
+        try:
+            docker_client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            _unavailable(f"test image {tag} is not built")
+        return tag
+
+    return get

@@ -1,0 +1,75 @@
+"""The `wandb-kit` command's skeleton: every subcommand listed, none pretending."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from deploy import __version__
+from deploy.cli import COMMANDS, main
+
+# The subcommands the kit promises (issue #2); later issues fill them in.
+PROMISED = (
+    "init up down status logs configure login health doctor smoke "
+    "backup restore upgrade bundle bench"
+).split()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_help_lists_every_promised_subcommand():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
+    assert set(PROMISED) <= listed
+
+
+def test_help_documents_exit_codes():
+    out = run_cli("--help").stdout
+    for code in ("0", "1", "2", "3"):
+        assert f"\n  {code} " in out
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"wandb-kit {__version__}"
+
+
+@pytest.mark.parametrize("name", [c.name for c in COMMANDS if c.run is None])
+def test_unbuilt_command_exits_2_with_clear_message(name, capsys):
+    assert main([name]) == 2
+    err = capsys.readouterr().err
+    assert f"`wandb-kit {name}` is not built yet" in err
+    assert "nothing was done" in err
+
+
+def test_unbuilt_command_prints_no_traceback():
+    result = run_cli("smoke")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "not built yet" in result.stderr
+
+
+def test_unknown_command_is_a_usage_error():
+    result = run_cli("launch-rockets")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_startup_imports_no_heavy_library():
+    # --help must stay fast: wandb, torch, docker and friends load only inside commands.
+    code = (
+        "import sys, deploy.cli; "
+        "print(','.join(m for m in ('wandb','torch','docker','boto3','rich','yaml','requests') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.strip() == ""
