@@ -32,12 +32,43 @@ class Command:
 
 # The subcommands, in the order a user meets them. Commands that are not built yet
 # keep their place in --help so the surface is visible, and exit 2 when called.
+def _lazy(module: str, function: str) -> Handler:
+    """A handler that imports its module only when the command runs (fast --help)."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(args)
+
+    return run
+
+
+def _options(module: str, function: str) -> Callable[[argparse.ArgumentParser], None]:
+    def configure(parser: argparse.ArgumentParser) -> None:
+        import importlib
+
+        getattr(importlib.import_module(module), function)(parser)
+
+    return configure
+
+
+def _stack(name: str, help: str) -> Command:
+    return Command(
+        name,
+        help,
+        _options("deploy.stack", f"configure_{name}"),
+        _lazy("deploy.stack", f"cmd_{name}"),
+        issue=4,
+    )
+
+
 COMMANDS: list[Command] = [
-    Command("init", "create .env with generated secrets and chosen storage", issue=4),
-    Command("up", "start the stack (docker compose up --wait)", issue=4),
-    Command("down", "stop the stack (keeps data unless --volumes)", issue=4),
-    Command("status", "show the stack's containers and their health", issue=4),
-    Command("logs", "show the stack's logs", issue=4),
+    _stack("init", "create .env with generated secrets and the chosen storage/TLS"),
+    _stack("preflight", "check that this host can run the stack"),
+    _stack("up", "preflight, then start the stack and wait until it is healthy"),
+    _stack("down", "stop the stack (data kept unless --volumes)"),
+    _stack("status", "show the stack's containers and their health"),
+    _stack("logs", "show the stack's logs"),
     Command("configure", "point this machine's wandb SDK at the server", issue=5),
     Command("env", "print export WANDB_BASE_URL=... lines for eval", issue=5),
     Command("login", "verify and store an API key (or --bootstrap the first user)", issue=5),

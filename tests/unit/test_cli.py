@@ -66,7 +66,7 @@ def test_unknown_command_is_a_usage_error():
 def test_startup_imports_no_heavy_library():
     # --help must stay fast: wandb, torch, docker and friends load only inside commands.
     code = (
-        "import sys, deploy.cli; "
+        "import sys, deploy.cli; deploy.cli.build_parser(); "
         "print(','.join(m for m in ('wandb','torch','docker','boto3','rich','yaml','requests') "
         "if m in sys.modules))"
     )

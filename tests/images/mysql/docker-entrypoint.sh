@@ -27,9 +27,11 @@ if [ "$1" = "mysqld" ] || [ "$1" = "mariadbd" ]; then
     fi
     log "initialising database in $DATADIR"
     mariadb-install-db --user=mysql --datadir="$DATADIR" --skip-test-db --auth-root-authentication-method=normal >/dev/null
-    mariadbd --user=mysql --datadir="$DATADIR" --skip-networking --socket=/run/mysqld/init.sock "$@" &
+    # Like the official image: a temporary server on the default socket only, so
+    # init scripts can use a plain `mysql --protocol=socket`.
+    mariadbd --user=mysql --datadir="$DATADIR" --skip-networking "$@" &
     pid=$!
-    sql=(mariadb --protocol=socket --socket=/run/mysqld/init.sock -uroot)
+    sql=(mariadb --protocol=socket -uroot)
     for _ in $(seq 1 60); do "${sql[@]}" -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.5; done
 
     if [ -n "${MYSQL_RANDOM_ROOT_PASSWORD:-}" ]; then
@@ -66,7 +68,7 @@ if [ "$1" = "mysqld" ] || [ "$1" = "mariadbd" ]; then
     [ -n "${MYSQL_DATABASE:-}" ] && db=("$MYSQL_DATABASE") || db=()
     for f in /docker-entrypoint-initdb.d/*; do
       case "$f" in
-        *.sh)     log "running $f"; . "$f" ;;
+        *.sh)     log "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
         *.sql)    log "running $f"; "${sql[@]}" "${db[@]}" < "$f" ;;
         *.sql.gz) log "running $f"; gunzip -c "$f" | "${sql[@]}" "${db[@]}" ;;
         *)        [ -e "$f" ] && log "ignoring $f" ;;

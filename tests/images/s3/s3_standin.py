@@ -2,6 +2,8 @@
 
 Usage (MinIO's command line): s3_standin.py server DATA_DIR [--address :9000]
                                               [--console-address :9001]
+Like MinIO, MINIO_API_CORS_ALLOW_ORIGIN (comma-separated origins, or *) sets CORS for
+every bucket; when it is unset, moto answers preflights from each bucket's CORS rules.
 Test infrastructure, not object storage for real data: see the Dockerfile.
 """
 
@@ -73,7 +75,21 @@ class Snapshots:
             os.replace(tmp, self.path)
 
 
-def make_app(snapshots: Snapshots):
+CORS_METHODS = "GET, PUT, HEAD, POST, DELETE"
+
+
+def global_cors_origins() -> list[str] | None:
+    raw = os.environ.get("MINIO_API_CORS_ALLOW_ORIGIN")
+    if raw is None:
+        return None
+    return [o.strip() for o in raw.split(",") if o.strip()]
+
+
+def cors_allows(allowed: list[str], origin: str) -> bool:
+    return "*" in allowed or origin in allowed
+
+
+def make_app(snapshots: Snapshots, cors_origins: list[str] | None):
     s3_app = create_backend_app("s3")
 
     def app(environ, start_response):
@@ -81,10 +97,36 @@ def make_app(snapshots: Snapshots):
         if path in ("/minio/health/live", "/minio/health/ready"):
             start_response("200 OK", [("Content-Length", "0")])
             return [b""]
+        origin = environ.get("HTTP_ORIGIN")
+        if cors_origins is not None and origin and environ["REQUEST_METHOD"] == "OPTIONS":
+            # MinIO answers preflights from its global setting, not from bucket rules.
+            if not cors_allows(cors_origins, origin):
+                start_response("403 Forbidden", [("Content-Length", "0")])
+                return [b""]
+            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+            start_response(
+                "200 OK",
+                [
+                    ("Access-Control-Allow-Origin", origin),
+                    ("Access-Control-Allow-Methods", CORS_METHODS),
+                    ("Access-Control-Allow-Headers", requested or "*"),
+                    ("Access-Control-Expose-Headers", "ETag"),
+                    ("Vary", "Origin"),
+                    ("Content-Length", "0"),
+                ],
+            )
+            return [b""]
         status_holder = {}
 
         def capture(status, headers, exc_info=None):
             status_holder["code"] = int(status.split(" ", 1)[0])
+            if cors_origins is not None:
+                # Replace whatever moto added with MinIO's global answer.
+                headers = [
+                    (k, v) for k, v in headers if not k.lower().startswith("access-control-")
+                ]
+                if origin and cors_allows(cors_origins, origin):
+                    headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
             return start_response(status, headers, exc_info)
 
         body = s3_app(environ, capture)
@@ -111,7 +153,8 @@ def main(argv: list[str]) -> int:
     snapshots = Snapshots(args.data_dir, float(os.environ.get("STANDIN_SNAPSHOT_DELAY", "0.2")))
     snapshots.load()
     host, _, port = args.address.rpartition(":")
-    server = make_server(host or "0.0.0.0", int(port), make_app(snapshots), threaded=True)
+    app = make_app(snapshots, global_cors_origins())
+    server = make_server(host or "0.0.0.0", int(port), app, threaded=True)
 
     def stop(signum, frame):
         # Save before exiting so `docker stop` / restart never loses a write.

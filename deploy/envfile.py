@@ -1,0 +1,72 @@
+"""Reading and writing the kit's `.env` (compose's env-file syntax).
+
+Values are written single-quoted: compose then takes them literally (no `$`
+interpolation, `#` is not a comment), so generated or user passwords with
+`@ : / # % $` reach the containers unchanged. A single quote cannot be written that
+way, so it is refused with a clear message instead of being mangled.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from deploy.errors import KitError
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """Returns the file's keys and values (empty when the file does not exist)."""
+    if not path.exists():
+        return {}
+    from dotenv import dotenv_values
+
+    # interpolate=False: keep `$` literal, as compose does for single-quoted values.
+    return {k: v or "" for k, v in dotenv_values(path, interpolate=False).items()}
+
+
+def quote(key: str, value: str) -> str:
+    if "'" in value:
+        raise KitError(
+            f"{key} contains a single quote, which .env cannot hold literally",
+            fix=f"choose a {key} without ' (any other character, including @:/#%$, is fine)",
+        )
+    if "\n" in value:
+        raise KitError(f"{key} contains a line break", fix=f"put {key} on one line")
+    return f"'{value}'"
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fills the template (.env.example): every KEY= line gets values[KEY].
+
+    Comments and order come from the template, so .env stays documented; keys in
+    values that the template lacks are appended at the end.
+    """
+    lines, seen = [], set()
+    for line in template.splitlines():
+        key, sep, _ = line.partition("=")
+        key = key.strip()
+        if sep and key and not line.lstrip().startswith("#"):
+            seen.add(key)
+            lines.append(f"{key}={quote(key, values.get(key, ''))}")
+        else:
+            lines.append(line)
+    extra = [k for k in values if k not in seen]
+    if extra:
+        lines.append("")
+        lines.append("# --- not in .env.example ---")
+        lines.extend(f"{k}={quote(k, values[k])}" for k in extra)
+    return "\n".join(lines) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes the file with mode 0600 from the start (it holds secrets), atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,314 @@
+"""The kit's settings: defaults from .env.example, generated secrets, values derived
+with proper URL-quoting, and validation that names each bad value and its fix.
+
+Pure functions over a dict of strings, so every decision is unit-testable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from deploy.envfile import read_env
+
+STORAGE_CHOICES = ("embedded", "external")
+TLS_CHOICES = ("off", "internal", "files", "acme")
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+# Secrets generated when empty; re-running init keeps existing ones.
+SECRET_FACTORIES = {
+    # On-prem API keys: a prefix, a dash, then >= 40 characters (SDK validation).
+    "WANDB_ADMIN_API_KEY": lambda: "local-" + secrets.token_hex(20),
+    "MYSQL_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "MYSQL_ROOT_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "MINIO_ROOT_USER": lambda: "wandb-" + secrets.token_hex(6),
+    "MINIO_ROOT_PASSWORD": lambda: secrets.token_urlsafe(30),
+}
+SECRET_KEYS = frozenset(SECRET_FACTORIES) | {"WANDB_LICENSE", "WANDB_MYSQL_URL", "WANDB_BUCKET_URL"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    problem: str
+    fix: str
+
+    def render(self) -> str:
+        return f"{self.key}: {self.problem}\n  fix: {self.fix}"
+
+
+def default_compose_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "compose"
+
+
+def example_values(compose_dir: Path) -> dict[str, str]:
+    return read_env(compose_dir / ".env.example")
+
+
+def compose_files(storage: str, tls: str, test: bool = False) -> list[str]:
+    """The compose files of a setup, base first; test overlays follow their base."""
+    files = ["compose.yaml"] + (["test.yaml"] if test else [])
+    if storage == "external":
+        files += ["external.yaml"] + (["test-external.yaml"] if test else [])
+    if tls != "off":
+        files += ["tls.yaml"] + (["test-tls.yaml"] if test else [])
+    return files
+
+
+def generate_secrets(values: dict[str, str]) -> dict[str, str]:
+    out = dict(values)
+    for key, make in SECRET_FACTORIES.items():
+        if not out.get(key):
+            out[key] = make()
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_bucket_url(wandb_host: str) -> str:
+    host = urlsplit(wandb_host).hostname or "localhost"
+    if _is_loopback(host):
+        # localhost means a different machine inside the wandb container; this
+        # machine's name resolves to it on the host and is aliased to MinIO inside.
+        host = socket.gethostname()
+    return f"http://{host}:9000"
+
+
+def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
+    """Fills the derived keys (URLs built from parts, with URL-quoting)."""
+    out = dict(values)
+    storage, tls = out.get("WANDB_STORAGE", "embedded"), out.get("WANDB_TLS", "off")
+    out["COMPOSE_FILE"] = ":".join(compose_files(storage, tls, test))
+    host = urlsplit(out.get("WANDB_HOST", ""))
+    out["WANDB_TLS_HOSTNAME"] = host.hostname or ""
+    if storage == "external":
+        if not out.get("WANDB_BUCKET_PUBLIC_URL"):
+            out["WANDB_BUCKET_PUBLIC_URL"] = default_bucket_url(out.get("WANDB_HOST", ""))
+        bucket = urlsplit(out["WANDB_BUCKET_PUBLIC_URL"])
+        port = bucket.port or (443 if bucket.scheme == "https" else 80)
+        out["WANDB_BUCKET_HOSTNAME"] = bucket.hostname or ""
+        out["WANDB_BUCKET_PORT"] = str(port)
+        out["WANDB_BUCKET_CORS_ORIGINS"] = origin(out.get("WANDB_HOST", ""))
+        # W&B URL-decodes these; quote every reserved character, including '+'.
+        q = lambda s: quote(s, safe="")  # noqa: E731
+        out["WANDB_MYSQL_URL"] = (
+            f"mysql://{q(out.get('MYSQL_USER', ''))}:{q(out.get('MYSQL_PASSWORD', ''))}"
+            f"@mysql:3306/{q(out.get('MYSQL_DATABASE', ''))}"
+        )
+        out["WANDB_BUCKET_URL"] = (
+            f"s3://{q(out.get('MINIO_ROOT_USER', ''))}:{q(out.get('MINIO_ROOT_PASSWORD', ''))}"
+            f"@{bucket.hostname}:{port}/{out.get('WANDB_BUCKET_NAME', '')}"
+            + ("?tls=true" if bucket.scheme == "https" else "")
+        )
+    return out
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# --- validation -----------------------------------------------------------------------
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?[kmgtKMGT]?[bB]?$")
+_IDENT = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_API_KEY = re.compile(r"^[A-Za-z0-9]+-[\w-]{40,}$")
+
+
+def _port(values, key, problems):
+    raw = values.get(key, "")
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        problems.append(Problem(key, f"{raw!r} is not a port number", f"set {key} to 1-65535"))
+
+
+def _image(values, key, problems):
+    image = values.get(key, "")
+    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    if not tag or tag == "latest":
+        problems.append(
+            Problem(
+                key, f"{image!r} has no pinned tag", f"set {key} to a release tag, never latest"
+            )
+        )
+
+
+def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Problem]:
+    """Every problem with the settings, each naming the key and the fix."""
+    p: list[Problem] = []
+    storage, tls = values.get("WANDB_STORAGE", ""), values.get("WANDB_TLS", "")
+    if storage not in STORAGE_CHOICES:
+        p.append(
+            Problem(
+                "WANDB_STORAGE",
+                f"{storage!r} is not a storage choice",
+                f"use one of {', '.join(STORAGE_CHOICES)}",
+            )
+        )
+    if tls not in TLS_CHOICES:
+        p.append(
+            Problem(
+                "WANDB_TLS", f"{tls!r} is not a TLS choice", f"use one of {', '.join(TLS_CHOICES)}"
+            )
+        )
+
+    host = urlsplit(values.get("WANDB_HOST", ""))
+    if host.scheme not in ("http", "https") or not host.hostname:
+        p.append(
+            Problem(
+                "WANDB_HOST",
+                f"{values.get('WANDB_HOST', '')!r} is not an http(s) URL",
+                "set it to the URL clients use, e.g. http://wandb.lab.example:8080",
+            )
+        )
+    elif host.query or host.fragment:
+        p.append(Problem("WANDB_HOST", "has a query or fragment", "use scheme://host[:port] only"))
+    elif tls in ("internal", "files", "acme") and host.scheme != "https":
+        p.append(
+            Problem(
+                "WANDB_HOST",
+                f"is {host.scheme}:// but WANDB_TLS={tls}",
+                "use https:// with TLS on, or set WANDB_TLS=off",
+            )
+        )
+    elif tls == "acme" and (_is_loopback(host.hostname) or _is_ip(host.hostname)):
+        p.append(
+            Problem(
+                "WANDB_HOST",
+                "ACME needs a public DNS name, not an address",
+                "use WANDB_TLS=internal for a lab without public DNS",
+            )
+        )
+
+    for key in ("WANDB_PORT", "WANDB_HTTPS_PORT", "WANDB_HTTP_PORT"):
+        _port(values, key, p)
+    for key in ("WANDB_BIND", "WANDB_BUCKET_BIND"):
+        if not _is_ip(values.get(key, "")):
+            p.append(
+                Problem(
+                    key,
+                    f"{values.get(key, '')!r} is not an IP address",
+                    "use 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)",
+                )
+            )
+    for key in ("WANDB_IMAGE", "MYSQL_IMAGE", "MINIO_IMAGE", "MC_IMAGE", "CADDY_IMAGE"):
+        _image(values, key, p)
+    if not _API_KEY.match(values.get("WANDB_ADMIN_API_KEY", "")):
+        p.append(
+            Problem(
+                "WANDB_ADMIN_API_KEY",
+                "is not an on-prem API key (prefix-<40+ chars>)",
+                "clear it and run wandb-kit init to generate one",
+            )
+        )
+    if values.get("WANDB_ADMIN_API_ENABLED", "") not in ("true", "false"):
+        p.append(Problem("WANDB_ADMIN_API_ENABLED", "must be true or false", "set true or false"))
+    if not _MEMORY.match(values.get("WANDB_MEMORY", "")):
+        p.append(
+            Problem(
+                "WANDB_MEMORY",
+                f"{values.get('WANDB_MEMORY', '')!r} is not a size",
+                "use e.g. 8g or 8192m",
+            )
+        )
+    try:
+        if float(values.get("WANDB_CPUS", "")) <= 0:
+            raise ValueError
+    except ValueError:
+        p.append(
+            Problem(
+                "WANDB_CPUS",
+                f"{values.get('WANDB_CPUS', '')!r} is not a CPU count",
+                "use e.g. 4 or 2.5",
+            )
+        )
+
+    if storage == "external":
+        for key in ("MYSQL_DATABASE", "MYSQL_USER"):
+            if not _IDENT.match(values.get(key, "")):
+                p.append(
+                    Problem(
+                        key,
+                        f"{values.get(key, '')!r} is not a plain MySQL name",
+                        "use letters, digits and _ only",
+                    )
+                )
+        for key in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD", "MINIO_ROOT_USER"):
+            if not values.get(key):
+                p.append(
+                    Problem(key, "is empty", "clear it and run wandb-kit init to generate one")
+                )
+        if len(values.get("MINIO_ROOT_PASSWORD", "")) < 8:
+            p.append(
+                Problem(
+                    "MINIO_ROOT_PASSWORD",
+                    "is shorter than MinIO's minimum of 8",
+                    "clear it and run wandb-kit init to generate one",
+                )
+            )
+        if not _BUCKET.match(values.get("WANDB_BUCKET_NAME", "")):
+            p.append(
+                Problem(
+                    "WANDB_BUCKET_NAME",
+                    "is not a valid S3 bucket name",
+                    "use 3-63 lowercase letters, digits, dots and hyphens",
+                )
+            )
+        bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
+        if (
+            bucket.scheme not in ("http", "https")
+            or not bucket.hostname
+            or bucket.path not in ("", "/")
+        ):
+            p.append(
+                Problem(
+                    "WANDB_BUCKET_PUBLIC_URL",
+                    "is not an http(s)://host:port URL",
+                    "set it to this server's name or LAN address, e.g. http://wandb.lab.example:9000",
+                )
+            )
+        elif _is_loopback(bucket.hostname):
+            p.append(
+                Problem(
+                    "WANDB_BUCKET_PUBLIC_URL",
+                    f"names {bucket.hostname}, which inside the wandb container is that "
+                    "container itself",
+                    "use this server's DNS name or LAN address, reachable from clients "
+                    "and containers alike",
+                )
+            )
+
+    if tls == "files" and compose_dir is not None:
+        cert_dir = (compose_dir / values.get("WANDB_TLS_CERT_DIR", "")).resolve()
+        missing = [n for n in ("cert.pem", "key.pem") if not (cert_dir / n).is_file()]
+        if missing:
+            p.append(
+                Problem(
+                    "WANDB_TLS_CERT_DIR",
+                    f"{cert_dir} lacks {', '.join(missing)}",
+                    "put your certificate pair there as cert.pem and key.pem",
+                )
+            )
+    if tls == "acme" and "@" not in values.get("WANDB_ACME_EMAIL", ""):
+        p.append(Problem("WANDB_ACME_EMAIL", "is required for ACME", "set an email address"))
+    return p
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,103 @@
+"""Preflight decisions on simulated hosts."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from deploy import preflight as pf
+from deploy import settings
+from deploy.stack import build_values
+
+GIB = pf.GIB
+
+
+def host(**kw) -> pf.HostFacts:
+    base = dict(
+        arch="x86_64",
+        cpus=8,
+        memory=32 * GIB,
+        disk_free=500 * GIB,
+        engine_version="27.3.1",
+        compose_version="2.40.3",
+    )
+    base.update(kw)
+    return pf.HostFacts(**base)
+
+
+def values(**overrides) -> dict[str, str]:
+    a = argparse.Namespace(storage=None, tls=None, host=None, bind=None, bucket_url=None)
+    v = build_values({}, settings.example_values(settings.default_compose_dir()), a)
+    v.update({"WANDB_LICENSE": "eyJ-license", **overrides})
+    return settings.derive(v)
+
+
+def by_name(checks):
+    return {c.name: c for c in checks}
+
+
+def test_a_good_host_passes_everything():
+    checks = pf.check(host(), values())
+    assert {c.status for c in checks} == {pf.OK}
+
+
+def test_arm_host_is_warned_clearly():
+    c = by_name(pf.check(host(arch="aarch64"), values()))["architecture"]
+    assert c.status == pf.WARN and "amd64 only" in c.detail
+
+
+@pytest.mark.parametrize(
+    "facts,name,status",
+    [
+        (dict(cpus=2), "CPU cores", pf.WARN),
+        (dict(cpus=1), "CPU cores", pf.FAIL),
+        (dict(memory=6 * GIB), "memory", pf.WARN),
+        (dict(memory=2 * GIB), "memory", pf.FAIL),
+        (dict(disk_free=50 * GIB), "free disk", pf.WARN),
+        (dict(disk_free=5 * GIB), "free disk", pf.FAIL),
+        (dict(engine_version=None), "docker engine", pf.FAIL),
+        (dict(engine_version="19.03.1"), "docker engine", pf.FAIL),
+        (dict(compose_version=None), "compose v2", pf.FAIL),
+        (dict(compose_version="2.17.0"), "compose v2", pf.FAIL),
+    ],
+)
+def test_resources_and_tools(facts, name, status):
+    c = by_name(pf.check(host(**facts), values()))[name]
+    assert c.status == status
+    if status != pf.OK:
+        assert c.fix
+
+
+def test_busy_port_fails_naming_the_setting():
+    checks = pf.check(host(busy_ports={("127.0.0.1", 8080)}), values())
+    c = by_name(checks)["port 8080"]
+    assert c.status == pf.FAIL and "WANDB_PORT" in c.fix
+
+
+def test_busy_port_of_our_own_running_stack_is_fine():
+    checks = pf.check(host(busy_ports={("127.0.0.1", 8080)}, stack_running=True), values())
+    assert "port 8080" not in by_name(checks)
+
+
+def test_host_port_must_match_published_port():
+    c = by_name(pf.check(host(), values(WANDB_HOST="http://localhost:9999")))["HOST"]
+    assert c.status == pf.FAIL and "9999" in c.detail
+
+
+def test_remote_host_name_on_loopback_bind_is_warned():
+    v = values(WANDB_HOST="http://wandb.lab.test:8080")
+    c = by_name(pf.check(host(), v))["HOST"]
+    assert c.status == pf.WARN and "other machines cannot reach it" in c.detail
+    v["WANDB_BIND"] = "0.0.0.0"
+    assert by_name(pf.check(host(), v))["HOST"].status == pf.OK
+
+
+def test_missing_license_is_a_warning():
+    c = by_name(pf.check(host(), values(WANDB_LICENSE="")))["license"]
+    assert c.status == pf.WARN
+
+
+def test_incomplete_env_fails():
+    c = by_name(pf.check(host(), values(MYSQL_PASSWORD="", WANDB_STORAGE="external")))[".env"]
+    assert c.status == pf.FAIL and "MYSQL_PASSWORD" in c.detail

@@ -1,0 +1,235 @@
+"""`.env` generation and validation: secrets, URL-quoting, overlays, bad values named."""
+
+from __future__ import annotations
+
+import argparse
+import stat
+from pathlib import Path
+from urllib.parse import unquote, unquote_plus, urlsplit
+
+import pytest
+
+from deploy import settings
+from deploy.envfile import read_env, render, write_private
+from deploy.errors import KitError
+from deploy.stack import build_values, cmd_init
+
+COMPOSE_DIR = settings.default_compose_dir()
+NASTY = "p@ss:w/o#r%d+$HOME !"
+
+
+def defaults() -> dict[str, str]:
+    return settings.example_values(COMPOSE_DIR)
+
+
+def args(**kw) -> argparse.Namespace:
+    base = dict(
+        storage=None,
+        tls=None,
+        host=None,
+        bind=None,
+        bucket_url=None,
+        compose_dir=COMPOSE_DIR,
+        env_file=None,
+    )
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def external(**overrides) -> dict[str, str]:
+    values = build_values(
+        {}, defaults(), args(storage="external", host="http://wandb.lab.test:8080")
+    )
+    values.update(overrides)
+    return settings.derive(values)
+
+
+def test_example_documents_every_key_compose_files_use():
+    import re
+
+    used = set()
+    for f in COMPOSE_DIR.glob("*.yaml"):
+        if not f.name.startswith("test"):
+            used |= set(re.findall(r"\$\{([A-Z0-9_]+)", f.read_text()))
+    assert used - {"COMPOSE_PROJECT_NAME"} <= set(defaults())
+
+
+def test_generated_secrets_are_fresh_and_well_formed():
+    a, b = settings.generate_secrets({}), settings.generate_secrets({})
+    for key in settings.SECRET_FACTORIES:
+        assert a[key] and a[key] != b[key]
+    assert a["WANDB_ADMIN_API_KEY"].startswith("local-")
+    assert len(a["WANDB_ADMIN_API_KEY"].split("-", 1)[1]) == 40
+
+
+def test_existing_values_are_kept():
+    first = build_values({}, defaults(), args())
+    again = build_values(first, defaults(), args())
+    for key in settings.SECRET_FACTORIES:
+        assert again[key] == first[key]
+
+
+@pytest.mark.parametrize("password", [NASTY, "plain", "a+b c", "%41%"])
+def test_passwords_survive_into_urls(password):
+    values = external(MYSQL_PASSWORD=password, MINIO_ROOT_PASSWORD=password + "xxxxxxxx")
+    mysql = urlsplit(values["WANDB_MYSQL_URL"])
+    assert mysql.scheme == "mysql" and mysql.hostname == "mysql" and mysql.port == 3306
+    # W&B decodes with unquote_plus (its chart's init container); both decoders agree.
+    assert unquote_plus(mysql.password) == unquote(mysql.password) == password
+    assert mysql.path == "/wandb_local"
+    bucket = urlsplit(values["WANDB_BUCKET_URL"])
+    assert bucket.scheme == "s3" and bucket.hostname == "wandb.lab.test" and bucket.port == 9000
+    assert unquote_plus(bucket.password) == password + "xxxxxxxx"
+    assert bucket.path == "/wandb"
+
+
+def test_nasty_password_survives_the_env_file(tmp_path):
+    values = external(MYSQL_PASSWORD=NASTY)
+    path = tmp_path / ".env"
+    write_private(path, render((COMPOSE_DIR / ".env.example").read_text(), values))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    back = read_env(path)
+    assert back["MYSQL_PASSWORD"] == NASTY
+    assert back["WANDB_MYSQL_URL"] == values["WANDB_MYSQL_URL"]
+
+
+def test_single_quote_is_refused_by_name():
+    with pytest.raises(KitError) as err:
+        render("MYSQL_PASSWORD=\n", {"MYSQL_PASSWORD": "it's"})
+    assert "MYSQL_PASSWORD" in err.value.problem
+
+
+def test_https_bucket_endpoint_sets_tls_flag():
+    values = external(WANDB_BUCKET_PUBLIC_URL="https://files.lab.test:9443")
+    assert values["WANDB_BUCKET_URL"].endswith("@files.lab.test:9443/wandb?tls=true")
+
+
+def test_bucket_cors_origin_is_the_wandb_origin():
+    assert external()["WANDB_BUCKET_CORS_ORIGINS"] == "http://wandb.lab.test:8080"
+
+
+@pytest.mark.parametrize(
+    "storage,tls,test,expected",
+    [
+        ("embedded", "off", False, ["compose.yaml"]),
+        ("external", "off", False, ["compose.yaml", "external.yaml"]),
+        ("embedded", "internal", False, ["compose.yaml", "tls.yaml"]),
+        ("external", "acme", False, ["compose.yaml", "external.yaml", "tls.yaml"]),
+        (
+            "external",
+            "internal",
+            True,
+            [
+                "compose.yaml",
+                "test.yaml",
+                "external.yaml",
+                "test-external.yaml",
+                "tls.yaml",
+                "test-tls.yaml",
+            ],
+        ),
+    ],
+)
+def test_overlay_selection(storage, tls, test, expected):
+    assert settings.compose_files(storage, tls, test) == expected
+    for name in expected:
+        assert (COMPOSE_DIR / name).is_file()
+
+
+def test_overlay_selection_is_written_as_compose_file():
+    values = build_values(
+        {}, defaults(), args(storage="external", tls="internal", host="https://wandb.lab.test")
+    )
+    assert values["COMPOSE_FILE"] == "compose.yaml:external.yaml:tls.yaml"
+
+
+def test_turning_tls_on_moves_host_to_https():
+    values = build_values({}, defaults(), args(tls="internal"))
+    assert values["WANDB_HOST"] == "https://localhost"
+
+
+def test_defaults_are_valid():
+    assert settings.validate(build_values({}, defaults(), args())) == []
+    assert settings.validate(external()) == []
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("WANDB_HOST", "wandb.lab.test:8080"),
+        ("WANDB_HOST", ""),
+        ("WANDB_PORT", "80808"),
+        ("WANDB_PORT", "http"),
+        ("WANDB_BIND", "everywhere"),
+        ("WANDB_STORAGE", "s3"),
+        ("WANDB_TLS", "yes"),
+        ("WANDB_IMAGE", "wandb/local:latest"),
+        ("WANDB_IMAGE", "wandb/local"),
+        ("WANDB_ADMIN_API_KEY", "short"),
+        ("WANDB_ADMIN_API_ENABLED", "yes"),
+        ("WANDB_MEMORY", "lots"),
+        ("WANDB_CPUS", "0"),
+        ("MYSQL_USER", "wandb-local"),
+        ("MYSQL_PASSWORD", ""),
+        ("MINIO_ROOT_PASSWORD", "short"),
+        ("WANDB_BUCKET_NAME", "Wandb_Files"),
+        ("WANDB_BUCKET_PUBLIC_URL", "http://localhost:9000"),
+        ("WANDB_BUCKET_PUBLIC_URL", "http://127.0.0.1:9000"),
+        ("WANDB_BUCKET_PUBLIC_URL", "s3://files:9000"),
+    ],
+)
+def test_bad_value_is_reported_by_name(key, value):
+    problems = settings.validate(external(**{key: value}))
+    assert [p.key for p in problems] == [key]
+    assert problems[0].fix
+
+
+def test_tls_needs_https_host():
+    values = build_values({}, defaults(), args(tls="internal", host="http://wandb.lab.test"))
+    assert [p.key for p in settings.validate(values)] == ["WANDB_HOST"]
+
+
+def test_acme_needs_a_public_name_and_email():
+    values = build_values({}, defaults(), args(tls="acme", host="https://10.0.0.5"))
+    assert {p.key for p in settings.validate(values)} == {"WANDB_HOST", "WANDB_ACME_EMAIL"}
+
+
+def test_files_tls_needs_the_certificate_pair(tmp_path):
+    values = build_values({}, defaults(), args(tls="files", host="https://wandb.lab.test"))
+    values["WANDB_TLS_CERT_DIR"] = str(tmp_path)
+    assert [p.key for p in settings.validate(values, COMPOSE_DIR)] == ["WANDB_TLS_CERT_DIR"]
+    (tmp_path / "cert.pem").write_text("x")
+    (tmp_path / "key.pem").write_text("x")
+    assert settings.validate(values, COMPOSE_DIR) == []
+
+
+def test_init_writes_private_file_and_keeps_secrets(tmp_path, capsys):
+    env = tmp_path / ".env"
+    assert cmd_init(args(env_file=env)) == 0
+    first = read_env(env)
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert cmd_init(args(env_file=env, storage="external", host="http://wandb.lab.test:8080")) == 0
+    second = read_env(env)
+    assert second["WANDB_ADMIN_API_KEY"] == first["WANDB_ADMIN_API_KEY"]
+    assert second["COMPOSE_FILE"] == "compose.yaml:external.yaml"
+    out = capsys.readouterr().out
+    for key in settings.SECRET_FACTORIES:
+        assert first[key] not in out  # never printed
+
+
+def test_init_refuses_bad_values_and_writes_nothing(tmp_path, capsys):
+    env = tmp_path / ".env"
+    assert cmd_init(args(env_file=env, host="ftp://nowhere")) == 2
+    assert not env.exists()
+    assert "WANDB_HOST" in capsys.readouterr().err
+
+
+def test_init_reports_bad_values_already_in_env(tmp_path, capsys):
+    env = tmp_path / ".env"
+    assert cmd_init(args(env_file=env)) == 0
+    text = env.read_text().replace("WANDB_PORT='8080'", "WANDB_PORT='eighty'")
+    env.write_text(text)
+    assert cmd_init(args(env_file=env)) == 2
+    err = capsys.readouterr().err
+    assert "WANDB_PORT" in err and "'eighty' is not a port number" in err
+    assert Path(env).read_text() == text  # left as the user wrote it
