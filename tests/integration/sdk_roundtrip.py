@@ -1,0 +1,70 @@
+"""Logs a run with an image through the real wandb SDK, or reads one back.
+
+Run as a subprocess by the integration tests so every test gets a clean SDK state
+and its own environment (server URL, key, CA file):
+  python sdk_roundtrip.py log PROJECT   -> prints {"path": ..., "debug_log": ...}
+  python sdk_roundtrip.py check PATH    -> prints {"summary": ..., "image_ok": ...}
+The image is derived from a fixed seed, so `check` can regenerate and compare it.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import os
+import sys
+
+import numpy as np
+
+SEED = 20261124
+
+
+def pixels() -> np.ndarray:
+    return np.random.default_rng(SEED).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
+
+
+def log(project: str) -> dict:
+    import wandb
+
+    fast_fail = os.environ.get("KIT_FAST_FAIL") == "1"
+    settings = wandb.Settings(
+        silent=True,
+        # When a test expects uploads to fail, give up quickly instead of retrying.
+        x_file_transfer_retry_max=1 if fast_fail else None,
+        x_file_transfer_retry_wait_max_seconds=1 if fast_fail else None,
+    )
+    run = wandb.init(project=project, config={"kit": "roundtrip"}, settings=settings)
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    run.log({"sample": wandb.Image(pixels(), caption="seeded")}, step=5)
+    path = f"{run.entity}/{run.project}/{run.id}"
+    run_dir = run.dir
+    run.finish()
+    logs = glob.glob(os.path.join(os.path.dirname(run_dir), "logs", "debug-core.log"))
+    return {"path": path, "debug_log": open(logs[0]).read() if logs else ""}
+
+
+def check(path: str) -> dict:
+    import wandb
+    from PIL import Image
+
+    run = wandb.Api(timeout=30).run(path)
+    out = {"summary_loss": run.summary.get("loss"), "config": dict(run.config), "image_ok": False}
+    image_ref = run.summary.get("sample") or {}
+    out["image_path"] = image_ref.get("path")
+    names = [f.name for f in run.files()]
+    out["files"] = names
+    if out["image_path"] in names:
+        buf = run.file(out["image_path"]).download(root=os.environ["KIT_TMP"], replace=True)
+        buf.close()
+        with open(os.path.join(os.environ["KIT_TMP"], out["image_path"]), "rb") as f:
+            img = np.array(Image.open(io.BytesIO(f.read())).convert("RGB"))
+        out["image_ok"] = bool(img.shape == pixels().shape and (img == pixels()).all())
+    return out
+
+
+if __name__ == "__main__":
+    action, arg = sys.argv[1], sys.argv[2]
+    result = log(arg) if action == "log" else check(arg)
+    print("KIT-RESULT " + json.dumps(result))

@@ -1,0 +1,131 @@
+"""The compose stack, brought up by the kit's pytest plugin with the stand-in images.
+
+For each setup: /ready is reached, an SDK run with an image goes through the
+published endpoint (through Caddy with its CA trusted, when TLS is on) and reads
+back with wandb.Api, data survives `down` + `up`, and `down --volumes` removes it.
+Misconfigurations fail the way a user would see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+
+import pytest
+import requests
+import yaml
+
+from deploy import settings
+from deploy.envfile import render
+from deploy.stack import build_values
+from tests.integration.sdk import log_and_check, run_sdk, sdk_env
+
+COMPOSE_DIR = settings.default_compose_dir()
+SETUPS = [("embedded", "off"), ("external", "off"), ("external", "internal")]
+
+
+@pytest.fixture(scope="session")
+def stacks(wandb_stack_factory, test_image):
+    # The plugin's factory runs the kit's compose files with the offline stand-ins.
+    for name in ("wandb-standin", "mysql", "s3", "caddy"):
+        test_image(name)
+    wandb_stack_factory.test_images = True
+    return wandb_stack_factory
+
+
+def _ready(server) -> requests.Response:
+    verify = str(server.ca_file) if server.ca_file else True
+    return requests.get(f"{server.base_url}/ready", timeout=10, verify=verify)
+
+
+@pytest.mark.parametrize("storage,tls", SETUPS, ids=[f"{s}-tls_{t}" for s, t in SETUPS])
+def test_stack_round_trip_survives_restart_and_volumes_remove_it(stacks, storage, tls, tmp_path):
+    server = stacks.start(storage, tls)
+    try:
+        print(f"{storage}/{tls}: up to healthy in {server.startup_seconds:.1f} s")
+        assert _ready(server).status_code == 200
+
+        logged, back = log_and_check(server, tmp_path / "first")
+        assert back["summary_loss"] == pytest.approx(0.2)
+        assert back["config"]["kit"] == "roundtrip"
+        assert back["image_ok"], back
+
+        server.down(volumes=False)
+        server.up()
+        again = run_sdk("check", logged["path"], sdk_env(server, tmp_path / "after-restart"))
+        assert again["image_ok"] and again["summary_loss"] == pytest.approx(0.2)
+
+        server.down(volumes=True)
+        server.up()
+        with pytest.raises(AssertionError, match="(?i)not found|could not find|404"):
+            run_sdk("check", logged["path"], sdk_env(server, tmp_path / "after-wipe"))
+    finally:
+        stacks.stop(server)
+
+
+def test_wrong_host_breaks_uploads(stacks, tmp_path):
+    """HOST names a URL clients do not use: the run is created but its files never
+    arrive (the user sees upload errors and missing media), as with wandb/local."""
+    server = stacks.start("embedded", "off")
+    try:
+        wrong = stacks.env_values()["WANDB_HOST"]  # a free port nobody listens on
+        server.values["WANDB_HOST"] = wrong
+        env_text = server.env_file.read_text()
+        server.env_file.write_text(
+            re.sub(r"^WANDB_HOST=.*$", f"WANDB_HOST='{wrong}'", env_text, flags=re.M)
+        )
+        server.up()  # recreates wandb with the wrong HOST
+        env = sdk_env(server, tmp_path, KIT_FAST_FAIL="1")
+        logged = run_sdk("log", "wrong-host", env)
+        back = run_sdk("check", logged["path"], env)
+        assert back["summary_loss"] == pytest.approx(0.2)  # metadata arrives...
+        assert not back["image_ok"]  # ...the image does not
+        assert back["image_path"] not in back["files"]
+        port = wrong.rsplit(":", 1)[1]
+        assert port in logged["debug_log"], "the SDK log names the unreachable upload URL"
+    finally:
+        stacks.stop(server)
+
+
+def test_bucket_url_only_reachable_inside_breaks_client_uploads(stacks, tmp_path):
+    """The classic split-horizon mistake: BUCKET names the internal service. The
+    server is healthy, but clients cannot resolve the presigned URLs' host."""
+    server = stacks.start("external", "off", WANDB_BUCKET_PUBLIC_URL="http://minio:9000")
+    try:
+        assert _ready(server).status_code == 200
+        env = sdk_env(server, tmp_path, KIT_FAST_FAIL="1")
+        logged = run_sdk("log", "inside-only-bucket", env)
+        back = run_sdk("check", logged["path"], env)
+        assert not back["image_ok"]
+        assert "minio:9000" in logged["debug_log"]
+    finally:
+        stacks.stop(server)
+
+
+@pytest.mark.parametrize("storage,tls", [("embedded", "off"), ("external", "internal")])
+def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
+
+    args = argparse.Namespace(
+        storage=storage, tls=tls, host=None, bind=None, bucket_url="http://wandb.lab.test:9000"
+    )
+    values = build_values({}, settings.example_values(COMPOSE_DIR), args)
+    env = tmp_path / ".env"
+    env.write_text(render((COMPOSE_DIR / ".env.example").read_text(), values))
+    cmd = ["docker", "compose", "--project-directory", str(COMPOSE_DIR), "--env-file", str(env)]
+    for f in settings.compose_files(storage, tls, test=False):
+        cmd += ["-f", str(COMPOSE_DIR / f)]
+    config = yaml.safe_load(
+        subprocess.run(cmd + ["config"], capture_output=True, text=True, check=True).stdout
+    )
+    images = {name: svc["image"] for name, svc in config["services"].items()}
+    for name, image in images.items():
+        assert not image.startswith("wandb-kit-test/"), f"{name} uses a test image"
+        repo, _, tag = image.rpartition(":")
+        assert tag and tag != "latest", f"{name}: {image} is not pinned"
+    assert images["wandb"].startswith("wandb/local:")
+    if storage == "external":
+        assert images["mysql"].startswith("mysql:8.4.")
+        assert images["minio"].startswith("minio/minio:RELEASE.")
+    if tls != "off":
+        assert images["caddy"].startswith("caddy:2.")
