@@ -1,0 +1,62 @@
+"""Offline: a run logged with mode=offline, then `wandb sync`, reads back like an
+online run."""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+import subprocess
+import sys
+
+from deploy.smoke import sdk
+from deploy.smoke.context import CheckFailed, Recorder, SmokeContext, expect
+
+STEPS = 30
+
+
+def run_offline(ctx: SmokeContext, rec: Recorder) -> None:
+    import numpy as np
+    import wandb
+    from PIL import Image
+
+    pixels = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    run = sdk.init(ctx, "offline", tags=["offline"], config={"mode": "offline"}, mode="offline")
+    for step in range(STEPS):
+        run.log({"y": step * step}, step=step)
+    run.log({"still": wandb.Image(pixels)}, step=STEPS)
+    run_id = run.id
+    run.finish()
+    dirs = glob.glob(os.path.join(ctx.workdir, "wandb", f"offline-run-*-{run_id}"))
+    if not dirs:
+        raise CheckFailed(f"offline run directory for {run_id} not found under {ctx.workdir}")
+    sync = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wandb",
+            "sync",
+            "--project",
+            ctx.project,
+            *(["--entity", ctx.entity] if ctx.entity else []),
+            dirs[0],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ctx.workdir,
+    )
+    if sync.returncode != 0:
+        raise CheckFailed(f"`wandb sync` exited {sync.returncode}: {sync.stderr.strip()[-400:]}")
+    entity = ctx.entity or sdk.api().default_entity
+    path = f"{entity}/{ctx.project}/{run_id}"
+    rec.run_urls.append(sdk.run_url(ctx, path))
+    back = sdk.fetch_run(path)
+    expect("synced config", {"mode": "offline"}, {"mode": back.config.get("mode")})
+    rows = sorted((r for r in back.scan_history(keys=["y"])), key=lambda r: r["_step"])
+    expect("synced history", [s * s for s in range(STEPS)], [r.get("y") for r in rows])
+    ref = back.summary.get("still") or {}
+    image = sdk.download(back, ref.get("path", "?"), sdk.scratch(ctx, "offline-down"))
+    got = np.array(Image.open(io.BytesIO(image)).convert("RGB"))
+    expect("synced image pixels", pixels.tolist(), got.tolist())
+    rec.compared_(f"offline run + wandb sync: config, {STEPS} steps, image pixels")

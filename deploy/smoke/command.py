@@ -1,0 +1,166 @@
+"""`wandb-kit smoke`: options, server/key resolution, live progress, reports, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
+from deploy.smoke.context import FAIL, SKIP, SmokeContext
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    from deploy.stack import add_location_options
+
+    add_location_options(p)
+    p.add_argument("--url", help="server URL (default: WANDB_BASE_URL, else WANDB_HOST in .env)")
+    p.add_argument("--only", help="comma-separated checks to run")
+    p.add_argument("--skip", help="comma-separated checks to leave out")
+    p.add_argument("--list", action="store_true", help="list the checks and exit")
+    p.add_argument("--parallel", type=int, default=4, help="checks at once (default 4)")
+    p.add_argument("--project", default="wandb-kit-smoke", help="project the runs go to")
+    p.add_argument("--entity", default=None, help="entity (default: the key's default)")
+    p.add_argument("--keep", action="store_true", help="keep the runs (default: delete them)")
+    p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
+    p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
+    p.add_argument("--large-artifact-mib", type=int, default=64)
+    p.add_argument("--concurrency", type=int, default=8, help="runs at once in 'concurrency'")
+    p.add_argument("--ca-file", help="CA bundle to trust for https (e.g. Caddy's root)")
+
+
+def resolve_server(args) -> tuple[str, str]:
+    """URL: --url, WANDB_BASE_URL, .env's WANDB_HOST. Key: WANDB_API_KEY, the SDK's
+    netrc entry for that host, or .env's admin key when the admin API is enabled."""
+    from deploy.envfile import read_env
+
+    env_path = args.env_file or args.compose_dir / ".env"
+    values = read_env(env_path)
+    url = args.url or os.environ.get("WANDB_BASE_URL") or values.get("WANDB_HOST")
+    if not url:
+        raise KitError("no server URL", fix="pass --url, set WANDB_BASE_URL, or run wandb-kit init")
+    key = os.environ.get("WANDB_API_KEY")
+    if not key:
+        import netrc
+        from urllib.parse import urlsplit
+
+        try:
+            auth = netrc.netrc(os.environ.get("NETRC")).authenticators(urlsplit(url).netloc)
+            key = auth[2] if auth else None
+        except (FileNotFoundError, netrc.NetrcParseError):
+            key = None
+    if (
+        not key
+        and values.get("WANDB_ADMIN_API_ENABLED") == "true"
+        and url == values.get("WANDB_HOST")
+    ):
+        key = values.get("WANDB_ADMIN_API_KEY")
+    if not key:
+        raise KitError(f"no API key for {url}", fix="run `wandb-kit login`, or set WANDB_API_KEY")
+    return url.rstrip("/"), key
+
+
+def _reachable(url: str, key: str, ca_file: str | None) -> None:
+    import requests
+
+    try:
+        r = requests.post(
+            f"{url}/graphql",
+            json={"query": "query { viewer { id } }"},
+            auth=("api", key),
+            timeout=20,
+            verify=ca_file or True,
+        )
+    except requests.RequestException as err:
+        raise KitError(
+            f"cannot reach {url} ({type(err).__name__})",
+            fix="is the server up? `wandb-kit health` tells which layer fails",
+            exit_code=EXIT_UNREACHABLE,
+        )
+    if r.status_code == 401:
+        raise KitError(f"{url} refused the API key (401)", fix="run `wandb-kit login` again")
+    if r.status_code != 200:
+        raise KitError(
+            f"{url}/graphql answered {r.status_code}",
+            fix="run `wandb-kit doctor`",
+            exit_code=EXIT_FAILED,
+        )
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.live import Live
+
+    from deploy.smoke import registry, report, runner
+
+    console = Console(stderr=False)
+    if args.list:
+        for c in registry.CHECKS:
+            console.print(f"  {c.name:<16} {c.covers}")
+        return EXIT_OK
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
+    checks = registry.select(split(args.only), split(args.skip))
+    if not checks:
+        raise KitError("no checks selected", fix="see `wandb-kit smoke --list`")
+    url, key = resolve_server(args)
+    _reachable(url, key, args.ca_file)
+    tag = f"smoke-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    scratch = tempfile.mkdtemp(prefix="wandb-kit-smoke-")
+    ctx = SmokeContext(
+        base_url=url,
+        api_key=key,
+        project=args.project,
+        tag=tag,
+        workdir=scratch,
+        entity=args.entity,
+        large_artifact_mib=args.large_artifact_mib,
+        concurrency=args.concurrency,
+        ca_file=args.ca_file,
+    )
+    console.print(
+        f"smoke: {len(checks)} checks against {url}, project {args.project}, "
+        f"tag {tag}, {args.parallel} at a time"
+    )
+    states: dict[str, str] = {c.name: "queued" for c in checks}
+    started = time.monotonic()
+
+    def render():
+        from rich.table import Table
+
+        t = Table.grid(padding=(0, 2))
+        for name, state in states.items():
+            t.add_row(name, state)
+        t.add_row("", f"{time.monotonic() - started:.0f} s")
+        return t
+
+    with Live(render(), console=console, refresh_per_second=2, transient=True) as live:
+
+        def update(name: str, state: str) -> None:
+            states[name] = state
+            live.update(render())
+
+        results = runner.run_checks(checks, ctx, args.parallel, update)
+    wall = time.monotonic() - started
+    console.print(report.console_table(results))
+    counts = report.summary_counts(results)
+    meta = {"server": url, "project": args.project, "tag": tag, "wall_seconds": round(wall, 2)}
+    if args.json:
+        args.json.write_text(report.to_json(results, meta))
+    if args.junit:
+        args.junit.write_text(report.to_junit(results, meta))
+    console.print(
+        f"{counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped, {counts['warning']} with warnings "
+        f"in {wall:.1f} s"
+    )
+    if not args.keep:
+        try:
+            console.print(f"deleted {runner.cleanup(ctx)} smoke runs (--keep keeps them)")
+        except Exception as err:  # cleanup must never hide the verdict
+            console.print(f"could not delete the smoke runs: {err}", style="yellow")
+    failed = counts[FAIL] or (args.strict and counts[SKIP])
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,105 @@
+"""Runs the selected checks concurrently, each in its own worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from deploy.smoke.context import FAIL, Result, SmokeContext
+from deploy.smoke.registry import Check
+from deploy.smoke.worker import MARKER
+
+WORKER_TIMEOUT_S = 1800
+
+
+def worker_env(ctx: SmokeContext, scratch: str) -> dict[str, str]:
+    """The SDK environment of a worker: this server, this key, and private SDK dirs so
+    the user's own wandb settings and caches are neither read nor written."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    for d in ("config", "cache", "data"):
+        os.makedirs(os.path.join(scratch, d), exist_ok=True)
+    env.update(
+        WANDB_BASE_URL=ctx.base_url,
+        WANDB_API_KEY=ctx.api_key,
+        WANDB_SILENT="true",
+        WANDB_CONSOLE="off",
+        WANDB_DISABLE_GIT="true",
+        WANDB_CONFIG_DIR=os.path.join(scratch, "config"),
+        WANDB_CACHE_DIR=os.path.join(scratch, "cache"),
+        WANDB_DATA_DIR=os.path.join(scratch, "data"),
+        WANDB_ARTIFACT_DIR=os.path.join(scratch, "artifacts"),
+        MPLBACKEND="Agg",
+    )
+    if ctx.ca_file:
+        env.update(SSL_CERT_FILE=ctx.ca_file, REQUESTS_CA_BUNDLE=ctx.ca_file)
+    return env
+
+
+def run_one(check: Check, ctx: SmokeContext) -> Result:
+    workdir = tempfile.mkdtemp(prefix=f"smoke-{check.name}-", dir=ctx.workdir)
+    cctx = replace(ctx, workdir=workdir)
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "deploy.smoke.worker", check.name],
+            input=cctx.to_json(),
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            env=worker_env(cctx, workdir),
+            timeout=WORKER_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return Result(
+            check.name,
+            FAIL,
+            round(time.monotonic() - started, 2),
+            detail=f"did not finish within {WORKER_TIMEOUT_S} s",
+        )
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            return Result(**json.loads(line[len(MARKER) :]))
+    return Result(
+        check.name,
+        FAIL,
+        round(time.monotonic() - started, 2),
+        detail=f"worker exited {proc.returncode} without a result: {proc.stderr.strip()[-500:]}",
+    )
+
+
+def run_checks(
+    checks: list[Check],
+    ctx: SmokeContext,
+    parallel: int,
+    on_update: Callable[[str, str], None] = lambda name, state: None,
+) -> list[Result]:
+    """Runs the checks, `parallel` at a time; on_update(name, state) reports progress."""
+
+    def task(check: Check) -> Result:
+        on_update(check.name, "running")
+        result = run_one(check, ctx)
+        on_update(check.name, result.status)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return list(pool.map(task, checks))
+
+
+def cleanup(ctx: SmokeContext) -> int:
+    """Deletes every run this invocation created (found by its tag)."""
+    import wandb
+
+    api = wandb.Api(api_key=ctx.api_key, overrides={"base_url": ctx.base_url}, timeout=60)
+    entity = ctx.entity or api.default_entity
+    deleted = 0
+    for run in api.runs(f"{entity}/{ctx.project}", filters={"tags": {"$in": [ctx.tag]}}):
+        run.delete(delete_artifacts=True)
+        deleted += 1
+    return deleted
