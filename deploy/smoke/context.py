@@ -66,7 +66,7 @@ class Recorder:
 
 def _close(a, b, tol: float) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
+        return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
     return a == b

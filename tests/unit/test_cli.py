@@ -50,8 +50,9 @@ def test_unbuilt_command_exits_2_with_clear_message(name, capsys):
     assert "nothing was done" in err
 
 
-def test_unbuilt_command_prints_no_traceback():
-    result = run_cli("smoke")
+@pytest.mark.parametrize("name", [c.name for c in COMMANDS if c.run is None][:1])
+def test_unbuilt_command_prints_no_traceback(name):
+    result = run_cli(name)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "not built yet" in result.stderr
