@@ -19,7 +19,7 @@ class SmokeContext:
     entity: str | None = None
     large_artifact_mib: int = 64
     concurrency: int = 8
-    sweep_count: int = 4
+    sweep_count: int = 3
     ca_file: str | None = None
 
     def to_json(self) -> str:

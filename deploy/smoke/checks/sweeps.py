@@ -1,5 +1,8 @@
 """Sweeps: grid and random with wandb.agent, and two agents in parallel processes
-on one sweep (a launcher's distributed search)."""
+on one sweep (a launcher's distributed search).
+
+wandb.agent asks the server for one trial per heartbeat, every 5 s, whatever the
+server; so the scenarios run side by side and the single-agent grid is small."""
 
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ from deploy.smoke.processes import collect, start_actor
 A_VALUES, B_VALUES = [1, 2, 3], ["x", "y"]
 
 
-def _sweep(ctx: SmokeContext, method: str) -> str:
+def _sweep(ctx: SmokeContext, method: str, a_values=A_VALUES) -> str:
     import wandb
 
-    params = {"a": {"values": A_VALUES}, "b": {"values": B_VALUES}}
+    params = {"a": {"values": list(a_values)}, "b": {"values": B_VALUES}}
     config = {
         "name": f"smoke-{method}-{ctx.tag}",
         "method": method,
@@ -59,29 +62,31 @@ def _check_sweep(ctx, rec, sweep_id: str, runs: list[dict], label: str, grid: bo
             {"a": cfg.get("a"), "b": cfg.get("b")},
         )
     best = sweep.best_run()
-    want = max(runs, key=lambda r: _score(r["a"], r["b"]))
-    expect(f"{label}: best run by score", want["path"].split("/")[-1], best.id if best else None)
+    top = max(_score(r["a"], r["b"]) for r in runs)
+    # A random search may draw the best point twice: either run is the best.
+    best_ids = {r["path"].split("/")[-1] for r in runs if _score(r["a"], r["b"]) == top}
+    expect_true(f"{label}: best run by score", best is not None and best.id in best_ids,
+                f"server says {best.id if best else None}, expected one of {sorted(best_ids)}")
     rec.run_urls += [sdk.run_url(ctx, r["path"]) for r in runs]
 
 
 def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
-    grid_size = len(A_VALUES) * len(B_VALUES)
-    half = grid_size // 2
-    grid_id, random_id, shared_id = _sweep(ctx, "grid"), _sweep(ctx, "random"), _sweep(ctx, "grid")
-    # All agents at once: agents wait on the server between trials, so running the
-    # three scenarios side by side costs little more than the longest one.
-    grid_agent = start_actor(ctx, "sweep", grid_id, str(grid_size))
+    small_a = A_VALUES[:2]
+    small, full = len(small_a) * len(B_VALUES), len(A_VALUES) * len(B_VALUES)
+    grid_id, random_id = _sweep(ctx, "grid", small_a), _sweep(ctx, "random")
+    shared_id = _sweep(ctx, "grid")
+    grid_agent = start_actor(ctx, "sweep", grid_id, str(small))
     random_agent = start_actor(ctx, "sweep", random_id, str(ctx.sweep_count))
-    shared_agents = [start_actor(ctx, "sweep", shared_id, str(half)) for _ in range(2)]
+    shared_agents = [start_actor(ctx, "sweep", shared_id, str(full // 2)) for _ in range(2)]
 
     grid = collect(grid_agent, "grid agent")["runs"]
     _check_sweep(ctx, rec, grid_id, grid, "grid", grid=True)
     expect(
         "grid: every point once",
-        sorted(itertools.product(A_VALUES, B_VALUES)),
+        sorted(itertools.product(small_a, B_VALUES)),
         sorted((r["a"], r["b"]) for r in grid),
     )
-    rec.compared_(f"grid sweep: all {grid_size} points once, parameters, best run")
+    rec.compared_(f"grid sweep: all {small} points once, parameters, best run")
 
     rnd = collect(random_agent, "random agent")["runs"]
     expect("random: trials run", ctx.sweep_count, len(rnd))
@@ -92,5 +97,9 @@ def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
         r for i, p in enumerate(shared_agents) for r in collect(p, f"parallel agent {i}")["runs"]
     ]
     _check_sweep(ctx, rec, shared_id, runs, "two parallel agents", grid=True)
-    expect("two parallel agents: trials", grid_size, len(runs))
-    rec.compared_("two agents in parallel processes: disjoint grid points")
+    expect(
+        "two parallel agents: every grid point once",
+        sorted(itertools.product(A_VALUES, B_VALUES)),
+        sorted((r["a"], r["b"]) for r in runs),
+    )
+    rec.compared_(f"two agents in parallel processes: {full} grid points, none twice")
