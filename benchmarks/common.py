@@ -72,7 +72,6 @@ def timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, int, st
 
 def machine() -> dict:
     import psutil
-
     import wandb
 
     return {
