@@ -19,7 +19,8 @@ venv: ## create .venv with the kit and everything the tests use
 images: ## build the offline test images (stand-ins for mysql, S3, caddy, W&B)
 	scripts/build-images.sh
 
-up: venv ## start the stack (embedded default) and wait until it is healthy
+up: venv ## start the stack (embedded default; init writes compose/.env first if missing)
+	@test -f compose/.env || $(KIT) init
 	$(KIT) up
 
 down: venv ## stop the stack (data is kept)
