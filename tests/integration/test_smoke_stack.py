@@ -1,0 +1,43 @@
+"""The full smoke suite against the stand-in stacks (embedded and external storage):
+every check passes, nothing is skipped (torch and the media extras are installed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from deploy.smoke.registry import CHECKS
+
+
+@pytest.fixture(scope="module", params=["embedded", "external"])
+def stack(request, wandb_stack_factory, test_image):
+    for name in ("wandb-standin", "mysql", "s3"):
+        test_image(name)
+    wandb_stack_factory.test_images = True
+    server = wandb_stack_factory.start(request.param, "off")
+    yield server
+    wandb_stack_factory.stop(server)
+
+
+def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["WANDB_API_KEY"] = stack.api_key
+    report, junit = tmp_path / "smoke.json", tmp_path / "smoke.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy", "smoke", "--url", stack.base_url, "--strict",
+         "--json", str(report), "--junit", str(junit), "--large-artifact-mib", "16"],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    data = json.loads(report.read_text())
+    failed = {c["check"]: c["detail"] for c in data["checks"] if c["status"] == "failed"}
+    assert result.returncode == 0, f"failed checks: {failed}\n{result.stdout[-3000:]}"
+    assert data["summary"]["failed"] == 0 and data["summary"]["skipped"] == 0
+    assert sorted(c["check"] for c in data["checks"]) == sorted(c.name for c in CHECKS)
+    cases = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
+    assert sorted(cases) == sorted(c.name for c in CHECKS)
+    print(f"{stack.values['WANDB_STORAGE']}: smoke wall {data['meta']['wall_seconds']} s")
