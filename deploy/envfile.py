@@ -14,14 +14,44 @@ from pathlib import Path
 from deploy.errors import KitError
 
 
+def parse_env(text: str) -> dict[str, str]:
+    """Parses compose's env-file syntax as the kit and people write it: KEY=value,
+    KEY='literal', KEY="with \\ escapes", an optional `export `, # comments.
+
+    Standard library only: scripts/backup.py runs it on servers without the kit's
+    dependencies."""
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if value[:1] == "'" and value.count("'") >= 2:
+            value = value[1 : value.index("'", 1)]
+        elif value[:1] == '"' and len(value) >= 2:
+            body, i, chars = value[1:], 0, []
+            while i < len(body) and body[i] != '"':
+                if body[i] == "\\" and i + 1 < len(body):
+                    i += 1
+                    chars.append({"n": "\n", "t": "\t"}.get(body[i], body[i]))
+                else:
+                    chars.append(body[i])
+                i += 1
+            value = "".join(chars)
+        else:
+            value = value.split(" #", 1)[0].strip()
+        out[key] = value
+    return out
+
+
 def read_env(path: Path) -> dict[str, str]:
     """Returns the file's keys and values (empty when the file does not exist)."""
     if not path.exists():
         return {}
-    from dotenv import dotenv_values
-
-    # interpolate=False: keep `$` literal, as compose does for single-quoted values.
-    return {k: v or "" for k, v in dotenv_values(path, interpolate=False).items()}
+    return parse_env(path.read_text())
 
 
 def quote(key: str, value: str) -> str:

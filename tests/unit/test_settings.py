@@ -233,3 +233,20 @@ def test_init_reports_bad_values_already_in_env(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "WANDB_PORT" in err and "'eighty' is not a port number" in err
     assert Path(env).read_text() == text  # left as the user wrote it
+
+
+@pytest.mark.parametrize(
+    "line,value",
+    [
+        ("A='p@ss:w/o#r%d $HOME'", "p@ss:w/o#r%d $HOME"),
+        ('A="say \\"hi\\" \\\\ there"', 'say "hi" \\ there'),
+        ("A=plain # comment", "plain"),
+        ("export A=exported", "exported"),
+        ("A=", ""),
+        ("  A = 'spaced'  ", "spaced"),
+    ],
+)
+def test_env_parser_reads_compose_syntax(line, value):
+    from deploy.envfile import parse_env
+
+    assert parse_env(f"# comment\n{line}\n") == {"A": value}
