@@ -5,6 +5,7 @@ test overlay swaps only the image, never the command:
   mc alias set ALIAS URL ACCESS_KEY SECRET_KEY [--api s3v4]
   mc mb [--ignore-existing|-p] [--region REGION] ALIAS/BUCKET
   mc ready ALIAS            (exit 0 when the server answers its health endpoint)
+  mc mirror [--overwrite] SRC DST   (ALIAS/BUCKET -> local dir, or local dir -> ALIAS/BUCKET)
 The alias `local` (http://localhost:9000, MINIO_ROOT_USER/PASSWORD) exists by
 default, as in the minio image.
 """
@@ -56,6 +57,37 @@ def s3_client(alias: dict, region: str):
     )
 
 
+def _remote(aliases: dict, spec: str):
+    name, _, bucket = spec.partition("/")
+    return (name, bucket) if name in aliases and "/" in spec and not spec.startswith("/") else None
+
+
+def mirror_cmd(aliases: dict, source: str, target: str) -> int:
+    """Copies every object of a bucket to a directory (keys as paths), or back."""
+    src, dst = _remote(aliases, source), _remote(aliases, target)
+    count = 0
+    if src and not dst:
+        client = s3_client(aliases[src[0]], "us-east-1")
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=src[1]):
+            for obj in page.get("Contents", []):
+                path = Path(target, obj["Key"])
+                path.parent.mkdir(parents=True, exist_ok=True)
+                client.download_file(src[1], obj["Key"], str(path))
+                count += 1
+    elif dst and not src:
+        client = s3_client(aliases[dst[0]], "us-east-1")
+        root = Path(source)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            client.upload_file(str(path), dst[1], path.relative_to(root).as_posix())
+            count += 1
+    else:
+        print("mc: <ERROR> mirror needs one ALIAS/BUCKET and one local directory",
+              file=sys.stderr)
+        return 1
+    print(f"mirrored {count} objects")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mc")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -72,6 +104,10 @@ def main(argv: list[str]) -> int:
     mb.add_argument("--region", default="us-east-1")
     ready = sub.add_parser("ready")
     ready.add_argument("name")
+    mirror = sub.add_parser("mirror")
+    mirror.add_argument("source")
+    mirror.add_argument("target")
+    mirror.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
     if args.cmd == "alias":
@@ -88,6 +124,8 @@ def main(argv: list[str]) -> int:
             return 1
         print(f"The cluster '{args.name}' is ready")
         return 0
+    if args.cmd == "mirror":
+        return mirror_cmd(aliases, args.source, args.target)
     name, _, bucket = args.target.partition("/")
     client = s3_client(aliases[name], args.region)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
