@@ -80,6 +80,17 @@ class LiveServer:
 
     def up(self) -> None:
         self.compose().up(timeout_s=300)
+        self.export_ca()
+
+    def export_ca(self) -> None:
+        """Copies Caddy's internal root CA out, for clients to trust (TLS=internal).
+        A new caddy-data volume means a new CA, so this runs after every start."""
+        if self.values.get("WANDB_TLS") != "internal":
+            return
+        from deploy.stack import CADDY_ROOT_CA
+
+        self.ca_file = self.env_file.with_name(f"{self.project}-root-ca.crt")
+        self.compose().run("cp", f"caddy:{CADDY_ROOT_CA}", str(self.ca_file))
 
 
 def _free_test_subnet() -> tuple[str, str]:
@@ -175,11 +186,7 @@ class StackFactory:
         started = time.monotonic()
         compose.start()
         server.startup_seconds = time.monotonic() - started
-        if tls == "internal":
-            from deploy.stack import CADDY_ROOT_CA
-
-            server.ca_file = self._tmp / f"{project}-root-ca.crt"
-            server.compose().run("cp", f"caddy:{CADDY_ROOT_CA}", str(server.ca_file))
+        server.export_ca()
         return server
 
     def stop(self, server: LiveServer) -> None:

@@ -41,8 +41,9 @@ def log(project: str) -> dict:
     path = f"{run.entity}/{run.project}/{run.id}"
     run_dir = run.dir
     run.finish()
-    logs = glob.glob(os.path.join(os.path.dirname(run_dir), "logs", "debug-core.log"))
-    return {"path": path, "debug_log": open(logs[0]).read() if logs else ""}
+    # The run's own log (debug-internal.log) records its upload failures.
+    logs = sorted(glob.glob(os.path.join(os.path.dirname(run_dir), "logs", "debug*.log")))
+    return {"path": path, "debug_log": "".join(open(f).read() for f in logs)}
 
 
 def check(path: str) -> dict:
