@@ -8,7 +8,7 @@ PY   ?= $(VENV)/bin/python
 KIT  ?= $(PY) -m deploy
 PYTEST_ARGS ?=
 
-.PHONY: help venv images up down status logs health smoke test test-unit lint
+.PHONY: help venv images up down status logs health doctor smoke test test-unit lint
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ logs: venv ## show the stack's logs
 
 health: venv ## layered health check of the server
 	$(KIT) health
+
+doctor: venv ## diagnose known self-hosting pitfalls and print fixes
+	$(KIT) doctor
 
 smoke: venv ## log every media type with the SDK and read it back
 	$(KIT) smoke

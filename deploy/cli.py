@@ -62,6 +62,12 @@ def _stack(name: str, help: str) -> Command:
     )
 
 
+def _client(name: str, module: str, help: str) -> Command:
+    return Command(
+        name, help, _options(module, f"configure_{name}"), _lazy(module, f"cmd_{name}"), issue=5
+    )
+
+
 COMMANDS: list[Command] = [
     _stack("init", "create .env with generated secrets and the chosen storage/TLS"),
     _stack("preflight", "check that this host can run the stack"),
@@ -69,11 +75,11 @@ COMMANDS: list[Command] = [
     _stack("down", "stop the stack (data kept unless --volumes)"),
     _stack("status", "show the stack's containers and their health"),
     _stack("logs", "show the stack's logs"),
-    Command("configure", "point this machine's wandb SDK at the server", issue=5),
-    Command("env", "print export WANDB_BASE_URL=... lines for eval", issue=5),
-    Command("login", "verify and store an API key (or --bootstrap the first user)", issue=5),
-    Command("health", "layered health check of the server", issue=5),
-    Command("doctor", "diagnose known self-hosting pitfalls and print fixes", issue=5),
+    _client("configure", "deploy.client", "point this machine's wandb SDK at the server"),
+    _client("env", "deploy.client", "print export WANDB_BASE_URL=... lines for eval"),
+    _client("login", "deploy.client", "verify and store an API key (or --bootstrap a user)"),
+    _client("health", "deploy.health", "layered health check of the server"),
+    _client("doctor", "deploy.doctor", "diagnose known self-hosting pitfalls and print fixes"),
     Command(
         "smoke",
         "log every media type with the SDK and read it back",
@@ -81,8 +87,20 @@ COMMANDS: list[Command] = [
         _lazy("deploy.smoke.command", "run"),
         issue=6,
     ),
-    Command("backup", "consistent, timestamped backup with manifest", issue=8),
-    Command("restore", "restore a backup into a stopped or fresh stack", issue=8),
+    Command(
+        "backup",
+        "consistent, timestamped backup with manifest and --keep N pruning",
+        _options("deploy.ops", "configure_backup"),
+        _lazy("deploy.ops", "cmd_backup"),
+        issue=8,
+    ),
+    Command(
+        "restore",
+        "verify a backup, then restore it into a stopped or fresh stack",
+        _options("deploy.ops", "configure_restore"),
+        _lazy("deploy.ops", "cmd_restore"),
+        issue=8,
+    ),
     Command("upgrade", "back up, then move the server to a new image tag", issue=8),
     Command("bundle", "save/load all images for air-gapped hosts", issue=8),
     Command("bench", "measure the capacity of a deployment", issue=9),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import tempfile
 import time
@@ -14,10 +13,9 @@ from deploy.smoke.context import FAIL, SKIP, SmokeContext
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from deploy.stack import add_location_options
+    from deploy.client import add_target_options
 
-    add_location_options(p)
-    p.add_argument("--url", help="server URL (default: WANDB_BASE_URL, else WANDB_HOST in .env)")
+    add_target_options(p)  # --url, --ca-file, --compose-dir, --env-file
     p.add_argument("--only", help="comma-separated checks to run")
     p.add_argument("--skip", help="comma-separated checks to leave out")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
@@ -30,38 +28,19 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
     p.add_argument("--large-artifact-mib", type=int, default=64)
     p.add_argument("--concurrency", type=int, default=8, help="runs at once in 'concurrency'")
-    p.add_argument("--ca-file", help="CA bundle to trust for https (e.g. Caddy's root)")
 
 
-def resolve_server(args) -> tuple[str, str]:
-    """URL: --url, WANDB_BASE_URL, .env's WANDB_HOST. Key: WANDB_API_KEY, the SDK's
-    netrc entry for that host, or .env's admin key when the admin API is enabled."""
-    from deploy.envfile import read_env
+def resolve_server(args) -> tuple[str, str, str | None]:
+    """(url, key, CA file): the same resolution as `health` and `login` (deploy.client)."""
+    from deploy.client import find_key, no_key_message, target_from_args
 
-    env_path = args.env_file or args.compose_dir / ".env"
-    values = read_env(env_path)
-    url = args.url or os.environ.get("WANDB_BASE_URL") or values.get("WANDB_HOST")
-    if not url:
-        raise KitError("no server URL", fix="pass --url, set WANDB_BASE_URL, or run wandb-kit init")
-    key = os.environ.get("WANDB_API_KEY")
+    target = target_from_args(args)
+    key, _ = find_key(target)
     if not key:
-        import netrc
-        from urllib.parse import urlsplit
-
-        try:
-            auth = netrc.netrc(os.environ.get("NETRC")).authenticators(urlsplit(url).netloc)
-            key = auth[2] if auth else None
-        except (FileNotFoundError, netrc.NetrcParseError):
-            key = None
-    if (
-        not key
-        and values.get("WANDB_ADMIN_API_ENABLED") == "true"
-        and url == values.get("WANDB_HOST")
-    ):
-        key = values.get("WANDB_ADMIN_API_KEY")
-    if not key:
-        raise KitError(f"no API key for {url}", fix="run `wandb-kit login`, or set WANDB_API_KEY")
-    return url.rstrip("/"), key
+        raise KitError(
+            f"no API key for {target.url}", fix=no_key_message(target).split("\n", 1)[1].strip()
+        )
+    return target.url, key, target.verify if isinstance(target.verify, str) else None
 
 
 def _reachable(url: str, key: str, ca_file: str | None) -> None:
@@ -106,8 +85,8 @@ def run(args) -> int:
     checks = registry.select(split(args.only), split(args.skip))
     if not checks:
         raise KitError("no checks selected", fix="see `wandb-kit smoke --list`")
-    url, key = resolve_server(args)
-    _reachable(url, key, args.ca_file)
+    url, key, ca_file = resolve_server(args)
+    _reachable(url, key, ca_file)
     tag = f"smoke-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     scratch = tempfile.mkdtemp(prefix="wandb-kit-smoke-")
     ctx = SmokeContext(
@@ -119,7 +98,7 @@ def run(args) -> int:
         entity=args.entity,
         large_artifact_mib=args.large_artifact_mib,
         concurrency=args.concurrency,
-        ca_file=args.ca_file,
+        ca_file=ca_file,
     )
     console.print(
         f"smoke: {len(checks)} checks against {url}, project {args.project}, "

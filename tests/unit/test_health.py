@@ -1,0 +1,491 @@
+"""`wandb-kit health`: every layer passing against a fake server, and each failing for
+the reason a user would meet (no Docker: a tiny local HTTP server plays W&B).
+
+FakeWandb is a loopback http.server that speaks the few endpoints health, login and
+doctor use, with switches for each failure (401, 413 behind a 1 MB limit, /ready 503,
+no CORS, upload URLs to another host, slow answers, TLS with an untrusted certificate).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from deploy import client, health
+from deploy.cli import main
+
+GOOD_KEY = "local-" + "a1" * 20
+ADMIN_KEY = "local-" + "b2" * 20
+NEW_KEY = "local-" + "c3" * 20
+WRONG_KEY = "local-" + "d4" * 20
+
+
+@dataclass
+class Behaviour:
+    healthz: int = 200
+    ready: int = 200
+    keys: dict = field(
+        default_factory=lambda: {GOOD_KEY: ("ada", False), ADMIN_KEY: ("admin", True)}
+    )
+    body_limit: int | None = None  # like a proxy's client_max_body_size
+    cors: bool = True
+    upload_base: str | None = None  # None: this server (HOST = the URL used)
+    min_cli: str = "0.10.0"
+    max_cli: str = "0.31.99"
+    frontend_host: str | None = None
+    delay: float = 0.0  # seconds before answering /healthz
+    clock_offset: float = 0.0  # the server's Date header is this far off
+    users: list = field(default_factory=list)
+
+
+class FakeWandb:
+    """A fake W&B server on 127.0.0.1 for unit tests (optionally behind TLS)."""
+
+    def __init__(self, behaviour: Behaviour | None = None, certfile: str | None = None):
+        self.b = behaviour or Behaviour()
+        self.files: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def date_time_string(self, timestamp=None):
+                t = time.time() + fake.b.clock_offset
+                return format_datetime(dt.datetime.fromtimestamp(t, dt.timezone.utc), usegmt=True)
+
+            def _send(self, status, body=b"", headers=None, ctype="application/json"):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _json(self, status, obj):
+                self._send(status, json.dumps(obj).encode())
+
+            def _read(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n)
+
+            def do_GET(self):  # noqa: N802
+                fake.requests.append(("GET", self.path))
+                path = urlsplit(self.path).path
+                if path == "/healthz":
+                    time.sleep(fake.b.delay)
+                    return self._send(fake.b.healthz, b"{}")
+                if path == "/ready":
+                    return self._send(fake.b.ready, b"{}")
+                if path.startswith("/local-files/"):
+                    data = fake.files.get(path)
+                    if data is None:
+                        return self._send(404, b"NoSuchKey")
+                    return self._send(200, data, ctype="text/plain")
+                return self._send(404, b"{}")
+
+            def do_PUT(self):  # noqa: N802
+                fake.requests.append(("PUT", self.path))
+                body = self._read()
+                fake.files[urlsplit(self.path).path] = body
+                return self._send(200)
+
+            def do_OPTIONS(self):  # noqa: N802
+                origin = self.headers.get("Origin")
+                if fake.b.cors:
+                    return self._send(200, headers={"Access-Control-Allow-Origin": origin})
+                return self._send(403)
+
+            def do_POST(self):  # noqa: N802
+                n = int(self.headers.get("Content-Length") or 0)
+                if fake.b.body_limit is not None and n > fake.b.body_limit:
+                    self.rfile.read(n)  # like nginx: discard the body, answer 413
+                    return self._send(413, b"<html>413 Request Entity Too Large</html>")
+                raw = self._read()
+                auth = self.headers.get("Authorization", "")
+                key = ""
+                if auth.startswith("Basic "):
+                    key = base64.b64decode(auth[6:]).decode().partition(":")[2]
+                if key not in fake.b.keys:
+                    return self._json(401, {"errors": [{"message": "unauthorized"}]})
+                user, admin = fake.b.keys[key]
+                req = json.loads(raw)
+                q, v = req["query"], req.get("variables") or {}
+                fake.requests.append(("POST", q.split("(")[0].split("{")[0].strip()))
+                return self._json(200, {"data": fake.answer(q, v, user, admin)})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        scheme = "http"
+        if certfile:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(certfile)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://localhost:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, q: str, v: dict, user: str, admin: bool) -> dict:
+        b = self.b
+        if "createUser" in q:
+            if not admin:
+                return {"result": None}
+            b.users.append(v["email"])
+            name = v["email"].split("@")[0]
+            return {"result": {"user": {"id": "VXNlcjoy", "username": name, "email": v["email"]}}}
+        if "generateApiKey" in q:
+            b.keys[NEW_KEY] = (user, admin)
+            return {"result": {"apiKey": {"id": "QXBpS2V5OjE=", "name": NEW_KEY}}}
+        if "upsertBucket" in q:
+            return {"upsertBucket": {"bucket": {"id": "UnVuOjE=", "name": v["name"]}}}
+        if "createRunFiles" in q:
+            base = b.upload_base or self.url
+            names = v["files"]
+            return {
+                "createRunFiles": {
+                    "runID": "UnVuOjE=",
+                    "uploadHeaders": [],
+                    "files": [
+                        {"name": n, "uploadUrl": f"{base}/local-files/{user}/{n}?sig=s3cr3t"}
+                        for n in names
+                    ],
+                }
+            }
+        if "markRunFilesUploaded" in q:
+            return {"markRunFilesUploaded": {"__typename": "X"}}
+        if "files(names" in q:
+            base = b.upload_base or self.url
+            n = v["fileNames"][0]
+            node = {"name": n, "directUrl": f"{base}/local-files/{user}/{n}?sig=x", "url": None}
+            return {"project": {"run": {"files": {"edges": [{"node": node}]}}}}
+        if "deleteRun" in q:
+            return {"deleteRun": {"clientMutationId": None}}
+        if "frontendHost" in q:
+            return {"serverInfo": {"frontendHost": b.frontend_host or self.url}}
+        if "serverInfo" in q:
+            return {
+                "serverInfo": {
+                    "cliVersionInfo": {"min_cli_version": b.min_cli, "max_cli_version": b.max_cli},
+                    "latestLocalVersionInfo": {
+                        "outOfDate": False,
+                        "latestVersionString": "0.83.0",
+                        "versionOnThisInstanceString": "0.83.0",
+                    },
+                }
+            }
+        if "viewer" in q:
+            return {"viewer": {"id": "1", "username": user, "entity": user, "admin": admin}}
+        if "project(" in q:
+            return {"project": None}
+        return {}
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def target(url: str, verify=True, values=None) -> client.Target:
+    return client.Target(url=url, source="--url", values=values or {}, verify=verify)
+
+
+def layers(report: health.Report) -> dict[str, health.Layer]:
+    return {ly.name: ly for ly in report.layers}
+
+
+# --- every layer passes ---------------------------------------------------------------------
+
+
+def test_all_layers_pass_on_a_healthy_server():
+    with FakeWandb() as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "test", deep=True, timeout=5)
+    got = layers(report)
+    assert list(got) == [
+        "tcp",
+        "healthz",
+        "ready",
+        "viewer",
+        "versions",
+        "signed-url",
+        "cors",
+        "large-post",
+    ]
+    assert all(ly.status == health.OK for ly in report.layers), health.render(report)
+    assert report.exit_code == 0 and report.status == "healthy"
+    assert "ada" in got["viewer"].detail
+    assert "0.83.0" in got["versions"].detail
+    assert all(ly.seconds >= 0 for ly in report.layers)
+    # the probe file really went up and came back down through the signed URLs
+    assert any(m == "PUT" for m, _ in fake.requests)
+    assert ("POST", "mutation DeleteRun") in fake.requests  # and the probe run is removed
+
+
+def test_plain_health_skips_the_deep_layers():
+    with FakeWandb() as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "test", deep=False, timeout=5)
+    assert list(layers(report)) == ["tcp", "healthz", "ready", "viewer", "versions"]
+    assert not any(m == "PUT" for m, _ in fake.requests)
+
+
+# --- each layer fails for its own reason ---------------------------------------------------------
+
+
+def test_unreachable_port_exits_3_and_skips_the_rest():
+    report = health.run(target(f"http://127.0.0.1:{free_port()}"), GOOD_KEY, "t", deep=True)
+    got = layers(report)
+    assert got["tcp"].status == health.FAIL
+    assert "refused" in got["tcp"].detail
+    assert "wandb-kit up" in got["tcp"].fix
+    assert all(ly.status == health.SKIP for ly in report.layers[1:])
+    assert report.exit_code == 3 and report.status == "unreachable"
+
+
+def test_unresolvable_host_is_unreachable():
+    report = health.run(target("http://no-such-host.invalid:8080"), None, "", timeout=3)
+    assert layers(report)["tcp"].status == health.FAIL
+    assert "cannot resolve no-such-host.invalid" in layers(report)["tcp"].detail
+    assert report.exit_code == 3
+
+
+def test_server_not_ready_fails_with_migration_hint():
+    with FakeWandb(Behaviour(ready=503)) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t")
+    ready = layers(report)["ready"]
+    assert ready.status == health.FAIL
+    assert "HTTP 503" in ready.detail and "migrations" in ready.detail
+    assert "never interrupt" in ready.fix
+    assert report.exit_code == 2
+
+
+def test_healthz_error_fails():
+    with FakeWandb(Behaviour(healthz=500)) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t")
+    assert layers(report)["healthz"].status == health.FAIL
+    assert report.exit_code == 2
+
+
+def test_wrong_key_fails_viewer_with_401_named():
+    with FakeWandb() as fake:
+        report = health.run(target(fake.url), WRONG_KEY, "WANDB_API_KEY", deep=True)
+    viewer = layers(report)["viewer"]
+    assert viewer.status == health.FAIL
+    assert "401" in viewer.detail and "rejected the API key" in viewer.detail
+    assert "WANDB_API_KEY" in viewer.detail  # where the bad key came from
+    assert "/authorize" in viewer.fix
+    assert layers(report)["signed-url"].status == health.SKIP
+    assert report.exit_code == 2
+    assert WRONG_KEY not in health.render(report, (WRONG_KEY,))
+
+
+def test_no_key_is_degraded_not_failing():
+    with FakeWandb() as fake:
+        report = health.run(target(fake.url), None, "", deep=True)
+    assert layers(report)["viewer"].status == health.WARN
+    assert "wandb-kit login" in layers(report)["viewer"].fix
+    assert report.exit_code == 1 and report.status == "degraded"
+
+
+def test_proxy_body_limit_shows_as_413_with_the_fix():
+    with FakeWandb(Behaviour(body_limit=1 << 20)) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t", deep=True)
+    post = layers(report)["large-post"]
+    assert post.status == health.FAIL
+    assert "413" in post.detail
+    assert "client_max_body_size 0" in post.fix and "proxy-body-size" in post.fix
+    assert layers(report)["viewer"].status == health.OK  # small requests still pass
+    assert report.exit_code == 2
+
+
+def test_storage_without_cors_is_degraded():
+    with FakeWandb(Behaviour(cors=False)) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t", deep=True)
+    cors = layers(report)["cors"]
+    assert cors.status == health.WARN
+    assert "no CORS allowance" in cors.detail and fake.url in cors.detail
+    assert "browsers cannot show media" in cors.detail
+    assert report.exit_code == 1
+
+
+def test_upload_url_to_unreachable_host_fails_signed_url():
+    b = Behaviour(upload_base="http://minio.invalid:9000")
+    with FakeWandb(b) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t", deep=True, timeout=3)
+    signed = layers(report)["signed-url"]
+    assert signed.status == health.FAIL
+    assert "minio.invalid:9000" in signed.detail
+    assert "s3cr3t" not in signed.detail  # the signature is never printed
+    assert signed.facts["upload_error"] == "connect"
+    assert layers(report)["cors"].status == health.SKIP
+    assert report.exit_code == 2
+
+
+def test_sdk_newer_than_the_server_supports_is_a_warning():
+    with FakeWandb(Behaviour(max_cli="0.20.0")) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t")
+    v = layers(report)["versions"]
+    assert v.status == health.WARN
+    assert "newer than the server supports" in v.detail
+    assert "wandb<=0.20.0" in v.fix
+    assert report.exit_code == 1
+
+
+def test_slow_server_times_out_instead_of_hanging():
+    with FakeWandb(Behaviour(delay=3)) as fake:
+        t0 = time.monotonic()
+        report = health.run(target(fake.url), GOOD_KEY, "t", timeout=0.5)
+        elapsed = time.monotonic() - t0
+    assert layers(report)["healthz"].status == health.FAIL
+    assert "timed out" in layers(report)["healthz"].detail.lower()
+    assert elapsed < 3
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("tls")
+    pem = d / "server.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pem.write_text((d / "cert.pem").read_text() + (d / "key.pem").read_text())
+    return pem
+
+
+def test_untrusted_certificate_fails_tls_and_names_the_fix(self_signed):
+    with FakeWandb(certfile=str(self_signed)) as fake:
+        report = health.run(target(fake.url), GOOD_KEY, "t")
+    tls = layers(report)["tls"]
+    assert tls.status == health.FAIL
+    assert "not trusted" in tls.detail
+    assert "SSL_CERT_FILE" in tls.fix
+    assert layers(report)["healthz"].status == health.OK  # checked anyway, unverified
+    assert report.exit_code == 2
+
+
+def test_trusted_certificate_passes_and_shows_expiry(self_signed):
+    with FakeWandb(certfile=str(self_signed)) as fake:
+        report = health.run(target(fake.url, verify=str(self_signed)), GOOD_KEY, "t", deep=True)
+    tls = layers(report)["tls"]
+    assert tls.status == health.WARN or tls.status == health.OK
+    assert "trusted" in tls.detail and "more days" in tls.detail
+    assert all(ly.status == health.OK for ly in report.layers if ly.name != "tls")
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def run_kit(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", *args],
+        capture_output=True, text=True, timeout=120, env=env, cwd=cwd,
+    )  # fmt: skip
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "NETRC"))}
+    env.update(
+        HOME=str(tmp_path), NETRC=str(tmp_path / ".netrc"), WANDB_CONFIG_DIR=str(tmp_path / "cfg")
+    )
+    env.update(extra)
+    return env
+
+
+def test_cli_json_report_and_exit_code(tmp_path):
+    with FakeWandb() as fake:
+        env = clean_env(tmp_path, WANDB_API_KEY=GOOD_KEY)
+        result = run_kit("health", "--url", fake.url, "--json", "--deep", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "healthy" and report["exit_code"] == 0
+    assert report["key_source"] == "WANDB_API_KEY"
+    assert {ly["name"] for ly in report["layers"]} >= {"tcp", "signed-url", "large-post"}
+    assert all({"status", "seconds", "detail"} <= set(ly) for ly in report["layers"])
+    assert GOOD_KEY not in result.stdout + result.stderr
+
+
+def test_cli_unreachable_exits_3_without_traceback(tmp_path):
+    result = run_kit("health", "--url", f"http://127.0.0.1:{free_port()}", env=clean_env(tmp_path))
+    assert result.returncode == 3
+    assert "refused" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_bad_url_is_a_clear_usage_error(tmp_path):
+    result = run_kit("health", "--url", "wandb.lab:8080", env=clean_env(tmp_path))
+    assert result.returncode == 2
+    assert "is not an http(s) URL" in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_help_documents_health_exit_codes():
+    out = run_kit("health", "--help").stdout
+    for line in ("0    healthy", "1    degraded", "2    failing", "3    unreachable"):
+        assert line in out
+
+
+def test_plain_health_imports_neither_wandb_nor_torch(tmp_path):
+    with FakeWandb() as fake:
+        code = (
+            "import sys; from deploy.cli import main; rc = main(['health', '--url', "
+            f"'{fake.url}']); "
+            "print('LOADED', [m for m in ('wandb', 'torch') if m in sys.modules], rc)"
+        )
+        env = clean_env(tmp_path, WANDB_API_KEY=GOOD_KEY)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+        )
+    assert "LOADED [] 0" in result.stdout, result.stdout + result.stderr
+
+
+def test_key_from_netrc_is_used_and_never_printed(tmp_path):
+    with FakeWandb() as fake:
+        (tmp_path / ".netrc").write_text(
+            f"machine localhost:{fake.port}\n  login user\n  password {GOOD_KEY}\n"
+        )
+        result = run_kit("health", "--url", fake.url, env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stdout
+    assert f".netrc (localhost:{fake.port})" in result.stdout
+    assert GOOD_KEY not in result.stdout + result.stderr
+
+
+def test_in_process_main_returns_exit_code(capsys):
+    with FakeWandb(Behaviour(ready=503)) as fake:
+        os.environ.pop("WANDB_API_KEY", None)
+        code = main(["health", "--url", fake.url])
+    assert code == 2
+    assert "not ready" in capsys.readouterr().out
