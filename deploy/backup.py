@@ -274,8 +274,8 @@ def _backup_embedded(stack: Stack, volume: str, partial: Path, log) -> None:
             "tar -C /vol --numeric-owner -cpf /backup/vol.tar .",
         )
     finally:
-        log("starting wandb again")
-        stack.compose.run("start", "wandb", capture=True)
+        log("starting wandb again and waiting until it is healthy")
+        stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
 
 
 def _external_size(stack: Stack) -> int:

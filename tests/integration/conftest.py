@@ -67,3 +67,13 @@ def test_image(docker_client):
         return tag
 
     return get
+
+
+@pytest.fixture(scope="session")
+def stacks(wandb_stack_factory, test_image):
+    """The kit's pytest plugin factory, running the kit's compose files with the
+    offline stand-in images."""
+    for name in ("wandb-standin", "mysql", "s3", "caddy"):
+        test_image(name)
+    wandb_stack_factory.test_images = True
+    return wandb_stack_factory

@@ -53,3 +53,32 @@ def log_and_check(server, tmp: Path, project: str = "kit-stack") -> tuple[dict, 
     env = sdk_env(server, tmp)
     logged = run_sdk("log", project, env)
     return logged, run_sdk("check", logged["path"], env)
+
+
+SNAPSHOT = Path(__file__).with_name("snapshot.py")
+
+
+def snapshot(env: dict[str, str], project_path: str) -> dict:
+    """Everything the server holds for the project (see snapshot.py)."""
+    result = subprocess.run(
+        [sys.executable, str(SNAPSHOT), project_path],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("KIT-SNAPSHOT "):
+            return json.loads(line[len("KIT-SNAPSHOT ") :])
+    raise AssertionError(f"snapshot failed (exit {result.returncode}): {result.stderr[-3000:]}")
+
+
+def smoke(server, env: dict[str, str], *args: str, timeout: float = 900):
+    """Runs `wandb-kit smoke` against a live stack; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", "smoke", "--url", server.base_url, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -65,7 +65,36 @@ def check(path: str) -> dict:
     return out
 
 
+def steps(project: str, count: str, pause: str) -> dict:
+    """Logs `count` steps slowly, so a test can break the server while it runs."""
+    import time
+
+    import wandb
+
+    run = wandb.init(project=project, settings=wandb.Settings(silent=True))
+    print(f"KIT-STARTED {run.entity}/{run.project}/{run.id}", flush=True)
+    for step in range(int(count)):
+        run.log({"step_value": step * 3}, step=step)
+        time.sleep(float(pause))
+    path = f"{run.entity}/{run.project}/{run.id}"
+    run.finish()
+    return {"path": path}
+
+
+def step_values(path: str) -> dict:
+    import wandb
+
+    run = wandb.Api(timeout=60).run(path)
+    rows = sorted(run.scan_history(keys=["step_value"]), key=lambda r: r["_step"])
+    return {
+        "steps": [r["_step"] for r in rows],
+        "values": [r["step_value"] for r in rows],
+        "state": run.state,
+    }
+
+
 if __name__ == "__main__":
-    action, arg = sys.argv[1], sys.argv[2]
-    result = log(arg) if action == "log" else check(arg)
+    action, args = sys.argv[1], sys.argv[2:]
+    actions = {"log": log, "check": check, "steps": steps, "step_values": step_values}
+    result = actions[action](*args)
     print("KIT-RESULT " + json.dumps(result))

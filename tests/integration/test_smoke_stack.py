@@ -29,9 +29,25 @@ def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
     env["WANDB_API_KEY"] = stack.api_key
     report, junit = tmp_path / "smoke.json", tmp_path / "smoke.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "smoke", "--url", stack.base_url, "--strict",
-         "--json", str(report), "--junit", str(junit), "--large-artifact-mib", "16"],
-        capture_output=True, text=True, env=env, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "deploy",
+            "smoke",
+            "--url",
+            stack.base_url,
+            "--strict",
+            "--json",
+            str(report),
+            "--junit",
+            str(junit),
+            "--large-artifact-mib",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     data = json.loads(report.read_text())
     failed = {c["check"]: c["detail"] for c in data["checks"] if c["status"] == "failed"}

@@ -25,15 +25,6 @@ COMPOSE_DIR = settings.default_compose_dir()
 SETUPS = [("embedded", "off"), ("external", "off"), ("external", "internal")]
 
 
-@pytest.fixture(scope="session")
-def stacks(wandb_stack_factory, test_image):
-    # The plugin's factory runs the kit's compose files with the offline stand-ins.
-    for name in ("wandb-standin", "mysql", "s3", "caddy"):
-        test_image(name)
-    wandb_stack_factory.test_images = True
-    return wandb_stack_factory
-
-
 def _ready(server) -> requests.Response:
     verify = str(server.ca_file) if server.ca_file else True
     return requests.get(f"{server.base_url}/ready", timeout=10, verify=verify)
