@@ -101,8 +101,20 @@ COMMANDS: list[Command] = [
         _lazy("deploy.ops", "cmd_restore"),
         issue=8,
     ),
-    Command("upgrade", "back up, then move the server to a new image tag", issue=8),
-    Command("bundle", "save/load all images for air-gapped hosts", issue=8),
+    Command(
+        "upgrade",
+        "preflight, back up, then move the server to a new image tag",
+        _options("deploy.upgrade", "configure"),
+        _lazy("deploy.upgrade", "cmd_upgrade"),
+        issue=8,
+    ),
+    Command(
+        "bundle",
+        "save/load all images of the stack for air-gapped hosts",
+        _options("deploy.bundle", "configure"),
+        _lazy("deploy.bundle", "cmd_bundle"),
+        issue=8,
+    ),
     Command("bench", "measure the capacity of a deployment", issue=9),
 ]
 

@@ -153,8 +153,10 @@ class StackFactory:
                 KIT_TEST_BUCKET_IP=bucket_ip,
                 WANDB_BUCKET_PUBLIC_URL=f"http://{bucket_ip}:9000",
             )
-        if "KIT_IMAGE_PREFIX" in os.environ:
-            values["KIT_TEST_IMAGE_PREFIX"] = os.environ["KIT_IMAGE_PREFIX"]
+        if self.test_images:
+            prefix = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
+            values["KIT_TEST_IMAGE_PREFIX"] = prefix
+            values["WANDB_IMAGE"] = f"{prefix}wandb-standin:test"
         values.update(overrides)
         return settings.derive(settings.generate_secrets(values), test=self.test_images)
 
