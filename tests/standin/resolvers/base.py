@@ -1,0 +1,110 @@
+"""What every resolver needs: the request context, ids, JSON helpers and connections."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..graphql_exec import GqlError
+
+
+@dataclass
+class Ctx:
+    """One request's view of the server: storage, settings and the authenticated user."""
+
+    store: Any
+    files: Any
+    settings: Any
+    user: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def username(self) -> str:
+        return self.user["username"]
+
+    def entity_or_default(self, entity: str | None) -> str:
+        return entity or self.username
+
+
+def now() -> str:
+    """Timestamps as the real server prints them (UTC, no zone suffix)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def encode_id(kind: str, seq: int) -> str:
+    """Opaque ids shaped like W&B's: base64("<Type>:<number>")."""
+    return base64.b64encode(f"{kind}:{seq}".encode()).decode()
+
+
+def decode_id(value: str | None, kind: str) -> int | None:
+    if not value:
+        return None
+    try:
+        text = base64.b64decode(value + "=" * (-len(value) % 4)).decode()
+        k, _, seq = text.rpartition(":")
+        return int(seq) if k == kind else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def loads(value: Any, default: Any = None) -> Any:
+    """Decode a JSONString argument (the SDK sends JSON text); pass dicts through."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (dict, list)):
+        return value
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError) as e:
+        raise GqlError(f"invalid JSONString: {e}") from e
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def connection(
+    items: list[Any],
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    total: bool = True,
+) -> dict[str, Any]:
+    """A Relay connection over an in-memory list; cursors are positions."""
+    start = 0
+    if after:
+        try:
+            start = int(base64.b64decode(after).decode().split(":")[1]) + 1
+        except (ValueError, IndexError):
+            start = 0
+    page = items[start:]
+    if last is not None and first is None:
+        page = page[-last:] if last else []
+        start = len(items) - len(page)
+    if first is not None:
+        page = page[: max(first, 0)]
+    edges = [
+        {"node": n, "cursor": base64.b64encode(f"cursor:{start + i}".encode()).decode()}
+        for i, n in enumerate(page)
+    ]
+    end = start + len(page)
+    return {
+        "__typename": "Connection",
+        "edges": edges,
+        "totalCount": len(items),
+        "pageInfo": {
+            "__typename": "PageInfo",
+            "hasNextPage": end < len(items),
+            "hasPreviousPage": start > 0,
+            "endCursor": edges[-1]["cursor"] if edges else after,
+            "startCursor": edges[0]["cursor"] if edges else None,
+        },
+    }
+
+
+def require_admin(ctx: Ctx) -> None:
+    if not ctx.user.get("admin"):
+        raise GqlError("permission denied: this operation needs an instance admin", status=None)
