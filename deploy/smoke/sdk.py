@@ -97,3 +97,19 @@ def nested(row: dict, dotted: str):
             return None
         value = value[part]
     return value
+
+
+def download_media(run, ref, what: str, root: str) -> bytes:
+    """A media file the summary references, checked against the sha256 the SDK
+    recorded when it wrote the file: any changed byte fails, whatever the format."""
+    if not hasattr(ref, "get") or not ref.get("path"):
+        raise CheckFailed(f"{what}: the summary has no media reference (got {ref!r:.120})")
+    data = download(run, ref["path"], root)
+    want = ref.get("sha256")
+    if want and sha256(data) != want:
+        raise CheckFailed(
+            f"{what}: stored file {ref['path']} differs from what the SDK "
+            f"wrote (sha256 {sha256(data)[:12]}..., expected {want[:12]}...; "
+            f"{len(data)} bytes)"
+        )
+    return data

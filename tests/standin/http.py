@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import auth, filestream
+from .faults import FAULTS
 from .graphql_exec import execute, root_fields
 from .resolvers.base import Ctx
 from .resolvers.root import Mutation, Query
@@ -173,6 +174,9 @@ class Handler(BaseHTTPRequestHandler):
     @_guard
     def do_POST(self):  # noqa: N802
         path = urlsplit(self.path).path
+        if FAULTS.max_body and int(self.headers.get("Content-Length") or 0) > FAULTS.max_body:
+            self.close_connection = True
+            return self._send(413, b"Request Entity Too Large", ctype="text/plain")
         if path == "/graphql":
             return self._graphql()
         if path.startswith("/files/") and path.endswith("/file_stream"):
@@ -319,9 +323,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stream(self, key: str) -> None:
         """Send a stored file in 1 MiB chunks (large artifacts never sit in memory)."""
+        fault = FAULTS.file_action(key)
+        if fault == "lose-files":
+            return self._send(404, b"NoSuchKey", ctype="text/plain")
         f = self.app.files.open(key)
         if f is None:
             return self._send(404, b"NoSuchKey", ctype="text/plain")
+        if fault:
+            with f:
+                data = FAULTS.mangle(fault, f.read())
+            ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
+            return self._send(200, data, ctype=ctype, headers=self._cors_headers())
         with f:
             size = os.fstat(f.fileno()).st_size
             self.send_response(200)

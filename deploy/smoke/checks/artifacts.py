@@ -18,6 +18,14 @@ def _write(root: str, rel: str, data: bytes) -> None:
         f.write(data)
 
 
+def _download(art, root: str, what: str) -> str:
+    """Downloads an artifact; a server that lost or damaged a file fails here."""
+    try:
+        return art.download(root=root)
+    except Exception as err:  # the SDK raises various errors for missing/bad files
+        raise CheckFailed(f"{what}: download failed ({type(err).__name__}: {str(err)[:300]})")
+
+
 def _tree_hashes(root: str) -> dict[str, str]:
     out = {}
     for dirpath, _, files in os.walk(root):
@@ -63,7 +71,7 @@ def run_artifacts(ctx: SmokeContext, rec: Recorder) -> None:
 
     consumer = sdk.init(ctx, "artifact-consumer", job_type="train", tags=["artifacts"])
     used = consumer.use_artifact(f"{name}:v0")
-    root = used.download(root=sdk.scratch(ctx, "dataset-down"))
+    root = _download(used, sdk.scratch(ctx, "dataset-down"), f"dataset {used.version}")
     used.verify(root)  # raises if any file's checksum differs from the manifest
     expect("dataset files (sha256)", want, _tree_hashes(root))
     rec.compared_(f"dataset v0: {len(want)} files incl. a directory, sha256 and verify()")
@@ -103,7 +111,10 @@ def run_artifacts(ctx: SmokeContext, rec: Recorder) -> None:
     model_back = api.artifact(f"{base}/smoke-model-{ctx.tag}:best")
     expect("model logged_by", consumer_path.split("/")[-1], model_back.logged_by().id)
     data = open(
-        os.path.join(model_back.download(root=sdk.scratch(ctx, "model-down")), "weights.bin"), "rb"
+        os.path.join(
+            _download(model_back, sdk.scratch(ctx, "model-down"), "model artifact"), "weights.bin"
+        ),
+        "rb",
     ).read()
     expect("model weights (sha256)", sdk.sha256(b"\x00\x01" * 4096), sdk.sha256(data))
     rec.compared_("lineage logged_by/used_by; derived and model artifacts")
@@ -133,7 +144,7 @@ def run_large_artifact(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, run_path))
     entity, project, _ = run_path.split("/")
     back = sdk.api().artifact(f"{entity}/{project}/smoke-large-{ctx.tag}:latest")
-    root = back.download(root=sdk.scratch(ctx, "large-down"))
+    root = _download(back, sdk.scratch(ctx, "large-down"), "large artifact")
     got = hashlib.sha256()
     try:
         with open(os.path.join(root, "blob.bin"), "rb") as f:

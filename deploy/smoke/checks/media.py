@@ -26,11 +26,14 @@ def _need(module: str, extra: str = "media"):
         raise Skipped(f"needs {module} ({err}); install: pip install 'wandb-local-kit[{extra}]'")
 
 
-def _decode_png(data: bytes):
+def _decode_png(data: bytes, what: str = "image"):
     import numpy as np
     from PIL import Image
 
-    return np.array(Image.open(io.BytesIO(data)).convert("RGB"))
+    try:
+        return np.array(Image.open(io.BytesIO(data)).convert("RGB"))
+    except Exception as err:  # any decoder error means the stored file is damaged
+        raise CheckFailed(f"{what}: the stored file is not a readable PNG ({err})")
 
 
 def _expect_pixels(what: str, want, got) -> None:
@@ -76,7 +79,7 @@ def run_images(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "images")
     for key, want in (("img_numpy", arr), ("img_pil", pil)):
-        got = _decode_png(sdk.download(run, _media_path(run.summary.get(key), key), root))
+        got = _decode_png(sdk.download_media(run, run.summary.get(key), key, root), key)
         _expect_pixels(key, want, got)
     rec.compared_("numpy and PIL images: every pixel")
     ref = run.summary.get("img_list") or {}
@@ -87,7 +90,8 @@ def run_images(ctx: SmokeContext, rec: Recorder) -> None:
         stored = (
             os.path.join("media", "images", os.path.basename(name)) if "/" not in name else name
         )
-        _expect_pixels(f"img_list[{i}]", batch[i], _decode_png(sdk.download(run, stored, root)))
+        data = sdk.download(run, stored, root)
+        _expect_pixels(f"img_list[{i}]", batch[i], _decode_png(data, f"img_list[{i}]"))
     rec.compared_("list of 3 captioned images: captions and pixels")
 
 
@@ -113,7 +117,7 @@ def run_video(ctx: SmokeContext, rec: Recorder) -> None:
     for key, ext in (("clip_gif", ".gif"), ("clip_mp4", ".mp4")):
         name = _media_path(run.summary.get(key), key)
         expect_true(f"{key} format", name.endswith(ext), f"stored as {name}")
-        data = sdk.download(run, name, root)
+        data = sdk.download_media(run, run.summary.get(key), key, root)
         try:
             decoded = imageio.v3.imread(io.BytesIO(data), index=None, extension=ext)
         except Exception as err:
@@ -149,7 +153,7 @@ def run_plots(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "plots")
     for key, want_y in (("plot_plotly", ys), ("plot_matplotlib", [y * 2 for y in ys])):
-        data = sdk.download(run, _media_path(run.summary.get(key), key), root)
+        data = sdk.download_media(run, run.summary.get(key), key, root)
         try:
             spec = json.loads(data)
         except ValueError as err:
@@ -172,7 +176,7 @@ def run_table(ctx: SmokeContext, rec: Recorder) -> None:
     path, run = _log_and_fetch(ctx, "table", {"results": table})
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "table")
-    stored = json.loads(sdk.download(run, _media_path(run.summary.get("results"), "results"), root))
+    stored = json.loads(sdk.download_media(run, run.summary.get("results"), "results", root))
     expect("table columns", TABLE_COLUMNS, stored.get("columns"))
     expect("table rows", TABLE_ROWS, stored.get("data"))
     rec.compared_("table file: columns and every cell")
@@ -207,7 +211,7 @@ def run_html(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "html")
     for key, want in (("html_string", HTML), ("html_file", file_html)):
-        got = sdk.download(run, _media_path(run.summary.get(key), key), root)
+        got = sdk.download_media(run, run.summary.get(key), key, root)
         expect(f"{key} bytes (sha256)", sdk.sha256(want.encode()), sdk.sha256(got))
     rec.compared_("HTML from string and from file: byte-identical")
 
@@ -233,7 +237,7 @@ def run_audio_histogram(ctx: SmokeContext, rec: Recorder) -> None:
     )
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "audio")
-    data = sdk.download(run, _media_path(run.summary.get("tone"), "tone"), root)
+    data = sdk.download_media(run, run.summary.get("tone"), "tone", root)
     try:
         got, got_rate = sf.read(io.BytesIO(data), dtype="float32")
     except Exception as err:

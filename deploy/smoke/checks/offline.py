@@ -55,8 +55,9 @@ def run_offline(ctx: SmokeContext, rec: Recorder) -> None:
     expect("synced config", {"mode": "offline"}, {"mode": back.config.get("mode")})
     rows = sorted((r for r in back.scan_history(keys=["y"])), key=lambda r: r["_step"])
     expect("synced history", [s * s for s in range(STEPS)], [r.get("y") for r in rows])
-    ref = back.summary.get("still") or {}
-    image = sdk.download(back, ref.get("path", "?"), sdk.scratch(ctx, "offline-down"))
+    image = sdk.download_media(
+        back, back.summary.get("still"), "synced image", sdk.scratch(ctx, "offline-down")
+    )
     got = np.array(Image.open(io.BytesIO(image)).convert("RGB"))
     expect("synced image pixels", pixels.tolist(), got.tolist())
     rec.compared_(f"offline run + wandb sync: config, {STEPS} steps, image pixels")

@@ -65,8 +65,11 @@ def _check_sweep(ctx, rec, sweep_id: str, runs: list[dict], label: str, grid: bo
     top = max(_score(r["a"], r["b"]) for r in runs)
     # A random search may draw the best point twice: either run is the best.
     best_ids = {r["path"].split("/")[-1] for r in runs if _score(r["a"], r["b"]) == top}
-    expect_true(f"{label}: best run by score", best is not None and best.id in best_ids,
-                f"server says {best.id if best else None}, expected one of {sorted(best_ids)}")
+    expect_true(
+        f"{label}: best run by score",
+        best is not None and best.id in best_ids,
+        f"server says {best.id if best else None}, expected one of {sorted(best_ids)}",
+    )
     rec.run_urls += [sdk.run_url(ctx, r["path"]) for r in runs]
 
 

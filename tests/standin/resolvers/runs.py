@@ -11,6 +11,7 @@ import secrets
 import string
 from typing import Any
 
+from ..faults import FAULTS
 from ..graphql_exec import GqlError
 from .base import Ctx, connection, decode_id, dumps, encode_id, loads, now
 
@@ -85,7 +86,7 @@ def history_rows(ctx: Ctx, run: dict) -> list[dict]:
             rows.append(json.loads(line))
         except ValueError:
             continue
-    return rows
+    return FAULTS.history(rows)
 
 
 def sample(rows: list, samples: int | None) -> list:
@@ -354,8 +355,8 @@ class Run:
         self.f_description = d.get("description")
         self.f_notes = d.get("notes")
         self.f_tags = d.get("tags") or []
-        self.f_group = d.get("group")
-        self.f_groupName = d.get("group")
+        self.f_group = None if FAULTS.drop_group else d.get("group")
+        self.f_groupName = self.f_group
         self.f_jobType = d.get("jobType")
         self.f_sweepName = d.get("sweep")
         self.f_state = d.get("state", "running")

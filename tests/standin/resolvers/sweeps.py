@@ -18,6 +18,7 @@ import string
 
 import yaml
 
+from ..faults import FAULTS
 from ..graphql_exec import GqlError
 from .base import Ctx, connection, decode_id, dumps, encode_id, now
 from .runs import Project, Run, ensure_project, project_key, run_key
@@ -134,6 +135,8 @@ def next_point(sw: dict) -> dict | None:
     if method == "grid":
         points = grid_points(params)
         idx = len(sw["assigned"])
+        if FAULTS.repeat_grid and idx >= 1:
+            idx -= 1  # test fault: the first point is handed out twice
         return points[idx] if idx < len(points) else None
     cap = cfg.get("run_cap")
     if cap and len(sw["assigned"]) >= cap:

@@ -1,0 +1,104 @@
+"""Every smoke check FAILS when the server loses or corrupts the data it checks.
+
+The stand-in runs in its fault mode (tests/standin/faults.py): one kind of file
+corrupted or truncated per media type, artifact files lost, history rows and keys
+dropped, groups lost, a grid point repeated, a proxy-like body limit. The whole suite
+runs once against it, and each check must fail naming what differed. (That the same
+checks pass against an intact server is tests/integration/test_smoke_stack.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from deploy.smoke.registry import CHECKS
+from tests.sdk.conftest import REPO, StandIn
+
+FAULTS = ",".join(
+    [
+        "corrupt-files:*/media/images/*",
+        "truncate-files:*/media/videos/*",
+        "corrupt-files:*/media/plotly/*",
+        "corrupt-files:*/media/table/*",
+        "corrupt-files:*/media/html/*",
+        "corrupt-files:*/media/audio/*",
+        "corrupt-files:*/results (v1)*",
+        # artifact content files (not their manifests): wandb_artifacts/<entity>/<md5 hex>
+        "lose-files:wandb_artifacts/*/[0-9a-f][0-9a-f]*",
+        "drop-history:7",
+        "drop-history-keys:gradients/",
+        "drop-group",
+        "repeat-grid",
+        "max-body:1048576",
+    ]
+)
+
+# What each check's failure must say: the thing that differed, by name.
+EXPECTED = {
+    "basics": "run.history() steps differs",
+    "images": "img_numpy: stored file media/images/",
+    "video": "clip_gif: stored file media/videos/",
+    "plots": "plot_plotly: stored file media/plotly/",
+    "table": "results: stored file media/table/",
+    "html": "html_string: stored file media/html/",
+    "audio-histogram": "tone: stored file media/audio/",
+    "group": "group differs: value: got None",
+    "torch": "gradients/0.weight histogram: missing from history",
+    "files": "downloaded bytes (sha256) differs",
+    "artifacts": "dataset v0: download failed",
+    "large-artifact": "large artifact: download failed",
+    "sweeps": "no grid point twice",
+    "offline": "synced history differs",
+    "transport": "413 Request Entity Too Large",
+    "concurrency": "history differs",
+}
+
+
+def test_every_check_has_a_fault_that_breaks_it():
+    assert set(EXPECTED) == {c.name for c in CHECKS}
+
+
+@pytest.fixture(scope="module")
+def faulty_results(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faulty")
+    server = StandIn(vol=tmp / "vol", extra_env={"STANDIN_FAULTS": FAULTS}).start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+        env["WANDB_API_KEY"] = server.admin_key
+        report = tmp / "smoke.json"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "deploy",
+                "smoke",
+                "--url",
+                server.url,
+                "--json",
+                str(report),
+                "--large-artifact-mib",
+                "4",
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+        return {c["check"]: c for c in json.loads(report.read_text())["checks"]}
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", sorted(EXPECTED))
+def test_check_fails_naming_what_differed(faulty_results, check):
+    result = faulty_results[check]
+    assert result["status"] == "failed", f"{check} passed against broken data"
+    assert EXPECTED[check] in result["detail"], result["detail"]

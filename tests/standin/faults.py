@@ -1,0 +1,90 @@
+"""A test mode that breaks data on purpose, so the kit's smoke checks can be shown to
+FAIL when a server loses or corrupts what they check. Off unless STANDIN_FAULTS is set.
+
+    STANDIN_FAULTS="fault[,fault...]"   each fault is NAME or NAME:ARG
+      corrupt-files:GLOB      downloads of stored files whose key matches GLOB have
+                              one byte flipped (the middle one)
+      truncate-files:GLOB     ... are cut to half their length
+      lose-files:GLOB         ... answer 404, as if the file were lost
+      drop-history:N          every N-th history row (steps 3, 3+N, ...) is not read back
+      drop-history-keys:PFX   history keys starting with PFX are not read back
+      drop-group              runs are read back without their group
+      repeat-grid             grid sweeps hand out their first point twice
+      max-body:BYTES          POST bodies larger than BYTES get 413, like a proxy limit
+
+Keys look like `<entity>/<project>/<run>/<file name>` for run files and media, and
+`wandb_artifacts/<entity>/<md5 hex>` for artifact files. Faults touch only what is
+read back (the stored data stays intact), so one server can break every check at
+once while each check fails for its own reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+
+log = logging.getLogger("standin.faults")
+
+
+class Faults:
+    def __init__(self, spec: str) -> None:
+        self.file_rules: list[tuple[str, str]] = []  # (action, glob)
+        self.drop_every: int | None = None
+        self.drop_key_prefixes: list[str] = []
+        self.drop_group = False
+        self.repeat_grid = False
+        self.max_body: int | None = None
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            name, _, arg = item.partition(":")
+            if name in ("corrupt-files", "truncate-files", "lose-files"):
+                self.file_rules.append((name, arg))
+            elif name == "drop-history":
+                self.drop_every = int(arg)
+            elif name == "drop-history-keys":
+                self.drop_key_prefixes.append(arg)
+            elif name == "drop-group":
+                self.drop_group = True
+            elif name == "repeat-grid":
+                self.repeat_grid = True
+            elif name == "max-body":
+                self.max_body = int(arg)
+            else:
+                raise ValueError(f"unknown fault {name!r} in STANDIN_FAULTS")
+        if spec:
+            log.warning("FAULT INJECTION ON: %s", spec)
+
+    def file_action(self, key: str) -> str | None:
+        for action, pattern in self.file_rules:
+            if fnmatch.fnmatchcase(key, pattern):
+                return action
+        return None
+
+    def mangle(self, action: str, data: bytes) -> bytes:
+        if action == "truncate-files":
+            return data[: len(data) // 2]
+        if action == "corrupt-files" and data:
+            mid = len(data) // 2
+            return data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1 :]
+        return data
+
+    def history(self, rows: list[dict]) -> list[dict]:
+        if self.drop_every:
+            rows = [
+                r
+                for r in rows
+                if not (isinstance(r.get("_step"), int) and r["_step"] % self.drop_every == 3)
+            ]
+        if self.drop_key_prefixes:
+            rows = [
+                {
+                    k: v
+                    for k, v in r.items()
+                    if not any(k.startswith(p) for p in self.drop_key_prefixes)
+                }
+                for r in rows
+            ]
+        return rows
+
+
+FAULTS = Faults(os.environ.get("STANDIN_FAULTS", ""))
