@@ -115,7 +115,13 @@ COMMANDS: list[Command] = [
         _lazy("deploy.bundle", "cmd_bundle"),
         issue=8,
     ),
-    Command("bench", "measure the capacity of a deployment", issue=9),
+    Command(
+        "bench",
+        "measure the capacity of a deployment (bounded, cleans up)",
+        _options("deploy.bench.command", "configure"),
+        _lazy("deploy.bench.command", "run"),
+        issue=9,
+    ),
 ]
 
 

@@ -100,10 +100,46 @@ def test_smoke_against_nothing_exits_3_without_traceback():
 
     port = free_loopback_port()
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "smoke", "--url", f"http://127.0.0.1:{port}",
-         "--only", "basics"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "deploy",
+            "smoke",
+            "--url",
+            f"http://127.0.0.1:{port}",
+            "--only",
+            "basics",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "WANDB_API_KEY": "local-" + "0" * 40},
     )
     assert result.returncode == 3, result.stderr
     assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_against_a_stopped_server_fails_cleanly():
+    from deploy.testing import free_loopback_port
+
+    port = free_loopback_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy", "bench", "--url", f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "WANDB_API_KEY": "local-" + "0" * 40},
+    )
+    assert result.returncode == 3, result.stderr
+    assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_refuses_unbounded_sizes():
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy", "bench", "--url", "http://127.0.0.1:9", "--runs", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "WANDB_API_KEY": "local-" + "0" * 40},
+    )
+    assert result.returncode == 2 and "--runs 0 is out of range" in result.stderr

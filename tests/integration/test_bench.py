@@ -1,0 +1,85 @@
+"""`wandb-kit bench` against the stand-in stack at a small size: every figure the issue
+asks for is in its JSON; against a stopped server it fails cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from deploy import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench(*args: str, env=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def test_bench_reports_every_figure_for_a_local_stack(stacks, tmp_path):
+    server = stacks.start("embedded", "off")
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+        out = tmp_path / "bench.json"
+        result = bench(
+            "--compose-dir",
+            str(settings.default_compose_dir()),
+            "--env-file",
+            str(server.env_file),
+            "--runs",
+            "2",
+            "--steps",
+            "40",
+            "--images",
+            "8",
+            "--artifact-mib",
+            "4",
+            "--ramp",
+            "--max-runs",
+            "2",
+            "--duration",
+            "400",
+            "--json",
+            str(out),
+            env=env,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        data = json.loads(out.read_text())
+        ingest = data["ingest"]
+        assert ingest["errors"] == 0 and ingest["unreadable_runs"] == 0
+        assert ingest["steps_per_second"] > 0 and ingest["readable_lag_seconds"] >= 0
+        assert data["media"]["stored"] == 8 and data["media"]["images_per_second"] > 0
+        art = data["artifact"]
+        assert art["sdk"]["mib_per_second"] > 0 and art["raw_put"]["mib_per_second"] > 0
+        assert art["sdk_over_raw"] == round(
+            art["sdk"]["mib_per_second"] / art["raw_put"]["mib_per_second"], 3
+        )
+        assert data["readback"]["history_ms_median"] > 0
+        assert data["readback"]["file_download_ms_median"] > 0
+        assert data["resources"]["wandb"]["memory_mib_peak"] > 0
+        assert [t["runs"] for t in data["ramp"]["tried"]] == [1, 2]
+        assert data["ramp"]["knee_runs"] in (1, 2, None)
+        # It cleans up after itself: no bench run is left on the server.
+        left = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import wandb; a = wandb.Api(); "
+                "print(len(list(a.runs(a.default_entity + '/wandb-kit-bench'))))",
+            ],
+            capture_output=True,
+            text=True,
+            env={**env, **server.sdk_env(), "WANDB_CONFIG_DIR": str(tmp_path)},
+        )
+        assert left.stdout.strip() == "0", left.stderr[-1000:]
+    finally:
+        stacks.stop(server)
