@@ -131,7 +131,10 @@ def main() -> int:
             f"{mem}; `wandb-kit health` median {s['health_ms_median']} ms"
         )
     for name, rounds in raw["bench"].items():
-        pick = lambda f: median([f(r) for r in rounds])  # noqa: E731
+
+        def pick(f, rounds=rounds):
+            return median([f(r) for r in rounds])
+
         lines.append(
             f"- bench {name} ({BENCH_ARGS[1]} runs x {BENCH_ARGS[3]} steps x {BENCH_ARGS[5]} "
             f"scalars; medians of {len(rounds)}): ingest "
