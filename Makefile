@@ -49,4 +49,4 @@ test-unit: venv ## unit tests only (no Docker, no network)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: venv ## ruff over the code and tests
-	$(PY) -m ruff check deploy tests
+	$(PY) -m ruff check deploy tests benchmarks scripts
