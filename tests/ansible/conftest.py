@@ -1,0 +1,249 @@
+"""Fixtures for the Ansible tests: a "lab server" container and ansible-playbook runs.
+
+The target (tests/images/lab-server) is Debian with systemd as PID 1, sshd and
+python3, run WITHOUT --privileged (containers-here.md section 6). The playbook logs
+in over ssh as `admin` with a key made for this test session, becomes root, installs
+Debian's docker.io over the target's own apt, and deploys the stack with the
+stand-in images loaded from a `docker save` tarball. The same Docker-absence rules
+as tests/integration apply (skip with a how-to; fail when KIT_REQUIRE_DOCKER=1).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from deploy.testing import free_loopback_port
+from tests.integration.conftest import docker_client, test_image  # noqa: F401
+from tests.integration.helpers import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_DIR = REPO / "ansible"
+SITE = ANSIBLE_DIR / "site.yml"
+LABEL = "wandb-kit.test=ansible"
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.M,
+)
+COMPOSE_PLUGIN_DIRS = (
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    os.path.expanduser("~/.docker/cli-plugins"),
+)
+
+
+def ansible_playbook_bin() -> str:
+    """ansible-playbook of this interpreter's environment (the `ansible` extra)."""
+    exe = Path(sys.executable).with_name("ansible-playbook")
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("ansible-playbook")
+    if not found:
+        pytest.skip("ansible-core is not installed: pip install -e '.[ansible]'")
+    return found
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+    seconds: float
+    recap: dict[str, int] = field(default_factory=dict)
+
+    def changed_tasks(self) -> list[str]:
+        """The tasks and handlers that reported `changed`, in order."""
+        changed, current = [], None
+        for line in self.output.splitlines():
+            header = re.match(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]", line)
+            if header:
+                current = header.group(1)
+            elif line.startswith("changed:") and current and current not in changed:
+                changed.append(current)
+        return changed
+
+    def explain(self) -> str:
+        head = f"ansible-playbook exit {self.returncode} after {self.seconds:.0f} s"
+        return f"{head}; changed: {self.changed_tasks()}:\n{self.output[-6000:]}"
+
+
+def run_playbook(
+    inventory: Path | None, *args: str, playbook: Path = SITE, timeout: float = 1500
+) -> PlaybookRun:
+    control_dir = tempfile.mkdtemp(prefix="kit-cp-")  # short: ssh's socket path limit
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ANSIBLE_DIR / "ansible.cfg"),
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="False",
+        ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
+        ANSIBLE_LOCAL_TEMP=tempfile.mkdtemp(prefix="kit-ansible-"),
+    )
+    cmd = [ansible_playbook_bin()]
+    if inventory is not None:
+        cmd += ["-i", str(inventory)]
+    cmd += [*args, str(playbook)]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    finally:
+        shutil.rmtree(control_dir, ignore_errors=True)
+    seconds = time.monotonic() - start
+    output = proc.stdout + proc.stderr
+    recap = {}
+    tail = output.rsplit("PLAY RECAP", 1)
+    if len(tail) == 2:
+        m = RECAP.search(tail[1])
+        if m:
+            recap = {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+    return PlaybookRun(proc.returncode, output, seconds, recap)
+
+
+def compose_plugin() -> str:
+    """The controller's docker-compose v2 binary: Debian 12 (the target) has no compose
+    v2 package, so the engine role installs it from here (wandb_engine_compose_plugin_src)."""
+    for d in COMPOSE_PLUGIN_DIRS:
+        path = Path(d) / "docker-compose"
+        if path.is_file():
+            return str(path)
+    pytest.fail("no docker compose v2 plugin on the controller (scripts/provision-docker.sh)")
+
+
+@dataclass
+class LabServer:
+    container: object
+    key_file: Path
+    workdir: Path
+
+    def port(self, container_port: int) -> int:
+        self.container.reload()
+        return int(self.container.ports[f"{container_port}/tcp"][0]["HostPort"])
+
+    def exec(self, *cmd: str, check: bool = True) -> str:
+        # The docker CLI rather than the SDK's exec_run: under load, exec_run now and
+        # then returned no output for a short-lived command.
+        result = subprocess.run(
+            ["docker", "exec", self.container.id, *cmd],
+            capture_output=True, text=True, errors="replace", timeout=120,
+        )  # fmt: skip
+        out = result.stdout + result.stderr
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}: {out[-2000:]}")
+        return result.stdout if check else out
+
+    def inventory(self, **host_vars: str) -> Path:
+        extra = " ".join(f"{k}={v}" for k, v in host_vars.items())
+        path = self.workdir / "inventory.ini"
+        path.write_text(
+            "[wandb_servers]\n"
+            f"lab ansible_host=127.0.0.1 ansible_port={self.port(22)} ansible_user=admin "
+            f"ansible_ssh_private_key_file={self.key_file} "
+            "ansible_ssh_common_args='-o StrictHostKeyChecking=no "
+            f"-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes' {extra}\n"
+        )
+        return path
+
+    def ssh_ok(self) -> None:
+        subprocess.run(
+            [
+                "ssh", "-i", str(self.key_file), "-p", str(self.port(22)),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3",
+                "admin@127.0.0.1", "sudo", "-n", "true",
+            ],
+            check=True, capture_output=True, timeout=15,
+        )  # fmt: skip
+
+
+def _authorized_keys_tar(public_key: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("authorized_keys")
+        info.size, info.mode, info.uid, info.gid = len(public_key), 0o600, 1000, 1000
+        tar.addfile(info, io.BytesIO(public_key))
+    return buf.getvalue()
+
+
+def start_lab_server(docker_client, image: str, workdir: Path) -> LabServer:  # noqa: F811
+    """Starts the target with the recipe that works without --privileged."""
+    key = workdir / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kit-ansible-test", "-f", str(key)],
+        check=True,
+    )
+    container = docker_client.containers.run(
+        image,
+        detach=True,
+        name=f"kit-lab-{uuid.uuid4().hex[:8]}",
+        # The second label lets .ci/run's cleanup remove it if a run is interrupted.
+        labels={LABEL.split("=")[0]: LABEL.split("=")[1], "org.testcontainers": "true"},
+        cap_add=["ALL"],
+        cap_drop=["SYS_RESOURCE"],
+        security_opt=["seccomp=unconfined"],
+        volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+        tmpfs={"/run": "", "/run/lock": ""},
+        # sshd for Ansible (ephemeral port), and the W&B port the inner stack publishes,
+        # on a port the OS reports free (not hard-coded): an explicit host port survives
+        # a restart of the target, so WANDB_HOST stays right after a "reboot".
+        ports={"22/tcp": ("127.0.0.1", None), "8080/tcp": ("127.0.0.1", free_loopback_port())},
+    )
+    server = LabServer(container, key, workdir)
+    try:
+        uid = server.exec("id", "-u", "admin").strip()
+        assert uid == "1000", f"admin has uid {uid}, expected 1000"
+        container.put_archive(
+            "/home/admin/.ssh", _authorized_keys_tar(key.with_suffix(".pub").read_bytes())
+        )
+        wait_for(server.ssh_ok, timeout=60, what="sshd of the lab server")
+    except BaseException:
+        stop_lab_server(server)
+        raise
+    return server
+
+
+def stop_lab_server(server: LabServer) -> None:
+    if os.environ.get("KIT_KEEP_LAB_SERVER") == "1":
+        print(f"keeping lab server {server.container.name} (KIT_KEEP_LAB_SERVER=1)")
+        return
+    # v=True: the anonymous volume holding the inner engine's data goes too.
+    server.container.remove(force=True, v=True)
+
+
+@pytest.fixture(scope="module")
+def lab_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
+    image = test_image("lab-server")
+    server = start_lab_server(docker_client, image, tmp_path_factory.mktemp("lab-server"))
+    yield server
+    stop_lab_server(server)
+
+
+@pytest.fixture(scope="module")
+def standin_archive(docker_client, test_image, tmp_path_factory):  # noqa: F811
+    """The W&B stand-in image as a `docker save` tarball: the air-gapped path."""
+    tag = test_image("wandb-standin")
+    path = tmp_path_factory.mktemp("images") / "wandb-standin.tar"
+    subprocess.run(["docker", "save", "-o", str(path), tag], check=True, timeout=600)
+    return path
+
+
+def write_vars(path: Path, values: dict) -> Path:
+    path.write_text(json.dumps(values, indent=2))
+    return path

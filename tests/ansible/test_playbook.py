@@ -1,0 +1,453 @@
+"""The Ansible playbook (ansible/site.yml) as a lab admin relies on it.
+
+Without Docker: the playbook parses, the server's .env is exactly what the kit's own
+`wandb-kit init` derivation gives (keys, quoting, kept secrets), bad inventory values
+fail before any connection with a message naming the variable, ansible-lint passes.
+
+With Docker (integration): one "lab server" container per module. The first run
+installs Debian's docker.io, loads the stand-in image from a tarball and brings the
+stack up under systemd; the controller then reaches /ready and runs an SDK round trip
+through the published port. A second run changes nothing and keeps the secrets,
+`--check` passes, secrets never reach the output, and after a reboot of the server
+systemd brings the stack back with its data.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from dotenv import dotenv_values
+
+from deploy import settings
+from deploy.envfile import read_env
+from tests.ansible.conftest import (
+    ANSIBLE_DIR,
+    REPO,
+    ansible_playbook_bin,
+    compose_plugin,
+    run_playbook,
+    write_vars,
+)
+from tests.integration.helpers import wait_for
+from tests.integration.sdk import run_sdk, sdk_env
+
+ENV_TEMPLATE = ANSIBLE_DIR / "roles" / "server" / "templates" / "env.j2"
+SECRET_KEYS = (
+    "WANDB_LICENSE",
+    "WANDB_ADMIN_API_KEY",
+    "MYSQL_PASSWORD",
+    "MYSQL_ROOT_PASSWORD",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+)
+TEST_LICENSE = "kit-test-license-7f3a9c"  # given "from the vault": must never be printed
+TIMES: dict[str, float] = {}
+
+
+# --- without Docker -------------------------------------------------------------------
+
+
+def test_playbook_syntax_check():
+    run = run_playbook(ANSIBLE_DIR / "inventory.example.ini", "--syntax-check")
+    assert run.returncode == 0, run.explain()
+
+
+def test_env_template_has_exactly_the_keys_of_env_example():
+    """The server's .env is documented by .env.example: no key may be missing or extra."""
+    example = [k for k in read_env(REPO / "compose" / ".env.example")]
+    template = re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_TEMPLATE.read_text(), re.M)
+    assert template == example
+
+
+def _derive_with_ansible(tmp_path: Path, extra_vars: dict, existing_env: str | None) -> dict:
+    """Runs the server role's validate + settings tasks locally on a scratch dir and
+    renders env.j2 there; returns the rendered .env's values."""
+    server_dir = tmp_path / "server"
+    (server_dir / "compose").mkdir(parents=True)
+    if existing_env is not None:
+        (server_dir / "compose" / ".env").write_text(existing_env)
+    out = tmp_path / "rendered.env"
+    play = tmp_path / "derive.yml"
+    play.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "Derive .env like the server role",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "ansible.builtin.include_role": {
+                                "name": str(ANSIBLE_DIR / "roles" / "server"),
+                                "tasks_from": name,
+                            }
+                        }
+                        for name in ("validate", "settings")
+                    ]
+                    + [
+                        {
+                            "ansible.builtin.template": {
+                                "src": str(ENV_TEMPLATE),
+                                "dest": str(out),
+                                "mode": "0600",
+                            },
+                            "no_log": True,
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    vars_file = write_vars(
+        tmp_path / "vars.json",
+        {
+            "wandb_server_dir": str(server_dir),
+            "ansible_python_interpreter": sys.executable,
+            **extra_vars,
+        },
+    )
+    run = run_playbook(
+        None, "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}", playbook=play, timeout=120
+    )
+    assert run.returncode == 0, run.explain()
+    return read_env(out), run
+
+
+def test_env_file_equals_the_kits_derivation_and_keeps_secrets(tmp_path):
+    """External storage with passwords full of URL-reserved characters: the role's
+    .env equals deploy.settings.derive() for the same input, secrets given in the
+    variables win, and secrets already on the server are kept (never rotated)."""
+    tricky = "p@ss:w/rd+%#$&?= x"
+    kept = {
+        "WANDB_ADMIN_API_KEY": "local-" + "ab" * 20,
+        "MYSQL_ROOT_PASSWORD": "root/pw@kept+1",
+        "MINIO_ROOT_USER": "wandb-kept",
+        "MINIO_ROOT_PASSWORD": "minio:pw/kept@",
+    }
+    existing = "".join(f"{k}='{v}'\n" for k, v in kept.items())
+    rendered, run = _derive_with_ansible(
+        tmp_path,
+        {
+            "wandb_server_host": "http://wandb.lab.example:8080",
+            "wandb_server_storage": "external",
+            "wandb_server_mysql_password": tricky,
+            "wandb_server_license": TEST_LICENSE,
+        },
+        existing,
+    )
+    values = settings.example_values(REPO / "compose")
+    values.update(
+        WANDB_HOST="http://wandb.lab.example:8080",
+        WANDB_BIND="0.0.0.0",
+        WANDB_STORAGE="external",
+        MYSQL_PASSWORD=tricky,
+        WANDB_LICENSE=TEST_LICENSE,
+        **kept,
+    )
+    expected = settings.derive(values)
+    assert rendered == expected
+    assert "%2F" in rendered["WANDB_BUCKET_URL"] and "%40" in rendered["WANDB_BUCKET_URL"]
+    assert settings.validate(rendered) == []
+    for secret in (tricky, TEST_LICENSE, *kept.values()):
+        assert secret not in run.output
+
+
+def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
+    first, _ = _derive_with_ansible(
+        tmp_path / "a", {"wandb_server_host": "http://h.lab:8080"}, None
+    )
+    second, _ = _derive_with_ansible(
+        tmp_path / "b", {"wandb_server_host": "http://h.lab:8080"}, None
+    )
+    assert settings.validate(first) == []  # the admin key has the on-prem key format
+    for key in ("WANDB_ADMIN_API_KEY", "MYSQL_PASSWORD", "MINIO_ROOT_PASSWORD"):
+        assert len(first[key]) >= 32 and first[key] != second[key]
+
+
+@pytest.mark.parametrize(
+    "setting,variable,says",
+    [
+        ("wandb_server_host=wandb.lab.example:8080", "wandb_server_host", "not an http(s) URL"),
+        ("wandb_server_host=http://wandb.lab/?x=1", "wandb_server_host", "not an http(s) URL"),
+        ("wandb_server_storage=s3", "wandb_server_storage", "s3"),
+        ("wandb_server_bind=everywhere", "wandb_server_bind", "not an IP address"),
+        ("wandb_server_image=wandb/local:latest", "wandb_server_image", "no pinned tag"),
+        ("wandb_server_port=http", "wandb_server_port", "int"),
+    ],
+)
+def test_bad_inventory_value_fails_before_connecting(tmp_path, setting, variable, says):
+    # The host is a closed loopback port: had validation passed, the run would fail
+    # as unreachable instead (and never touch another machine).
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("[wandb_servers]\nlab ansible_host=127.0.0.1 ansible_port=9\n")
+    run = run_playbook(inventory, "-e", setting, timeout=120)
+    assert run.returncode != 0, run.explain()
+    assert run.recap.get("unreachable") == 0 and run.recap.get("failed") == 1, run.explain()
+    failure = run.output[re.search(r"^(fatal|failed): \[", run.output, re.M).start() :]
+    assert variable in failure and says in failure, run.explain()
+    assert "Gathering Facts" not in run.output, "validation must come before connecting"
+
+
+def test_ansible_lint_production_profile():
+    lint = Path(ansible_playbook_bin()).with_name("ansible-lint")
+    if not lint.exists():
+        pytest.fail(
+            "ansible-lint is not installed: pip install 'wandb-local-kit[ansible]'", pytrace=False
+        )
+    result = subprocess.run(
+        [str(lint), "--profile", "production", "--offline", "--nocolor"],
+        cwd=ANSIBLE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+
+
+# --- on a lab server container (Docker) ---------------------------------------------
+
+
+class Deployed:
+    """The stack on the lab server, as the controller sees it."""
+
+    def __init__(self, lab, inventory: Path, vars_file: Path):
+        self.lab, self.inventory, self.vars_file = lab, inventory, vars_file
+        self.runs: dict[str, object] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.lab.port(8080)}"
+
+    def env(self) -> dict[str, str]:
+        text = self.lab.exec("cat", "/opt/wandb-kit/compose/.env")
+        return {
+            k: v or ""
+            for k, v in dotenv_values(stream=io.StringIO(text), interpolate=False).items()
+        }
+
+    def sdk_env(self) -> dict[str, str]:
+        return {"WANDB_BASE_URL": self.base_url, "WANDB_API_KEY": self.env()["WANDB_ADMIN_API_KEY"]}
+
+    def play(self, name: str, *args: str):
+        run = run_playbook(self.inventory, *args, "-e", f"@{self.vars_file}")
+        self.runs[name] = run
+        TIMES[name] = run.seconds
+        print(f"ansible-playbook {name}: {run.seconds:.1f} s, recap {run.recap}")
+        return run
+
+
+@pytest.fixture(scope="module")
+def deployed(lab_server, standin_archive, test_image, tmp_path_factory):  # noqa: F811
+    workdir = tmp_path_factory.mktemp("ansible-run")
+    standin_tag = test_image("wandb-standin")
+    values = {
+        # The URL the controller (the "client") uses: the target's published port.
+        "wandb_server_host": f"http://127.0.0.1:{lab_server.port(8080)}",
+        # The stand-in image instead of wandb/local, with the kit's test overlay (what
+        # differs for the stand-in besides the image).
+        "wandb_server_image": standin_tag,
+        "wandb_server_compose_overlays": ["test.yaml"],
+        # Air-gapped path: the image arrives as a tarball and is loaded, never pulled.
+        "wandb_server_image_archives": [str(standin_archive)],
+        "wandb_server_pull_missing": False,
+        "wandb_server_cpus": "1",
+        "wandb_server_memory": "1g",
+        "wandb_server_license": TEST_LICENSE,
+        # Debian 12 has no compose v2 package: the plugin comes from the controller.
+        "wandb_engine_compose_plugin_src": compose_plugin(),
+        # The target keeps /var/lib/docker on a volume, so the nested engine can use overlay2.
+        "wandb_engine_storage_driver": "overlay2",
+    }
+    # Read by the test overlays of other setups; here it exercises wandb_server_env_extra.
+    values["wandb_server_env_extra"] = {
+        "KIT_TEST_IMAGE_PREFIX": os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
+    }
+    d = Deployed(lab_server, lab_server.inventory(), write_vars(workdir / "vars.json", values))
+    run = d.play("first run", "-v")  # -v: task results are printed, so no_log is put to the test
+    assert run.returncode == 0 and run.recap.get("failed") == 0, run.explain()
+    d.first_env = d.env()
+    return d
+
+
+@pytest.fixture(scope="module")
+def second_run(deployed):
+    run = deployed.play("second run")
+    assert run.returncode == 0, run.explain()
+    return run
+
+
+@pytest.fixture(scope="module")
+def check_run(deployed, second_run):
+    return deployed.play("check run", "--check")
+
+
+@pytest.mark.integration
+def test_engine_from_debian_packages_with_log_rotation(deployed):
+    lab = deployed.lab
+    # Debian's own build (version ...+debNN...), not Docker's docker-ce.
+    version = lab.exec("dpkg-query", "-W", "-f", "${Version}", "docker.io")
+    assert re.search(r"\+deb\d+", version), version
+    assert "docker-ce" not in lab.exec("dpkg-query", "-W", "-f", "${Package}\n")
+    assert lab.exec("systemctl", "is-enabled", "docker").strip() == "enabled"
+    assert lab.exec("systemctl", "is-active", "docker").strip() == "active"
+    info = json.loads(lab.exec("docker", "info", "--format", "{{json .}}"))
+    assert info["LoggingDriver"] == "json-file"
+    daemon = json.loads(lab.exec("cat", "/etc/docker/daemon.json"))
+    assert daemon["log-opts"] == {"max-size": "50m", "max-file": "5"}
+    # The wandb container really rotates its logs (the kit's compose file or daemon.json).
+    log_config = lab.exec(
+        "docker", "inspect", "--format", "{{json .HostConfig.LogConfig}}", "wandb-wandb-1"
+    )
+    assert json.loads(log_config)["Config"].get("max-size")
+    assert "v2." in lab.exec("docker", "compose", "version")
+
+
+@pytest.mark.integration
+def test_stack_is_healthy_inside_the_server_and_run_by_systemd(deployed):
+    lab = deployed.lab
+    assert lab.exec("systemctl", "is-enabled", "wandb-kit").strip() == "enabled"
+    assert lab.exec("systemctl", "is-active", "wandb-kit").strip() == "active"
+    status = lab.exec(
+        "python3", "-c",
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/ready').status)",
+    )  # fmt: skip
+    assert status.strip() == "200"
+    # The image came from the tarball: the inner engine cannot pull at all.
+    images = lab.exec("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+    assert "wandb-standin:test" in images
+
+
+@pytest.mark.integration
+def test_controller_reaches_ready_and_sdk_round_trip(deployed, tmp_path):
+    response = requests.get(f"{deployed.base_url}/ready", timeout=10)
+    assert response.status_code == 200
+    env = sdk_env(deployed, tmp_path)
+    logged = run_sdk("log", "kit-ansible", env)
+    back = run_sdk("check", logged["path"], env)
+    assert back["summary_loss"] == pytest.approx(0.2)
+    assert back["config"]["kit"] == "roundtrip"
+    assert back["image_ok"], back  # the image's bytes came back through HOST
+    deployed.logged_path = logged["path"]
+
+
+@pytest.mark.integration
+def test_wandb_kit_health_deep_from_the_controller(deployed, tmp_path):
+    """The kit's own layered health check (signed-URL upload, CORS, 10 MB GraphQL too)."""
+    env_file = tmp_path / "server.env"
+    env_file.write_text(deployed.lab.exec("cat", "/opt/wandb-kit/compose/.env"))
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy", "health", "--url", deployed.base_url,
+         "--env-file", str(env_file), "--deep", "--json"],
+        env=sdk_env(deployed, tmp_path / "sdk"), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.integration
+def test_env_file_is_private_and_secrets_never_printed(deployed):
+    mode = deployed.lab.exec("stat", "-c", "%a %U", "/opt/wandb-kit/compose/.env").split()
+    assert mode == ["600", "root"]
+    env = deployed.first_env
+    assert env["WANDB_LICENSE"] == TEST_LICENSE
+    assert re.fullmatch(r"local-[0-9a-f]{40}", env["WANDB_ADMIN_API_KEY"])
+    for key in SECRET_KEYS:
+        assert env[key], f"{key} is empty"
+        assert env[key] not in deployed.runs["first run"].output, f"{key} printed by the first run"
+
+
+@pytest.mark.integration
+def test_second_run_changes_nothing_and_keeps_secrets(deployed, second_run):
+    assert second_run.recap.get("changed") == 0, second_run.explain()
+    after = deployed.env()
+    assert {k: after[k] for k in SECRET_KEYS} == {k: deployed.first_env[k] for k in SECRET_KEYS}
+    for key in SECRET_KEYS:
+        assert after[key] not in second_run.output
+
+
+@pytest.mark.integration
+def test_check_mode_passes_on_the_provisioned_server(deployed, check_run):
+    assert check_run.returncode == 0, check_run.explain()
+    for key in SECRET_KEYS:
+        assert deployed.first_env[key] not in check_run.output
+    assert check_run.recap.get("failed") == 0 and check_run.recap.get("changed") == 0, (
+        check_run.explain()
+    )
+
+
+@pytest.fixture(scope="module")
+def backed_up(deployed, check_run):
+    """One backup through the installed systemd unit, as the timer would start it."""
+    lab = deployed.lab
+    start = time.monotonic()
+    started = subprocess.run(
+        ["docker", "exec", lab.container.id, "systemctl", "start", "wandb-kit-backup.service"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    TIMES["backup via systemd"] = time.monotonic() - start
+    journal = lab.exec(
+        "journalctl", "-u", "wandb-kit-backup", "--no-pager", "-n", "40", check=False
+    )
+    assert started.returncode == 0, started.stderr + journal
+    return journal
+
+
+@pytest.mark.integration
+def test_backup_timer_scheduled_and_its_service_makes_a_verified_backup(deployed, backed_up):
+    lab = deployed.lab
+    assert lab.exec("systemctl", "is-enabled", "wandb-kit-backup.timer").strip() == "enabled"
+    assert lab.exec("systemctl", "is-active", "wandb-kit-backup.timer").strip() == "active"
+    assert "wandb-kit-backup.timer" in lab.exec("systemctl", "list-timers", "--all", "--no-pager")
+    manifests = lab.exec("find", "/var/backups/wandb-kit", "-name", "manifest.json").split()
+    assert len(manifests) == 1, backed_up
+    manifest = json.loads(lab.exec("cat", manifests[0]))
+    assert manifest, "empty manifest"
+    assert lab.exec("stat", "-c", "%a", "/var/backups/wandb-kit").strip() == "700"
+    # The backup stops wandb for a consistent copy and starts it again.
+    wait_for(
+        lambda: requests.get(f"{deployed.base_url}/ready", timeout=5).raise_for_status(),
+        timeout=120,
+        what="W&B after the backup",
+    )
+
+
+@pytest.mark.integration
+def test_reboot_brings_the_stack_back_with_its_data(deployed, backed_up, tmp_path):
+    """systemd starts docker and the stack at boot; the run logged earlier is still there."""
+    path = getattr(deployed, "logged_path", None)
+    if path is None:
+        pytest.skip("needs test_controller_reaches_ready_and_sdk_round_trip to have logged a run")
+    deployed.lab.container.restart(timeout=30)
+    start = time.monotonic()
+    wait_for(
+        lambda: requests.get(f"{deployed.base_url}/ready", timeout=5).raise_for_status(),
+        timeout=180,
+        what="W&B after the server's reboot",
+    )
+    # Docker's restart policy may bring the container up first; the unit's
+    # `up --wait` then confirms it healthy.
+    wait_for(
+        lambda: deployed.lab.exec("systemctl", "is-active", "wandb-kit"),
+        timeout=180,
+        what="the wandb-kit unit after the reboot",
+    )
+    print(f"reboot to /ready and the unit active: {time.monotonic() - start:.1f} s")
+    back = run_sdk("check", path, sdk_env(deployed, tmp_path))
+    assert back["summary_loss"] == pytest.approx(0.2)
+    assert back["config"]["kit"] == "roundtrip"
+    assert back["image_ok"], back
+
+
+def teardown_module(module):
+    if TIMES:
+        print(
+            "ansible-playbook wall times: " + ", ".join(f"{k} {v:.1f} s" for k, v in TIMES.items())
+        )
