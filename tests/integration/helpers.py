@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def publish_on_loopback(container, port: int):
@@ -26,3 +31,25 @@ def wait_for(check, timeout: float = 60.0, what: str = "service"):
             last = err
             time.sleep(0.5)
     raise AssertionError(f"{what} not ready after {timeout:.0f} s: {last!r}")
+
+
+def kit(server, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Runs `wandb-kit ARGS` against a test stack's compose dir and env file."""
+    from deploy import settings
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy",
+            *args,
+            "--compose-dir",
+            str(settings.default_compose_dir()),
+            "--env-file",
+            str(server.env_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )

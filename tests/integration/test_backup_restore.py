@@ -17,30 +17,12 @@ from pathlib import Path
 import pytest
 
 from deploy import settings
+from tests.integration.helpers import kit
 from tests.integration.sdk import sdk_env, smoke, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = settings.default_compose_dir()
 DATA_CHECKS = "basics,images,video,plots,table,html,audio-histogram,files,artifacts"
-
-
-def kit(server, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "deploy",
-            *args,
-            "--compose-dir",
-            str(COMPOSE_DIR),
-            "--env-file",
-            str(server.env_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def backup_script(server, dest: Path, *extra: str) -> subprocess.CompletedProcess:

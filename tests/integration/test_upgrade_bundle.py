@@ -12,6 +12,7 @@ import requests
 
 from deploy import bundle, settings
 from deploy.errors import KitError
+from tests.integration.helpers import kit
 from tests.integration.sdk import run_sdk, sdk_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,25 +21,6 @@ COMPOSE_DIR = settings.default_compose_dir()
 
 def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
-
-
-def kit(server, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "deploy",
-            *args,
-            "--compose-dir",
-            str(COMPOSE_DIR),
-            "--env-file",
-            str(server.env_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def test_bundle_saves_loads_and_refuses_damage(test_image, tmp_path):

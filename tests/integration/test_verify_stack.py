@@ -22,7 +22,11 @@ def test_wandb_verify_passes_against_external_storage_stack(stacks, tmp_path):
         started = time.monotonic()
         result = subprocess.run(
             [str(Path(sys.executable).parent / "wandb"), "verify", "--host", server.base_url],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         print(f"wandb verify against the external stack: {time.monotonic() - started:.1f} s")
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -81,8 +81,7 @@ def mirror_cmd(aliases: dict, source: str, target: str) -> int:
             client.upload_file(str(path), dst[1], path.relative_to(root).as_posix())
             count += 1
     else:
-        print("mc: <ERROR> mirror needs one ALIAS/BUCKET and one local directory",
-              file=sys.stderr)
+        print("mc: <ERROR> mirror needs one ALIAS/BUCKET and one local directory", file=sys.stderr)
         return 1
     print(f"mirrored {count} objects")
     return 0
