@@ -58,10 +58,11 @@ def memory_at_rest(server) -> dict[str, float]:
             capture_output=True,
             text=True,
         ).stdout.strip()
+        # docker top needs the pid column; RSS (KiB) is the second one.
         top = subprocess.run(
-            ["docker", "top", cid, "-o", "rss"], capture_output=True, text=True
-        ).stdout.split()[1:]
-        out[svc] = round(sum(int(x) for x in top) / 1024, 1)
+            ["docker", "top", cid, "-o", "pid,rss"], capture_output=True, text=True
+        ).stdout.splitlines()[1:]
+        out[svc] = round(sum(int(line.split()[1]) for line in top if line.strip()) / 1024, 1)
     return out
 
 
