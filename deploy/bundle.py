@@ -1,37 +1,32 @@
 """Image bundles for hosts that cannot pull: every image of the configured compose
-files in one tar with a manifest and checksum, loaded and verified on the other side.
+files in one tarball, with checksums, verified before loading.
 
-Format: an uncompressed tar holding `manifest.json` (images, sha256 and size of the
-payload) and `images.tar` (`docker save` of all of them). Standard library only.
+Format: the tarball `docker save` writes, plus one appended member,
+`wandb-kit-bundle.json` (images, and the sha256 of every other member). `docker load`
+ignores that member, so a bundle also loads with plain `docker load -i` (which is how
+the Ansible role loads it); `wandb-kit bundle load` verifies every checksum first.
+Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import subprocess
 import tarfile
-import tempfile
 import time
 from pathlib import Path
 
 from deploy import __version__
 from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
 
-MANIFEST, PAYLOAD = "manifest.json", "images.tar"
+MANIFEST = "wandb-kit-bundle.json"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(4 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _docker(*args: str, capture: bool = True) -> str:
-    r = subprocess.run(["docker", *args], capture_output=capture, text=True)
+def _docker(*args: str) -> str:
+    r = subprocess.run(["docker", *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise KitError(
             f"`docker {' '.join(args[:2])}` failed: {(r.stderr or '').strip()[-500:]}",
@@ -46,6 +41,18 @@ def images_of(stack) -> list[str]:
     return sorted({line.strip() for line in out.splitlines() if line.strip()})
 
 
+def member_digests(tar: tarfile.TarFile) -> dict[str, str]:
+    """sha256 of every regular member's content, except the kit's own manifest."""
+    out = {}
+    for member in tar:
+        if member.isfile() and member.name != MANIFEST:
+            digest, f = hashlib.sha256(), tar.extractfile(member)
+            while chunk := f.read(4 << 20):
+                digest.update(chunk)
+            out[member.name] = digest.hexdigest()
+    return out
+
+
 def save(images: list[str], target: Path, log=print) -> dict:
     missing = [
         i
@@ -58,55 +65,63 @@ def save(images: list[str], target: Path, log=print) -> dict:
             fix="pull them first (`docker compose pull` in compose/), on a host "
             "that can reach the registry",
         )
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        payload = Path(tmp) / PAYLOAD
-        log(f"saving {len(images)} images")
-        _docker("save", "-o", str(payload), *images)
-        manifest = {
-            "kit_version": __version__,
-            "images": images,
-            "sha256": _sha256(payload),
-            "size": payload.stat().st_size,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        (Path(tmp) / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        partial = target.with_name(target.name + ".partial")
-        with tarfile.open(partial, "w") as tar:
-            tar.add(Path(tmp) / MANIFEST, arcname=MANIFEST)
-            tar.add(payload, arcname=PAYLOAD)
-        partial.rename(target)
-    log(f"bundle {target} ({manifest['size'] >> 20} MiB): {', '.join(images)}")
+    partial = target.with_name(target.name + ".partial")
+    log(f"saving {len(images)} images")
+    _docker("save", "-o", str(partial), *images)
+    with tarfile.open(partial) as tar:
+        members = member_digests(tar)
+    manifest = {
+        "kit_version": __version__,
+        "images": images,
+        "members": members,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    data = json.dumps(manifest, indent=2).encode()
+    with tarfile.open(partial, "a") as tar:
+        info = tarfile.TarInfo(MANIFEST)
+        info.size, info.mtime = len(data), int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    partial.rename(target)
+    log(f"bundle {target} ({target.stat().st_size >> 20} MiB): {', '.join(images)}")
     return manifest
 
 
-def load(bundle: Path, log=print) -> dict:
+def verify(bundle: Path) -> dict:
+    """The bundle's manifest, after every member matched its sha256."""
     if not bundle.is_file():
         raise KitError(f"{bundle} does not exist", fix="give the path of a bundle file")
     try:
-        with tarfile.open(bundle) as tar, tempfile.TemporaryDirectory() as tmp:
-            names = tar.getnames()
-            if MANIFEST not in names or PAYLOAD not in names:
+        with tarfile.open(bundle) as tar:
+            try:
+                manifest = json.load(tar.extractfile(MANIFEST))
+            except KeyError:
                 raise KitError(
-                    f"{bundle} is not a wandb-kit bundle (no {MANIFEST}/{PAYLOAD})",
-                    fix="make one with `wandb-kit bundle save`",
+                    f"{bundle} is not a wandb-kit bundle (no {MANIFEST})",
+                    fix="make one with `wandb-kit bundle save` (a plain `docker "
+                    "save` tarball loads with `docker load -i`, unchecked)",
                 )
-            tar.extractall(
-                tmp, members=[tar.getmember(MANIFEST), tar.getmember(PAYLOAD)], filter="data"
-            )
-            manifest = json.loads((Path(tmp) / MANIFEST).read_text())
-            payload = Path(tmp) / PAYLOAD
-            if _sha256(payload) != manifest.get("sha256"):
-                raise KitError(
-                    f"{bundle}: images.tar does not match its checksum (damaged in transfer?)",
-                    fix="copy the bundle again; nothing was loaded",
-                )
-            log(f"checksum ok; loading {len(manifest['images'])} images")
-            _docker("load", "-i", str(payload))
-    except (tarfile.TarError, EOFError) as err:
+        with tarfile.open(bundle) as tar:
+            found = member_digests(tar)
+    except (tarfile.TarError, EOFError, OSError, ValueError) as err:
         raise KitError(
             f"{bundle} is not a readable tar ({err})",
             fix="copy the bundle again; nothing was loaded",
         )
+    want = manifest.get("members", {})
+    bad = sorted(n for n in want if found.get(n) != want[n])
+    if bad or not want:
+        raise KitError(
+            f"{bundle}: {len(bad)} member(s) do not match their checksum (damaged "
+            f"in transfer?): {', '.join(bad[:3]) or 'no checksums recorded'}",
+            fix="copy the bundle again; nothing was loaded",
+        )
+    return manifest
+
+
+def load(bundle: Path, log=print) -> dict:
+    manifest = verify(bundle)
+    log(f"checksums ok; loading {len(manifest['images'])} images")
+    _docker("load", "-i", str(bundle))
     for image in manifest["images"]:
         _docker("image", "inspect", image)
     log(f"loaded: {', '.join(manifest['images'])}")

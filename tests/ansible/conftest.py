@@ -237,10 +237,12 @@ def lab_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def standin_archive(docker_client, test_image, tmp_path_factory):  # noqa: F811
-    """The W&B stand-in image as a `docker save` tarball: the air-gapped path."""
+    """The W&B stand-in image as a `wandb-kit bundle save` file: the air-gapped path."""
+    from deploy import bundle
+
     tag = test_image("wandb-standin")
-    path = tmp_path_factory.mktemp("images") / "wandb-standin.tar"
-    subprocess.run(["docker", "save", "-o", str(path), tag], check=True, timeout=600)
+    path = tmp_path_factory.mktemp("images") / "wandb-standin.bundle.tar"
+    bundle.save([tag], path, log=lambda *_: None)
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -28,14 +29,18 @@ def test_bundle_saves_loads_and_refuses_damage(test_image, tmp_path):
     docker("tag", test_image("caddy"), tag)
     target = tmp_path / "images.tar"
     manifest = bundle.save([tag], target, log=lambda *_: None)
-    assert manifest["images"] == [tag] and len(manifest["sha256"]) == 64
+    assert manifest["images"] == [tag] and manifest["members"]
+    assert all(len(d) == 64 for d in manifest["members"].values())
     docker("rmi", tag)  # the air-gapped host does not have it
     bundle.load(target, log=lambda *_: None)
     assert tag in docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
 
+    # Damage one byte inside the largest member's data (a layer), as a bad copy would.
+    with tarfile.open(target) as tar:
+        layer = max(tar.getmembers(), key=lambda m: m.size)
     damaged = tmp_path / "damaged.tar"
     data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[layer.offset_data + layer.size // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
     result = subprocess.run(
         [sys.executable, "-m", "deploy", "bundle", "load", str(damaged)],
@@ -44,7 +49,8 @@ def test_bundle_saves_loads_and_refuses_damage(test_image, tmp_path):
         cwd=ROOT,
     )
     assert result.returncode == 2
-    assert "checksum" in result.stderr and "nothing was loaded" in result.stderr
+    assert "do not match their checksum" in result.stderr
+    assert "nothing was loaded" in result.stderr
     assert "Traceback" not in result.stderr
     with pytest.raises(KitError, match="not on this host"):
         bundle.save(["kit-bundle-test/never-built:1"], tmp_path / "x.tar")
