@@ -14,7 +14,7 @@ import requests
 from deploy import bundle, settings
 from deploy.errors import KitError
 from tests.integration.helpers import kit
-from tests.integration.sdk import run_sdk, sdk_env
+from tests.integration.sdk import run_sdk, sdk_env, smoke
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = settings.default_compose_dir()
@@ -66,6 +66,21 @@ def _running_image(server) -> str:
     return docker("inspect", "--format", "{{.Config.Image}}", cid).strip()
 
 
+MIGRATION_SECONDS = 12
+
+
+def _build_slow_migrating(base: str, tag: str) -> None:
+    """The stand-in whose first start takes MIGRATION_SECONDS, like a real upgrade."""
+    dockerfile = f"FROM {base}\nENV STANDIN_MIGRATION_SECONDS={MIGRATION_SECONDS}\n"
+    subprocess.run(
+        ["docker", "build", "-q", "-t", tag, "-"],
+        input=dockerfile,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+
+
 def test_upgrade_keeps_data_and_a_failed_one_prints_a_working_rollback(
     stacks, test_image, tmp_path
 ):
@@ -73,7 +88,7 @@ def test_upgrade_keeps_data_and_a_failed_one_prints_a_working_rollback(
     old, new = "kit-upgrade/wandb-standin:1.0", "kit-upgrade/wandb-standin:1.1"
     broken = "kit-upgrade/wandb-standin:broken"
     docker("tag", standin, old)
-    docker("tag", standin, new)
+    _build_slow_migrating(standin, new)  # the new version migrates for a while
     docker("tag", test_image("caddy"), broken)  # starts, but never serves /ready
     server = stacks.start("embedded", "off", WANDB_IMAGE=old)
     try:
@@ -96,7 +111,11 @@ def test_upgrade_keeps_data_and_a_failed_one_prints_a_working_rollback(
         assert up.returncode == 0, up.stdout + up.stderr
         assert "do not stop" in up.stdout.lower()
         assert _running_image(server) == new and _env_value(server, "WANDB_IMAGE") == new
+        logs = server.compose().run("logs", "wandb", capture=True).stdout
+        assert f"simulating a {MIGRATION_SECONDS} s database migration" in logs
         assert run_sdk("check", logged["path"], env)["image_ok"]
+        subset = smoke(server, env, "--only", "basics,images,artifacts")
+        assert subset.returncode == 0, subset.stdout[-2000:]
 
         # A tag that does not exist: refused before anything changes.
         missing = kit(server, "upgrade", "--to", "9.9.9", "--dest", str(tmp_path / "b2"))

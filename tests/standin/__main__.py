@@ -1,7 +1,8 @@
 """`python -m tests.standin [--port 8080] [--host-bind 0.0.0.0]` - start the stand-in.
 
 Everything else comes from the environment, like wandb/local (HOST, MYSQL, BUCKET, ...);
-STANDIN_VOL overrides the data directory (/vol) for process mode.
+STANDIN_VOL overrides the data directory (/vol) for process mode. Test knobs:
+STANDIN_MIGRATION_SECONDS (a slow first-start migration), STANDIN_FAULTS (faults.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def prepare(app: App, stop: threading.Event) -> None:
             auth.provision_admin(app.store, app.settings)
             if hasattr(app.files, "check_bucket"):
                 app.files.check_bucket()
+            # Test knob: a new server version's long first-start migration, so upgrade
+            # tests can show the kit waits through it (/ready stays 503 meanwhile).
+            delay = float(os.environ.get("STANDIN_MIGRATION_SECONDS") or 0)
+            if delay:
+                log.info("simulating a %.0f s database migration", delay)
+                stop.wait(delay)
             app.ready.set()
             log.info("storage ready after %d attempt(s); serving", attempt)
             return
