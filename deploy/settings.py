@@ -20,14 +20,24 @@ STORAGE_CHOICES = ("embedded", "external")
 TLS_CHOICES = ("off", "internal", "files", "acme")
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
+
+def _token(nbytes: int) -> str:
+    """A URL-safe secret that never starts with '-': command lines (mc alias set ...,
+    mysql -p...) would read such a secret as an option."""
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if token[0].isalnum():
+            return token
+
+
 # Secrets generated when empty; re-running init keeps existing ones.
 SECRET_FACTORIES = {
     # On-prem API keys: a prefix, a dash, then >= 40 characters (SDK validation).
     "WANDB_ADMIN_API_KEY": lambda: "local-" + secrets.token_hex(20),
-    "MYSQL_PASSWORD": lambda: secrets.token_urlsafe(24),
-    "MYSQL_ROOT_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "MYSQL_PASSWORD": lambda: _token(24),
+    "MYSQL_ROOT_PASSWORD": lambda: _token(24),
     "MINIO_ROOT_USER": lambda: "wandb-" + secrets.token_hex(6),
-    "MINIO_ROOT_PASSWORD": lambda: secrets.token_urlsafe(30),
+    "MINIO_ROOT_PASSWORD": lambda: _token(30),
 }
 SECRET_KEYS = frozenset(SECRET_FACTORIES) | {"WANDB_LICENSE", "WANDB_MYSQL_URL", "WANDB_BUCKET_URL"}
 
@@ -249,6 +259,15 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
             if not values.get(key):
                 p.append(
                     Problem(key, "is empty", "clear it and run wandb-kit init to generate one")
+                )
+        for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+            if values.get(key, "").startswith("-"):
+                p.append(
+                    Problem(
+                        key,
+                        "starts with '-', which `mc alias set` reads as an option",
+                        "clear it and run wandb-kit init to generate one",
+                    )
                 )
         if len(values.get("MINIO_ROOT_PASSWORD", "")) < 8:
             p.append(

@@ -172,6 +172,7 @@ def test_defaults_are_valid():
         ("MYSQL_USER", "wandb-local"),
         ("MYSQL_PASSWORD", ""),
         ("MINIO_ROOT_PASSWORD", "short"),
+        ("MINIO_ROOT_PASSWORD", "-starts-with-a-dash"),
         ("WANDB_BUCKET_NAME", "Wandb_Files"),
         ("WANDB_BUCKET_PUBLIC_URL", "http://localhost:9000"),
         ("WANDB_BUCKET_PUBLIC_URL", "http://127.0.0.1:9000"),
@@ -250,3 +251,12 @@ def test_env_parser_reads_compose_syntax(line, value):
     from deploy.envfile import parse_env
 
     assert parse_env(f"# comment\n{line}\n") == {"A": value}
+
+
+def test_generated_secrets_never_start_with_a_dash(monkeypatch):
+    # token_urlsafe starts with '-' one time in 64; a CLI would read it as an option.
+    import itertools
+
+    draws = itertools.chain(["-bad-first-draw", "_also-bad"], itertools.repeat("Good-secret"))
+    monkeypatch.setattr(settings.secrets, "token_urlsafe", lambda n: next(draws))
+    assert settings.generate_secrets({})["MYSQL_PASSWORD"] == "Good-secret"
