@@ -48,6 +48,11 @@ class MysqlStore(SqlStore):
             charset="utf8mb4",
             autocommit=False,
             connect_timeout=10,
+            # Every store call holds one lock: a query blocked forever on a connection whose
+            # server vanished (restart without a clean close) would stall every request.
+            # With these bounds it fails, and _transaction reconnects and retries.
+            read_timeout=30,
+            write_timeout=30,
         )
 
     def _conn(self):
