@@ -67,6 +67,9 @@ def compose_files(storage: str, tls: str, test: bool = False) -> list[str]:
         files += ["external.yaml"] + (["test-external.yaml"] if test else [])
     if tls != "off":
         files += ["tls.yaml"] + (["test-tls.yaml"] if test else [])
+    if storage == "external" and tls != "off":
+        # The bucket endpoint behind Caddy as well.
+        files += ["external-tls.yaml"] + (["test-external-tls.yaml"] if test else [])
     return files
 
 
@@ -87,13 +90,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def default_bucket_url(wandb_host: str) -> str:
+def bucket_scheme(tls: str) -> str:
+    """With TLS on, Caddy serves the bucket over https (external-tls.yaml); without,
+    clients talk to MinIO's plain http port."""
+    return "http" if tls == "off" else "https"
+
+
+def default_bucket_url(wandb_host: str, tls: str = "off") -> str:
     host = urlsplit(wandb_host).hostname or "localhost"
     if _is_loopback(host):
         # localhost means a different machine inside the wandb container; this
-        # machine's name resolves to it on the host and is aliased to MinIO inside.
+        # machine's name resolves to it on the host and is aliased to MinIO (or, with
+        # TLS, to Caddy) inside.
         host = socket.gethostname()
-    return f"http://{host}:9000"
+    return f"{bucket_scheme(tls)}://{host}:9000"
 
 
 def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
@@ -105,7 +115,7 @@ def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
     out["WANDB_TLS_HOSTNAME"] = host.hostname or ""
     if storage == "external":
         if not out.get("WANDB_BUCKET_PUBLIC_URL"):
-            out["WANDB_BUCKET_PUBLIC_URL"] = default_bucket_url(out.get("WANDB_HOST", ""))
+            out["WANDB_BUCKET_PUBLIC_URL"] = default_bucket_url(out.get("WANDB_HOST", ""), tls)
         bucket = urlsplit(out["WANDB_BUCKET_PUBLIC_URL"])
         port = bucket.port or (443 if bucket.scheme == "https" else 80)
         out["WANDB_BUCKET_HOSTNAME"] = bucket.hostname or ""
@@ -308,6 +318,10 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
                     "and containers alike",
                 )
             )
+        elif tls in TLS_CHOICES and bucket.scheme != bucket_scheme(tls):
+            p.append(_bucket_scheme_problem(bucket.scheme, tls))
+        elif tls in TLS_CHOICES and tls != "off":
+            p.extend(_bucket_port_clashes(values, bucket.port or 443))
 
     if tls == "files" and compose_dir is not None:
         cert_dir = (compose_dir / values.get("WANDB_TLS_CERT_DIR", "")).resolve()
@@ -323,6 +337,39 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
     if tls == "acme" and "@" not in values.get("WANDB_ACME_EMAIL", ""):
         p.append(Problem("WANDB_ACME_EMAIL", "is required for ACME", "set an email address"))
     return p
+
+
+def _bucket_scheme_problem(scheme: str, tls: str) -> Problem:
+    if tls == "off":
+        return Problem(
+            "WANDB_BUCKET_PUBLIC_URL",
+            "is https:// but WANDB_TLS=off: MinIO serves plain http, and only Caddy "
+            "(TLS on) puts https in front of it",
+            "use http://, or turn TLS on (wandb-kit init --tls internal|files|acme)",
+        )
+    return Problem(
+        "WANDB_BUCKET_PUBLIC_URL",
+        f"is {scheme}:// but WANDB_TLS={tls}: browsers on the https W&B page block "
+        "plain-http media and uploads, and Caddy serves the bucket over https only",
+        "use https:// (or clear it and run wandb-kit init to derive it)",
+    )
+
+
+def _bucket_port_clashes(values: dict[str, str], port: int) -> list[Problem]:
+    """Caddy listens on the bucket port next to its own 80/443 and publishes it on
+    the host next to WANDB_HTTPS_PORT/WANDB_HTTP_PORT: none may be the same."""
+    taken = {"443": "Caddy's W&B site (inside)", "80": "Caddy's HTTP site (inside)"}
+    for key in ("WANDB_HTTPS_PORT", "WANDB_HTTP_PORT"):
+        taken.setdefault(values.get(key, ""), key)
+    if str(port) not in taken:
+        return []
+    return [
+        Problem(
+            "WANDB_BUCKET_PUBLIC_URL",
+            f"uses port {port}, which {taken[str(port)]} uses already",
+            "give the bucket its own port, e.g. https://NAME:9000",
+        )
+    ]
 
 
 def _is_ip(value: str) -> bool:

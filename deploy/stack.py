@@ -79,6 +79,12 @@ def build_values(existing: dict[str, str], defaults: dict[str, str], args) -> di
         port = values.get("WANDB_HTTPS_PORT", "443")
         netloc = host.hostname + ("" if port == "443" else f":{port}")
         values["WANDB_HOST"] = urlunsplit(("https", netloc, "", "", ""))
+    bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
+    wanted = settings.bucket_scheme(values.get("WANDB_TLS", "off"))
+    explicit = getattr(args, "bucket_url", None)
+    if bucket.scheme in ("http", "https") and bucket.scheme != wanted and not explicit:
+        # TLS turned on or off: the bucket endpoint moves behind Caddy or back.
+        values["WANDB_BUCKET_PUBLIC_URL"] = urlunsplit((wanted, bucket.netloc, "", "", ""))
     return settings.derive(settings.generate_secrets(values))
 
 
@@ -177,6 +183,12 @@ def cmd_up(args) -> int:
         print(
             "  (or add it to the system store: cp it to /usr/local/share/ca-certificates/ "
             "&& update-ca-certificates)"
+        )
+    if values.get("WANDB_STORAGE") == "external":
+        via = "through Caddy, same certificate" if values.get("WANDB_TLS") != "off" else "MinIO"
+        print(
+            f"  bucket endpoint ({via}): {values['WANDB_BUCKET_PUBLIC_URL']}; training "
+            "nodes and browsers must reach it too"
         )
     print(
         f"  first account: open {host}/signup (it becomes the admin), then get an API key "

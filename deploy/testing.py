@@ -96,8 +96,9 @@ class LiveServer:
 def _free_test_subnet() -> tuple[str, str]:
     """A /24 no Docker network uses yet, and the bucket's address in it.
 
-    Tests reach MinIO's stand-in at its container address (a test host on this
-    machine) instead of a fixed host port, which would collide between stacks."""
+    Tests reach MinIO's stand-in (or, with TLS, Caddy in front of it) at its container
+    address (a test host on this machine) instead of a fixed host port, which would
+    collide between stacks."""
     import docker
 
     client = docker.from_env()
@@ -148,10 +149,14 @@ class StackFactory:
             )
         if storage == "external" and self.test_images:
             subnet, bucket_ip = _free_test_subnet()
+            # With TLS, Caddy serves the bucket on its port and also publishes it on
+            # the host: a free loopback port keeps side-by-side stacks apart.
+            port = 9000 if tls == "off" else free_loopback_port()
             values.update(
                 KIT_TEST_SUBNET=subnet,
                 KIT_TEST_BUCKET_IP=bucket_ip,
-                WANDB_BUCKET_PUBLIC_URL=f"http://{bucket_ip}:9000",
+                WANDB_BUCKET_BIND="127.0.0.1",
+                WANDB_BUCKET_PUBLIC_URL=f"{settings.bucket_scheme(tls)}://{bucket_ip}:{port}",
             )
         if self.test_images:
             prefix = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")

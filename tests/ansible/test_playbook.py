@@ -161,6 +161,33 @@ def test_env_file_equals_the_kits_derivation_and_keeps_secrets(tmp_path):
         assert secret not in run.output
 
 
+def test_external_storage_with_tls_puts_the_bucket_behind_caddy_as_init_does(tmp_path):
+    rendered, _ = _derive_with_ansible(
+        tmp_path,
+        {
+            "wandb_server_host": "https://wandb.lab.example",
+            "wandb_server_storage": "external",
+            "wandb_server_tls": "internal",
+            "wandb_server_license": TEST_LICENSE,
+        },
+        None,
+    )
+    values = settings.example_values(REPO / "compose")
+    secrets = {k: rendered[k] for k in settings.SECRET_FACTORIES}
+    values.update(
+        WANDB_HOST="https://wandb.lab.example",
+        WANDB_BIND="0.0.0.0",
+        WANDB_STORAGE="external",
+        WANDB_TLS="internal",
+        WANDB_LICENSE=TEST_LICENSE,
+        **secrets,
+    )
+    assert rendered == settings.derive(values)
+    assert rendered["COMPOSE_FILE"].endswith(":tls.yaml:external-tls.yaml")
+    assert rendered["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.example:9000"
+    assert settings.validate(rendered) == []
+
+
 def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
     first, _ = _derive_with_ansible(
         tmp_path / "a", {"wandb_server_host": "http://h.lab:8080"}, None
@@ -182,6 +209,12 @@ def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
         ("wandb_server_bind=everywhere", "wandb_server_bind", "not an IP address"),
         ("wandb_server_image=wandb/local:latest", "wandb_server_image", "no pinned tag"),
         ("wandb_server_port=http", "wandb_server_port", "int"),
+        (
+            "wandb_server_storage=external wandb_server_tls=internal "
+            "wandb_server_host=https://wandb.lab wandb_server_bucket_public_url=http://wandb.lab:9000",
+            "wandb_server_bucket_public_url",
+            "but wandb_server_tls is internal",
+        ),
     ],
 )
 def test_bad_inventory_value_fails_before_connecting(tmp_path, setting, variable, says):

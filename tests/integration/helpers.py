@@ -53,3 +53,52 @@ def kit(server, *args: str, timeout: float = 900) -> subprocess.CompletedProcess
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+def certificate_pair(directory: Path, names: list[str], private_ca: bool = False) -> Path:
+    """Writes cert.pem and key.pem for `names` (DNS names or IP addresses) into
+    `directory`, as a user would for WANDB_TLS=files: self-signed, or signed by a new
+    private CA whose certificate goes to ca.pem. Returns the file clients must trust."""
+    import ipaddress
+
+    def san(name: str) -> str:
+        try:
+            ipaddress.ip_address(name)
+            return f"IP:{name}"
+        except ValueError:
+            return f"DNS:{name}"
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    sans = "subjectAltName=" + ",".join(san(n) for n in names)
+    openssl = ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names[0]}"]
+    if not private_ca:
+        subprocess.run(
+            [*openssl, "-x509", "-days", "2", "-addext", sans, "-keyout", key, "-out", cert],
+            check=True,
+            capture_output=True,
+        )
+        trusted = cert
+    else:
+        ca, ca_key = directory / "ca.pem", directory.parent / f"{directory.name}-ca.key"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+            + ["-subj", "/CN=wandb-kit test private CA", "-keyout", ca_key, "-out", ca]
+            + ["-addext", "basicConstraints=critical,CA:TRUE"]
+            + ["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            check=True,
+            capture_output=True,
+        )
+        csr = directory.parent / f"{directory.name}.csr"
+        subprocess.run([*openssl, "-keyout", key, "-out", csr], check=True, capture_output=True)
+        ext = directory.parent / f"{directory.name}.ext"
+        ext.write_text(f"{sans}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+        subprocess.run(
+            ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key]
+            + ["-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert],
+            check=True,
+            capture_output=True,
+        )
+        trusted = ca
+    key.chmod(0o644)  # Caddy runs as another user in some images
+    return trusted

@@ -57,6 +57,9 @@ def check(path: str) -> dict:
     names = [f.name for f in run.files()]
     out["files"] = names
     if out["image_path"] in names:
+        # The URL clients fetch the file from (presigned, on the bucket endpoint when
+        # storage is external).
+        out["image_url"] = run.file(out["image_path"]).url
         buf = run.file(out["image_path"]).download(root=os.environ["KIT_TMP"], replace=True)
         buf.close()
         with open(os.path.join(os.environ["KIT_TMP"], out["image_path"]), "rb") as f:

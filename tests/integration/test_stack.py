@@ -19,6 +19,7 @@ import yaml
 from deploy import settings
 from deploy.envfile import render
 from deploy.stack import build_values
+from tests.integration.helpers import certificate_pair
 from tests.integration.sdk import log_and_check, run_sdk, sdk_env
 
 COMPOSE_DIR = settings.default_compose_dir()
@@ -41,6 +42,8 @@ def test_stack_round_trip_survives_restart_and_volumes_remove_it(stacks, storage
         assert back["summary_loss"] == pytest.approx(0.2)
         assert back["config"]["kit"] == "roundtrip"
         assert back["image_ok"], back
+        if storage == "external" and tls != "off":
+            _bucket_is_served_by_caddy(server, back["image_url"], "caddy-internal-root.crt")
 
         server.down(volumes=False)
         server.up()
@@ -51,6 +54,47 @@ def test_stack_round_trip_survives_restart_and_volumes_remove_it(stacks, storage
         server.up()
         with pytest.raises(AssertionError, match="(?i)not found|could not find|404"):
             run_sdk("check", logged["path"], sdk_env(server, tmp_path / "after-wipe"))
+    finally:
+        stacks.stop(server)
+
+
+def _bucket_is_served_by_caddy(server, image_url: str, trusted_name: str) -> None:
+    """External storage + TLS: clients fetch media over https from the bucket endpoint
+    (Caddy, with the same CA as W&B), and the wandb container trusts that CA."""
+    bucket = server.values["WANDB_BUCKET_PUBLIC_URL"]
+    assert bucket.startswith("https://") and image_url.startswith(bucket + "/"), image_url
+    got = requests.get(image_url, timeout=10, verify=str(server.ca_file))
+    assert got.status_code == 200 and got.content.startswith(b"\x89PNG"), got.status_code
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(image_url, timeout=10)  # not a certificate the system trusts
+    trusted = server.compose().run(
+        "exec",
+        "-T",
+        "wandb",
+        "cat",
+        f"/usr/local/share/ca-certificates/wandb-kit/{trusted_name}",
+        capture=True,
+    )
+    assert trusted.stdout.strip() == server.ca_file.read_text().strip()
+
+
+def test_external_storage_behind_your_own_private_ca(stacks, tmp_path):
+    """WANDB_TLS=files with a pair from a private CA: its ca.pem is what clients trust
+    and, copied by the caddy-ca job, what lets the wandb container reach the bucket."""
+    picked = stacks.env_values("external", "files")
+    bucket_ip = picked["KIT_TEST_BUCKET_IP"]
+    certs = tmp_path / "certs"
+    ca = certificate_pair(certs, ["localhost", bucket_ip], private_ca=True)
+    same_addresses = {
+        k: picked[k] for k in ("KIT_TEST_SUBNET", "KIT_TEST_BUCKET_IP", "WANDB_BUCKET_PUBLIC_URL")
+    }
+    server = stacks.start("external", "files", WANDB_TLS_CERT_DIR=str(certs), **same_addresses)
+    try:
+        server.ca_file = ca
+        assert _ready(server).status_code == 200
+        _, back = log_and_check(server, tmp_path / "sdk", project="private-ca")
+        assert back["image_ok"], back
+        _bucket_is_served_by_caddy(server, back["image_url"], "your-ca.crt")
     finally:
         stacks.stop(server)
 
@@ -94,11 +138,12 @@ def test_bucket_url_only_reachable_inside_breaks_client_uploads(stacks, tmp_path
         stacks.stop(server)
 
 
-@pytest.mark.parametrize("storage,tls", [("embedded", "off"), ("external", "internal")])
-def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
-
+def _default_config(storage: str, tls: str, tmp_path) -> dict:
+    """`docker compose config` of the default files (no test overlay), as wandb-kit
+    init would set them up for a lab server named wandb.lab.test."""
+    scheme = settings.bucket_scheme(tls)
     args = argparse.Namespace(
-        storage=storage, tls=tls, host=None, bind=None, bucket_url="http://wandb.lab.test:9000"
+        storage=storage, tls=tls, host=None, bind=None, bucket_url=f"{scheme}://wandb.lab.test:9000"
     )
     values = build_values({}, settings.example_values(COMPOSE_DIR), args)
     env = tmp_path / ".env"
@@ -106,9 +151,14 @@ def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
     cmd = ["docker", "compose", "--project-directory", str(COMPOSE_DIR), "--env-file", str(env)]
     for f in settings.compose_files(storage, tls, test=False):
         cmd += ["-f", str(COMPOSE_DIR / f)]
-    config = yaml.safe_load(
+    return yaml.safe_load(
         subprocess.run(cmd + ["config"], capture_output=True, text=True, check=True).stdout
     )
+
+
+@pytest.mark.parametrize("storage,tls", [("embedded", "off"), ("external", "internal")])
+def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
+    config = _default_config(storage, tls, tmp_path)
     images = {name: svc["image"] for name, svc in config["services"].items()}
     for name, image in images.items():
         assert not image.startswith("wandb-kit-test/"), f"{name} uses a test image"
@@ -120,3 +170,30 @@ def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
         assert images["minio"].startswith("minio/minio:RELEASE.")
     if tls != "off":
         assert images["caddy"].startswith("caddy:2.")
+        assert images["caddy-ca"] == images["caddy"]
+
+
+def _aliases(service: dict) -> list[str]:
+    return ((service.get("networks") or {}).get("default") or {}).get("aliases") or []
+
+
+def _published(service: dict) -> set[str]:
+    return {str(p["published"]) for p in service.get("ports") or []}
+
+
+@pytest.mark.parametrize("tls", ["off", "internal"])
+def test_bucket_name_belongs_to_the_service_clients_reach(tls, tmp_path):
+    """Split horizon: the bucket's one name is an alias of whatever serves it on the
+    host's port, MinIO without TLS, Caddy with it; never both."""
+    services = _default_config("external", tls, tmp_path)["services"]
+    front, other = ("minio", "caddy") if tls == "off" else ("caddy", "minio")
+    assert "wandb.lab.test" in _aliases(services[front])
+    assert "9000" in _published(services[front])
+    if other in services:
+        assert "wandb.lab.test" not in _aliases(services[other])
+        assert "9000" not in _published(services[other])
+    if tls != "off":
+        wandb = services["wandb"]
+        assert wandb["depends_on"]["caddy-ca"]["condition"] == "service_completed_successfully"
+        assert "wandb" not in services["caddy"].get("depends_on", {})  # no cycle
+        assert "/usr/local/share/ca-certificates/wandb-kit" in wandb["environment"]["SSL_CERT_DIR"]

@@ -8,7 +8,7 @@ import subprocess
 import requests
 
 from deploy.envfile import render, write_private
-from tests.integration.helpers import kit
+from tests.integration.helpers import certificate_pair, kit
 from tests.integration.sdk import log_and_check
 
 
@@ -63,33 +63,10 @@ def test_up_status_down_through_the_cli(stacks, tmp_path):
 
 def test_tls_with_your_own_certificate_pair(stacks, tmp_path):
     certs = tmp_path / "certs"
-    certs.mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-            str(certs / "key.pem"),
-            "-out",
-            str(certs / "cert.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (certs / "key.pem").chmod(0o644)  # Caddy runs as another user in some images
+    trusted = certificate_pair(certs, ["localhost"])
     server = stacks.start("embedded", "files", WANDB_TLS_CERT_DIR=str(certs))
     try:
-        server.ca_file = certs / "cert.pem"  # clients trust the pair's certificate
+        server.ca_file = trusted  # clients trust the pair's certificate
         ready = requests.get(f"{server.base_url}/ready", timeout=10, verify=str(server.ca_file))
         assert ready.status_code == 200
         _, back = log_and_check(server, tmp_path / "sdk", project="tls-files")

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import trust
 from .files import DOWNLOAD_TTL, UPLOAD_TTL
 
 
@@ -25,6 +26,8 @@ class S3Files:
             aws_access_key_id=b.access_key,
             aws_secret_access_key=b.secret_key,
             region_name=settings.aws_region,
+            # https to the bucket trusts what wandb/local's Go backend would (trust.py).
+            verify=trust.bundle(),
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
 

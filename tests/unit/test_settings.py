@@ -99,9 +99,76 @@ def test_single_quote_is_refused_by_name():
     assert "MYSQL_PASSWORD" in err.value.problem
 
 
+def external_tls(**overrides) -> dict[str, str]:
+    values = build_values(
+        {}, defaults(), args(storage="external", tls="internal", host="https://wandb.lab.test")
+    )
+    values.update(overrides)
+    return settings.derive(values)
+
+
 def test_https_bucket_endpoint_sets_tls_flag():
-    values = external(WANDB_BUCKET_PUBLIC_URL="https://files.lab.test:9443")
+    values = external_tls(WANDB_BUCKET_PUBLIC_URL="https://files.lab.test:9443")
     assert values["WANDB_BUCKET_URL"].endswith("@files.lab.test:9443/wandb?tls=true")
+    assert settings.validate(values) == []
+
+
+def test_with_tls_the_default_bucket_endpoint_is_https_through_caddy():
+    values = external_tls()
+    assert values["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.test:9000"
+    assert values["WANDB_BUCKET_HOSTNAME"] == "wandb.lab.test"
+    assert values["WANDB_BUCKET_PORT"] == "9000"
+    assert values["WANDB_BUCKET_URL"].endswith("@wandb.lab.test:9000/wandb?tls=true")
+    assert values["COMPOSE_FILE"].endswith(":tls.yaml:external-tls.yaml")
+    assert settings.validate(values) == []
+
+
+def test_turning_tls_on_and_off_moves_the_bucket_endpoint_with_it():
+    plain = external(WANDB_BUCKET_PUBLIC_URL="http://files.lab.test:9000")
+    on = build_values(plain, defaults(), args(tls="internal", host="https://wandb.lab.test"))
+    assert on["WANDB_BUCKET_PUBLIC_URL"] == "https://files.lab.test:9000"
+    assert on["WANDB_BUCKET_URL"].endswith("?tls=true")
+    off = build_values(on, defaults(), args(tls="off", host="http://wandb.lab.test:8080"))
+    assert off["WANDB_BUCKET_PUBLIC_URL"] == "http://files.lab.test:9000"
+    assert not off["WANDB_BUCKET_URL"].endswith("?tls=true")
+    for values in (on, off):
+        assert settings.validate(values) == []
+
+
+def test_an_explicit_bucket_url_is_kept_and_a_scheme_mismatch_named():
+    values = build_values(
+        {},
+        defaults(),
+        args(
+            storage="external",
+            tls="internal",
+            host="https://wandb.lab.test",
+            bucket_url="http://files.lab.test:9000",
+        ),
+    )
+    assert values["WANDB_BUCKET_PUBLIC_URL"] == "http://files.lab.test:9000"
+    [problem] = settings.validate(values)
+    assert problem.key == "WANDB_BUCKET_PUBLIC_URL"
+    assert "WANDB_TLS=internal" in problem.problem and "https://" in problem.fix
+
+
+def test_https_bucket_without_tls_is_named():
+    [problem] = settings.validate(external(WANDB_BUCKET_PUBLIC_URL="https://files.lab.test:9000"))
+    assert problem.key == "WANDB_BUCKET_PUBLIC_URL" and "WANDB_TLS=off" in problem.problem
+
+
+@pytest.mark.parametrize(
+    "url,clash",
+    [
+        ("https://files.lab.test", "443"),
+        ("https://files.lab.test:80", "80"),
+        ("https://files.lab.test:8443", "WANDB_HTTPS_PORT"),
+    ],
+)
+def test_bucket_port_must_not_clash_with_caddys_ports(url, clash):
+    values = external_tls(WANDB_HTTPS_PORT="8443", WANDB_BUCKET_PUBLIC_URL=url)
+    [problem] = settings.validate(values)
+    assert problem.key == "WANDB_BUCKET_PUBLIC_URL" and clash in problem.problem
 
 
 def test_bucket_cors_origin_is_the_wandb_origin():
@@ -114,7 +181,12 @@ def test_bucket_cors_origin_is_the_wandb_origin():
         ("embedded", "off", False, ["compose.yaml"]),
         ("external", "off", False, ["compose.yaml", "external.yaml"]),
         ("embedded", "internal", False, ["compose.yaml", "tls.yaml"]),
-        ("external", "acme", False, ["compose.yaml", "external.yaml", "tls.yaml"]),
+        (
+            "external",
+            "acme",
+            False,
+            ["compose.yaml", "external.yaml", "tls.yaml", "external-tls.yaml"],
+        ),
         (
             "external",
             "internal",
@@ -126,6 +198,8 @@ def test_bucket_cors_origin_is_the_wandb_origin():
                 "test-external.yaml",
                 "tls.yaml",
                 "test-tls.yaml",
+                "external-tls.yaml",
+                "test-external-tls.yaml",
             ],
         ),
     ],
@@ -140,7 +214,7 @@ def test_overlay_selection_is_written_as_compose_file():
     values = build_values(
         {}, defaults(), args(storage="external", tls="internal", host="https://wandb.lab.test")
     )
-    assert values["COMPOSE_FILE"] == "compose.yaml:external.yaml:tls.yaml"
+    assert values["COMPOSE_FILE"] == "compose.yaml:external.yaml:tls.yaml:external-tls.yaml"
 
 
 def test_turning_tls_on_moves_host_to_https():
