@@ -67,6 +67,8 @@ def compose_files(storage: str, tls: str, test: bool = False) -> list[str]:
         files += ["external.yaml"] + (["test-external.yaml"] if test else [])
     if tls != "off":
         files += ["tls.yaml"] + (["test-tls.yaml"] if test else [])
+    if tls == "acme" and test:
+        files += ["test-acme.yaml"]  # a private ACME CA in place of Let's Encrypt
     if storage == "external" and tls != "off":
         # The bucket endpoint behind Caddy as well.
         files += ["external-tls.yaml"] + (["test-external-tls.yaml"] if test else [])
@@ -336,6 +338,16 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
             )
     if tls == "acme" and "@" not in values.get("WANDB_ACME_EMAIL", ""):
         p.append(Problem("WANDB_ACME_EMAIL", "is required for ACME", "set an email address"))
+    acme_ca = urlsplit(values.get("WANDB_ACME_CA", ""))
+    if tls == "acme" and (acme_ca.scheme != "https" or not acme_ca.hostname):
+        p.append(
+            Problem(
+                "WANDB_ACME_CA",
+                f"{values.get('WANDB_ACME_CA', '')!r} is not an https:// ACME directory URL "
+                "(Caddy refuses plain http)",
+                "use https://acme-v02.api.letsencrypt.org/directory, or your ACME CA's directory",
+            )
+        )
     return p
 
 

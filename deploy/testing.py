@@ -34,6 +34,9 @@ import pytest
 from deploy import settings
 from deploy.envfile import render, write_private
 
+# The private ACME CA of test-acme.yaml (host:port inside the stack).
+TEST_ACME_CA = "acme-ca:9443"
+
 
 def free_loopback_port() -> int:
     """A port the OS considers free right now (the OS picks it, so tests never
@@ -83,14 +86,20 @@ class LiveServer:
         self.export_ca()
 
     def export_ca(self) -> None:
-        """Copies Caddy's internal root CA out, for clients to trust (TLS=internal).
-        A new caddy-data volume means a new CA, so this runs after every start."""
-        if self.values.get("WANDB_TLS") != "internal":
-            return
+        """Copies out the root CA clients must trust: Caddy's internal one (TLS=internal)
+        or the test ACME CA's (TLS=acme with test-acme.yaml). A new data volume means
+        a new CA, so this runs after every start."""
         from deploy.stack import CADDY_ROOT_CA
 
+        tls = self.values.get("WANDB_TLS")
+        if tls == "internal":
+            service = "caddy"
+        elif tls == "acme" and "test-acme.yaml" in self.files:
+            service = "acme-ca"
+        else:
+            return
         self.ca_file = self.env_file.with_name(f"{self.project}-root-ca.crt")
-        self.compose().run("cp", f"caddy:{CADDY_ROOT_CA}", str(self.ca_file))
+        self.compose().run("cp", f"{service}:{CADDY_ROOT_CA}", str(self.ca_file))
 
 
 def _free_test_subnet() -> tuple[str, str]:
@@ -142,10 +151,17 @@ class StackFactory:
             values.update(WANDB_PORT=str(port), WANDB_HOST=f"http://localhost:{port}")
         else:
             https, http = free_loopback_port(), free_loopback_port()
+            # ACME needs a DNS name (test-acme.yaml resolves it inside the stack).
+            name = "wandb.kit-acme.test" if tls == "acme" else "localhost"
             values.update(
                 WANDB_HTTPS_PORT=str(https),
                 WANDB_HTTP_PORT=str(http),
-                WANDB_HOST=f"https://localhost:{https}",
+                WANDB_HOST=f"https://{name}:{https}",
+            )
+        if tls == "acme" and self.test_images:
+            values.update(
+                WANDB_ACME_EMAIL="admin@kit-acme.test",
+                WANDB_ACME_CA=f"https://{TEST_ACME_CA}/acme/local/directory",
             )
         if storage == "external" and self.test_images:
             subnet, bucket_ip = _free_test_subnet()

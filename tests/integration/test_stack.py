@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
+import ssl
 import subprocess
 
 import pytest
@@ -19,7 +21,8 @@ import yaml
 from deploy import settings
 from deploy.envfile import render
 from deploy.stack import build_values
-from tests.integration.helpers import certificate_pair
+from deploy.testing import TEST_ACME_CA
+from tests.integration.helpers import certificate_pair, wait_for
 from tests.integration.sdk import log_and_check, run_sdk, sdk_env
 
 COMPOSE_DIR = settings.default_compose_dir()
@@ -95,6 +98,39 @@ def test_external_storage_behind_your_own_private_ca(stacks, tmp_path):
         _, back = log_and_check(server, tmp_path / "sdk", project="private-ca")
         assert back["image_ok"], back
         _bucket_is_served_by_caddy(server, back["image_url"], "your-ca.crt")
+    finally:
+        stacks.stop(server)
+
+
+def _https_get_by_name(name: str, port: int, path: str, ca_file) -> tuple[int, dict]:
+    """GET over TLS to this machine's published port, presenting `name` (SNI and Host)
+    as a client that resolves it to this server would: no test may edit /etc/hosts."""
+    ctx = ssl.create_default_context(cafile=str(ca_file))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as conn:
+            request = f"GET {path} HTTP/1.1\r\nHost: {name}:{port}\r\nConnection: close\r\n\r\n"
+            conn.sendall(request.encode())
+            status_line = conn.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+            return int(status_line.split()[1]), conn.getpeercert()
+
+
+def test_acme_gets_the_certificate_from_the_acme_ca(stacks):
+    """WANDB_TLS=acme: Caddy obtains W&B's certificate over ACME (from a private ACME
+    CA standing in for Let's Encrypt, which validates the name by connecting to it)
+    and serves it; clients that trust that CA reach W&B by name."""
+    server = stacks.start("embedded", "acme")
+    try:
+        name, port = server.values["WANDB_TLS_HOSTNAME"], int(server.values["WANDB_HTTPS_PORT"])
+        status, cert = wait_for(
+            lambda: _https_get_by_name(name, port, "/ready", server.ca_file),
+            timeout=120,
+            what="W&B over https with a certificate from the ACME CA",
+        )
+        assert status == 200
+        assert ("DNS", name) in cert["subjectAltName"]
+        logs = server.compose().run("logs", "caddy", capture=True).stdout
+        assert "certificate obtained successfully" in logs
+        assert TEST_ACME_CA in logs  # from the configured directory, not another issuer
     finally:
         stacks.stop(server)
 

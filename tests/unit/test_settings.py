@@ -188,6 +188,12 @@ def test_bucket_cors_origin_is_the_wandb_origin():
             ["compose.yaml", "external.yaml", "tls.yaml", "external-tls.yaml"],
         ),
         (
+            "embedded",
+            "acme",
+            True,
+            ["compose.yaml", "test.yaml", "tls.yaml", "test-tls.yaml", "test-acme.yaml"],
+        ),
+        (
             "external",
             "internal",
             True,
@@ -267,6 +273,15 @@ def test_tls_needs_https_host():
 def test_acme_needs_a_public_name_and_email():
     values = build_values({}, defaults(), args(tls="acme", host="https://10.0.0.5"))
     assert {p.key for p in settings.validate(values)} == {"WANDB_HOST", "WANDB_ACME_EMAIL"}
+
+
+def test_acme_ca_must_be_an_https_directory():
+    values = build_values({}, defaults(), args(tls="acme", host="https://wandb.lab.test"))
+    values["WANDB_ACME_EMAIL"] = "admin@lab.test"
+    assert settings.validate(values) == []  # Let's Encrypt by default
+    values["WANDB_ACME_CA"] = "http://acme.lab.test/directory"
+    [problem] = settings.validate(values)
+    assert problem.key == "WANDB_ACME_CA" and "https://" in problem.problem
 
 
 def test_files_tls_needs_the_certificate_pair(tmp_path):
