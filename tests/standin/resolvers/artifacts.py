@@ -50,6 +50,16 @@ def get_artifact(ctx: Ctx, artifact_id: str | None) -> dict | None:
     return ctx.store.get_seq("artifact", seq) if seq is not None else None
 
 
+def save_collection(ctx: Ctx, coll: dict) -> dict:
+    coll["_seq"] = ctx.store.put(
+        "acoll",
+        coll_key(coll["entity"], coll["project"], coll["name"]),
+        coll,
+        parent=project_key(coll["entity"], coll["project"]),
+    )
+    return coll
+
+
 def save_artifact(ctx: Ctx, doc: dict) -> dict:
     doc["_seq"] = ctx.store.put(
         "artifact",
@@ -465,12 +475,7 @@ class ArtifactMutations:
                     "aliases": {},
                     "description": inp.get("description"),
                 }
-                coll["_seq"] = ctx.store.put(
-                    "acoll",
-                    coll_key(entity, project, name),
-                    coll,
-                    parent=project_key(entity, project),
-                )
+                save_collection(ctx, coll)
             elif coll["type"] != type_name:
                 raise GqlError(
                     f"artifact collection {name} already exists with type {coll['type']}"
@@ -533,12 +538,7 @@ class ArtifactMutations:
             coll["aliases"][alias] = art["_seq"]
             if alias not in art["aliases"]:
                 art["aliases"].append(alias)
-        store.put(
-            "acoll",
-            coll_key(coll["entity"], coll["project"], coll["name"]),
-            coll,
-            parent=project_key(coll["entity"], coll["project"]),
-        )
+        save_collection(self.ctx, coll)
         save_artifact(self.ctx, art)
 
     def _manifest_payload(self, art: dict, include_upload: bool = True) -> dict:
@@ -632,12 +632,7 @@ class ArtifactMutations:
                 raise GqlError("unlinkArtifact: link not found")
             coll["members"] = [m for m in coll["members"] if m["artifact"] != art["_seq"]]
             coll["aliases"] = {a: s for a, s in coll["aliases"].items() if s != art["_seq"]}
-            ctx.store.put(
-                "acoll",
-                coll_key(coll["entity"], coll["project"], coll["name"]),
-                coll,
-                parent=project_key(coll["entity"], coll["project"]),
-            )
+            save_collection(ctx, coll)
         return {"success": True}
 
     def f_createArtifactManifest(self, input):  # noqa: A002
@@ -771,12 +766,7 @@ class ArtifactMutations:
                 if coll["aliases"].get(alias) == art["_seq"]:
                     del coll["aliases"][alias]
             save_artifact(ctx, art)
-            ctx.store.put(
-                "acoll",
-                coll_key(coll["entity"], coll["project"], coll["name"]),
-                coll,
-                parent=project_key(coll["entity"], coll["project"]),
-            )
+            save_collection(ctx, coll)
         return {"success": True}
 
     def f_deleteArtifact(self, input):  # noqa: A002
@@ -790,12 +780,7 @@ class ArtifactMutations:
             coll = get_collection(ctx, art["entity"], art["project"], art["collection"])
             for alias in art.get("aliases", []):
                 coll["aliases"].pop(alias, None)
-            ctx.store.put(
-                "acoll",
-                coll_key(coll["entity"], coll["project"], coll["name"]),
-                coll,
-                parent=project_key(coll["entity"], coll["project"]),
-            )
+            save_collection(ctx, coll)
             art["state"] = "DELETED"
             art["aliases"] = []
             save_artifact(ctx, art)
