@@ -45,6 +45,22 @@ exit codes of health:
 
 LARGE_POST_BYTES = 10**7  # what `wandb verify` sends
 CERT_WARN_DAYS = 14
+
+
+def renewal_overdue(not_before: float, not_after: float, now: float) -> bool:
+    """Whether a certificate should have been renewed by now: less than 14 days left,
+    or, for short-lived ones (Caddy's internal CA issues 12-hour certificates), less
+    than the last third of its lifetime, when ACME clients and Caddy renew."""
+    lifetime = max(not_after - not_before, 0)
+    return not_after - now < min(CERT_WARN_DAYS * 86400, lifetime / 3)
+
+
+def _remaining(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} more days"
+    return f"{max(seconds, 0) / 3600:.1f} more hours"
+
+
 HEALTH_PROJECT = "wandb-kit-health"
 PROBE_CONTENT = b"wandb-kit signed URL probe\n"
 
@@ -216,13 +232,16 @@ def check_tls(url: str, verify: bool | str, timeout: float) -> Layer:
                 with ctx.wrap_socket(raw, server_hostname=p.hostname) as tls:
                     cert = tls.getpeercert()
             not_after = ssl.cert_time_to_seconds(cert["notAfter"])
-            days = (not_after - time.time()) / 86400
+            not_before = ssl.cert_time_to_seconds(cert["notBefore"])
+            now = time.time()
+            days = (not_after - now) / 86400
             issuer = dict(x[0] for x in cert.get("issuer", ()))
             who = issuer.get("organizationName") or issuer.get("commonName") or "?"
             detail = (
-                f"certificate for {p.hostname} trusted (issuer {who}), valid {days:.0f} more days"
+                f"certificate for {p.hostname} trusted (issuer {who}), valid "
+                f"{_remaining(not_after - now)}"
             )
-            if days < CERT_WARN_DAYS:
+            if renewal_overdue(not_before, not_after, now):
                 status = WARN
                 fix = "renew the certificate (Caddy renews ACME/internal certificates itself)"
             else:

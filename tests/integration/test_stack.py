@@ -22,8 +22,8 @@ from deploy import settings
 from deploy.envfile import render
 from deploy.stack import build_values
 from deploy.testing import TEST_ACME_CA
-from tests.integration.helpers import certificate_pair, wait_for
-from tests.integration.sdk import log_and_check, run_sdk, sdk_env
+from tests.integration.helpers import certificate_pair, kit, wait_for
+from tests.integration.sdk import log_and_check, run_sdk, sdk_env, smoke
 
 COMPOSE_DIR = settings.default_compose_dir()
 SETUPS = [("embedded", "off"), ("external", "off"), ("external", "internal")]
@@ -47,6 +47,7 @@ def test_stack_round_trip_survives_restart_and_volumes_remove_it(stacks, storage
         assert back["image_ok"], back
         if storage == "external" and tls != "off":
             _bucket_is_served_by_caddy(server, back["image_url"], "caddy-internal-root.crt")
+            _caddy_passes_large_bodies_and_cors(server, tmp_path / "through-caddy")
 
         server.down(volumes=False)
         server.up()
@@ -79,6 +80,19 @@ def _bucket_is_served_by_caddy(server, image_url: str, trusted_name: str) -> Non
         capture=True,
     )
     assert trusted.stdout.strip() == server.ca_file.read_text().strip()
+
+
+def _caddy_passes_large_bodies_and_cors(server, tmp) -> None:
+    """What W&B needs from the proxy, on both of Caddy's sites: a 10 MB POST to W&B,
+    a signed-URL upload with CORS from the W&B origin on the bucket, and a 256 MiB
+    artifact streamed up and down through the bucket site, digests compared."""
+    ca = str(server.ca_file)
+    health = kit(server, "health", "--deep", "--ca-file", ca)
+    assert health.returncode == 0, health.stdout + health.stderr
+    checks = "transport,large-artifact"
+    env = sdk_env(server, tmp)
+    ran = smoke(server, env, "--only", checks, "--strict", "--large-artifact-mib", "256")
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
 
 
 def test_external_storage_behind_your_own_private_ca(stacks, tmp_path):

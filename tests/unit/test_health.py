@@ -401,9 +401,29 @@ def test_trusted_certificate_passes_and_shows_expiry(self_signed):
     with FakeWandb(certfile=str(self_signed)) as fake:
         report = health.run(target(fake.url, verify=str(self_signed)), GOOD_KEY, "t", deep=True)
     tls = layers(report)["tls"]
-    assert tls.status == health.WARN or tls.status == health.OK
+    assert tls.status == health.OK  # 30 days left of 30
     assert "trusted" in tls.detail and "more days" in tls.detail
     assert all(ly.status == health.OK for ly in report.layers if ly.name != "tls")
+
+
+HOUR, DAY = 3600, 86400
+
+
+@pytest.mark.parametrize(
+    "lifetime,left,overdue",
+    [
+        (12 * HOUR, 11 * HOUR, False),  # Caddy's internal CA: a fresh 12-hour certificate
+        (12 * HOUR, 3 * HOUR, True),  # past the last third: Caddy should have renewed
+        (90 * DAY, 20 * DAY, False),  # Let's Encrypt, inside the usual renewal window
+        (90 * DAY, 10 * DAY, True),
+        (365 * DAY, 13 * DAY, True),
+        (365 * DAY, -1 * DAY, True),  # expired
+    ],
+)
+def test_certificate_renewal_overdue_scales_with_its_lifetime(lifetime, left, overdue):
+    now = 1_800_000_000.0
+    not_after = now + left
+    assert health.renewal_overdue(not_after - lifetime, not_after, now) is overdue
 
 
 # --- the command ---------------------------------------------------------------------------------
