@@ -1,19 +1,18 @@
 """Child processes of the benchmark (one wandb run each), started by phases.py.
 
-    python -m deploy.bench.actor ingest CONTEXT_JSON INDEX STEPS KEYS
-    python -m deploy.bench.actor media  CONTEXT_JSON COUNT
-    python -m deploy.bench.actor artifact CONTEXT_JSON MIB
-Each prints `BENCH-ACTOR <json>` with its timings.
+    python -m deploy.bench.actor ingest INDEX STEPS KEYS
+    python -m deploy.bench.actor media  COUNT
+    python -m deploy.bench.actor artifact MIB
+Each writes its timings to its result file (context and result: smoke.processes.spawn).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
-from deploy.smoke import sdk
+from deploy.smoke import processes, sdk
 from deploy.smoke.context import SmokeContext
 
 
@@ -72,6 +71,6 @@ ACTIONS = {"ingest": ingest, "media": media, "artifact": artifact}
 
 
 if __name__ == "__main__":
-    action, ctx_json, *args = sys.argv[1:]
-    result = ACTIONS[action](SmokeContext.from_json(ctx_json), *args)
-    print("BENCH-ACTOR " + json.dumps(result), flush=True)
+    action, *args = sys.argv[1:]
+    processes.write_result(ACTIONS[action](processes.context(), *args))
+    processes.exit_now()

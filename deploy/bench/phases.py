@@ -4,17 +4,15 @@ PUTs of the same bytes, and read-back latencies."""
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
-from deploy.smoke import sdk
-from deploy.smoke.context import SmokeContext
+from deploy.smoke import processes, sdk
+from deploy.smoke.context import CheckFailed, SmokeContext
 from deploy.smoke.runner import worker_env
 
 
@@ -22,28 +20,24 @@ class PhaseError(Exception):
     pass
 
 
-def _start(ctx: SmokeContext, action: str, *args) -> subprocess.Popen:
+def _start(ctx: SmokeContext, action: str, *args) -> processes.Child:
     scratch = tempfile.mkdtemp(prefix=f"bench-{action}-", dir=ctx.workdir)
-    return subprocess.Popen(
-        [sys.executable, "-m", "deploy.bench.actor", action, ctx.to_json(), *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=scratch,
+    return processes.spawn(
+        [sys.executable, "-m", "deploy.bench.actor", action, *map(str, args)],
+        what=f"benchmark {action} process",
+        workdir=scratch,
+        name=action,
         env=worker_env(ctx, scratch),
+        ctx=ctx,
     )
 
 
-def _collect(proc: subprocess.Popen, timeout: float) -> dict:
+def _collect(child: processes.Child, timeout: float) -> dict:
+    """The child's timings; past the --duration bound it is ended and the phase fails."""
     try:
-        out, err = proc.communicate(timeout=max(1.0, timeout))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise PhaseError("a benchmark process ran past the --duration bound")
-    for line in out.splitlines():
-        if line.startswith("BENCH-ACTOR "):
-            return json.loads(line[len("BENCH-ACTOR ") :])
-    raise PhaseError(f"benchmark process failed (exit {proc.returncode}): {err.strip()[-300:]}")
+        return processes.result(child, max(1.0, timeout))
+    except CheckFailed as err:
+        raise PhaseError(str(err))
 
 
 def _left(deadline: float) -> float:

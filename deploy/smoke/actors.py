@@ -1,15 +1,14 @@
 """Child processes some checks start: group members, sweep agents, concurrent runs.
 
-    python -m deploy.smoke.actors ACTOR CONTEXT_JSON [ARGS...]
-Each prints one line `SMOKE-ACTOR <json>` with what it did.
+    python -m deploy.smoke.actors ACTOR [ARGS...]   (context: see processes.spawn)
+Each writes what it did as JSON to its result file, for processes.collect().
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
-from deploy.smoke import sdk
+from deploy.smoke import processes, sdk
 from deploy.smoke.context import SmokeContext
 
 GROUP_STEPS = 20
@@ -54,12 +53,11 @@ def sweep_agent(ctx: SmokeContext, sweep_id: str, count: str) -> dict:
 ACTORS = {"group": group_member, "concurrent": concurrent_member, "sweep": sweep_agent}
 
 
-def main(argv: list[str]) -> int:
-    actor, ctx_json, *args = argv
-    result = ACTORS[actor](SmokeContext.from_json(ctx_json), *args)
-    print("SMOKE-ACTOR " + json.dumps(result), flush=True)
-    return 0
+def main(argv: list[str]) -> None:
+    actor, *args = argv
+    processes.write_result(ACTORS[actor](processes.context(), *args))
+    processes.exit_now()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

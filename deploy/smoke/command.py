@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -22,12 +23,33 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parallel", type=int, default=4, help="checks at once (default 4)")
     p.add_argument("--project", default="wandb-kit-smoke", help="project the runs go to")
     p.add_argument("--entity", default=None, help="entity (default: the key's default)")
-    p.add_argument("--keep", action="store_true", help="keep the runs (default: delete them)")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the runs, and the checks' local files and logs (default: delete them)",
+    )
     p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
     p.add_argument("--large-artifact-mib", type=int, default=64)
     p.add_argument("--concurrency", type=int, default=8, help="runs at once in 'concurrency'")
+    p.add_argument(
+        "--check-timeout",
+        type=_positive_seconds,
+        default=None,
+        help="seconds after which a check that has not finished fails, showing where it "
+        "waited (default 900)",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def resolve_server(args) -> tuple[str, str, str | None]:
@@ -122,7 +144,9 @@ def run(args) -> int:
             states[name] = state
             live.update(render())
 
-        results = runner.run_checks(checks, ctx, args.parallel, update)
+        results = runner.run_checks(
+            checks, ctx, args.parallel, update, args.check_timeout or runner.CHECK_TIMEOUT_S
+        )
     wall = time.monotonic() - started
     console.print(report.console_table(results))
     counts = report.summary_counts(results)
@@ -136,10 +160,14 @@ def run(args) -> int:
         f"{counts['skipped']} skipped, {counts['warning']} with warnings "
         f"in {wall:.1f} s"
     )
-    if not args.keep:
+    if args.keep:
+        console.print(f"kept the runs, and the checks' files and logs in {scratch}")
+    else:
         try:
             console.print(f"deleted {runner.cleanup(ctx)} smoke runs (--keep keeps them)")
         except Exception as err:  # cleanup must never hide the verdict
             console.print(f"could not delete the smoke runs: {err}", style="yellow")
+        # What the checks wrote and downloaded (a large artifact twice) is no use after.
+        shutil.rmtree(scratch, ignore_errors=True)
     failed = counts[FAIL] or (args.strict and counts[SKIP])
     return EXIT_FAILED if failed else EXIT_OK

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -12,11 +10,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from deploy.smoke.context import FAIL, Result, SmokeContext
+from deploy.smoke import processes
+from deploy.smoke.context import FAIL, CheckFailed, Result, SmokeContext
 from deploy.smoke.registry import Check
-from deploy.smoke.worker import MARKER
 
-WORKER_TIMEOUT_S = 1800
+# A check's limit, large-artifact included (its default 64 MiB takes seconds on a LAN;
+# --large-artifact-mib 10240 over a slow link needs --check-timeout raised).
+CHECK_TIMEOUT_S = 900
 
 
 def worker_env(ctx: SmokeContext, scratch: str) -> dict[str, str]:
@@ -42,36 +42,22 @@ def worker_env(ctx: SmokeContext, scratch: str) -> dict[str, str]:
     return env
 
 
-def run_one(check: Check, ctx: SmokeContext) -> Result:
+def run_one(check: Check, ctx: SmokeContext, timeout: float = CHECK_TIMEOUT_S) -> Result:
     workdir = tempfile.mkdtemp(prefix=f"smoke-{check.name}-", dir=ctx.workdir)
     cctx = replace(ctx, workdir=workdir)
     started = time.monotonic()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "deploy.smoke.worker", check.name],
-            input=cctx.to_json(),
-            capture_output=True,
-            text=True,
-            cwd=workdir,
-            env=worker_env(cctx, workdir),
-            timeout=WORKER_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        return Result(
-            check.name,
-            FAIL,
-            round(time.monotonic() - started, 2),
-            detail=f"did not finish within {WORKER_TIMEOUT_S} s",
-        )
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(MARKER):
-            return Result(**json.loads(line[len(MARKER) :]))
-    return Result(
-        check.name,
-        FAIL,
-        round(time.monotonic() - started, 2),
-        detail=f"worker exited {proc.returncode} without a result: {proc.stderr.strip()[-500:]}",
+    worker = processes.spawn(
+        [sys.executable, "-m", "deploy.smoke.worker", check.name, str(timeout)],
+        what=f"check {check.name}",
+        workdir=workdir,
+        name="worker",
+        env=worker_env(cctx, workdir),
+        ctx=cctx,
     )
+    try:
+        return Result(**processes.result(worker, timeout))
+    except CheckFailed as err:
+        return Result(check.name, FAIL, round(time.monotonic() - started, 2), detail=str(err))
 
 
 def run_checks(
@@ -79,12 +65,14 @@ def run_checks(
     ctx: SmokeContext,
     parallel: int,
     on_update: Callable[[str, str], None] = lambda name, state: None,
+    timeout: float = CHECK_TIMEOUT_S,
 ) -> list[Result]:
-    """Runs the checks, `parallel` at a time; on_update(name, state) reports progress."""
+    """Runs the checks, `parallel` at a time, each ended after `timeout` seconds;
+    on_update(name, state) reports progress."""
 
     def task(check: Check) -> Result:
         on_update(check.name, "running")
-        result = run_one(check, ctx)
+        result = run_one(check, ctx, timeout)
         on_update(check.name, result.status)
         return result
 

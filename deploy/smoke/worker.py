@@ -1,17 +1,20 @@
-"""Runs one check in this process and prints its Result as the last line.
+"""Runs one check in this process and writes its Result to the result file.
 
-python -m deploy.smoke.worker CHECK  (context JSON on stdin)
+python -m deploy.smoke.worker CHECK SECONDS   (context: see processes.spawn)
+SECONDS is the runner's limit: shortly before it, the stacks of every thread go to the
+log, so a check that hangs says where.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
-import json
 import sys
 import time
 import traceback
 from dataclasses import asdict
 
+from deploy.smoke import processes
 from deploy.smoke.context import (
     FAIL,
     PASS,
@@ -25,7 +28,7 @@ from deploy.smoke.context import (
 )
 from deploy.smoke.registry import BY_NAME
 
-MARKER = "SMOKE-RESULT "
+STACK_DUMP_LEAD_S = 15
 
 
 def run_check(name: str, ctx: SmokeContext) -> Result:
@@ -60,12 +63,14 @@ def run_check(name: str, ctx: SmokeContext) -> Result:
     )
 
 
-def main() -> int:
-    ctx = SmokeContext.from_json(sys.stdin.read())
-    result = run_check(sys.argv[1], ctx)
-    print(MARKER + json.dumps(asdict(result)), flush=True)
-    return 0
+def main(argv: list[str]) -> None:
+    name, seconds = argv[0], float(argv[1])
+    faulthandler.dump_traceback_later(max(1.0, seconds - STACK_DUMP_LEAD_S), exit=False)
+    result = run_check(name, processes.context())
+    faulthandler.cancel_dump_traceback_later()
+    processes.write_result(asdict(result))
+    processes.exit_now()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(sys.argv[1:])

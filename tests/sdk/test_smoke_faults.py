@@ -38,6 +38,8 @@ FAULTS = ",".join(
     ]
 )
 
+CHECK_TIMEOUT_S = 240
+
 # What each check's failure must say: the thing that differed, by name.
 EXPECTED = {
     "basics": "run.history() steps differs",
@@ -83,12 +85,16 @@ def faulty_results(tmp_path_factory):
                 str(report),
                 "--large-artifact-mib",
                 "4",
+                # A check that hangs instead of failing is a bug this test must name.
+                "--check-timeout",
+                str(CHECK_TIMEOUT_S),
             ],
             cwd=REPO,
             env=env,
             capture_output=True,
             text=True,
-            timeout=900,
+            # 16 checks, 4 at a time: at worst four rounds of timeouts, then cleanup.
+            timeout=4 * CHECK_TIMEOUT_S + 300,
         )
         assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
         return {c["check"]: c for c in json.loads(report.read_text())["checks"]}

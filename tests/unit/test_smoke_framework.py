@@ -122,3 +122,17 @@ def test_bench_refuses_unbounded_sizes():
         env={"PATH": "/usr/bin:/bin", "WANDB_API_KEY": "local-" + "0" * 40},
     )
     assert result.returncode == 2 and "--runs 0 is out of range" in result.stderr
+
+
+def test_smoke_refuses_a_check_timeout_that_is_not_positive():
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy", "smoke", "--url", "http://127.0.0.1:9"]
+        + ["--check-timeout", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "WANDB_API_KEY": "local-" + "0" * 40},
+    )
+    assert result.returncode == 2
+    assert "'0' is not a positive number of seconds" in result.stderr
+    assert "Traceback" not in result.stderr

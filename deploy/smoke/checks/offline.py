@@ -6,10 +6,9 @@ from __future__ import annotations
 import glob
 import io
 import os
-import subprocess
 import sys
 
-from deploy.smoke import sdk
+from deploy.smoke import processes, sdk
 from deploy.smoke.context import CheckFailed, Recorder, SmokeContext, expect
 
 STEPS = 30
@@ -30,7 +29,7 @@ def run_offline(ctx: SmokeContext, rec: Recorder) -> None:
     dirs = glob.glob(os.path.join(ctx.workdir, "wandb", f"offline-run-*-{run_id}"))
     if not dirs:
         raise CheckFailed(f"offline run directory for {run_id} not found under {ctx.workdir}")
-    sync = subprocess.run(
+    sync = processes.spawn(
         [
             sys.executable,
             "-m",
@@ -41,13 +40,13 @@ def run_offline(ctx: SmokeContext, rec: Recorder) -> None:
             *(["--entity", ctx.entity] if ctx.entity else []),
             dirs[0],
         ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ctx.workdir,
+        what="`wandb sync`",
+        workdir=ctx.workdir,
+        name="wandb-sync",
     )
-    if sync.returncode != 0:
-        raise CheckFailed(f"`wandb sync` exited {sync.returncode}: {sync.stderr.strip()[-400:]}")
+    code = processes.wait(sync, timeout=300)
+    if code != 0:
+        raise CheckFailed(f"`wandb sync` exited {code}: {sync.log_tail(400)}")
     entity = ctx.entity or sdk.api().default_entity
     path = f"{entity}/{ctx.project}/{run_id}"
     rec.run_urls.append(sdk.run_url(ctx, path))
