@@ -47,6 +47,11 @@ def spawn(
     log_path = Path(workdir, f"{name}.log")
     result_path = Path(workdir, f"{name}.result.json")
     env = dict(os.environ if env is None else env)
+    # The SDK records its service here once a process has used it (wandb.sweep, wandb.Api
+    # do), and children inherit it: agents would then share the worker's wandb-core and a
+    # worker ending early would take it from them mid-run. A child is a separate SDK
+    # process with its own service, as a launcher's processes on other nodes would be.
+    env.pop("WANDB_SERVICE", None)
     if ctx is not None:
         env.update(SMOKE_CONTEXT=ctx.to_json(), SMOKE_RESULT=str(result_path))
     with open(log_path, "wb") as log:

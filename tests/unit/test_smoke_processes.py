@@ -120,3 +120,16 @@ def test_a_check_that_hangs_fails_at_the_limit_showing_where_it_waited(tmp_path,
     assert result.detail.startswith("check transport did not finish within 20 s")
     # The worker's stack dump, taken before the limit, names the line it waited on.
     assert "transport.py" in result.detail and "run_transport" in result.detail
+
+
+def test_a_child_gets_its_own_sdk_service_not_the_callers(tmp_path, monkeypatch):
+    # What wandb.sweep()/wandb.Api() leave in the caller's environment.
+    monkeypatch.setenv("WANDB_SERVICE", "3-1-unix-/tmp/wandb-1-2-3/socket")
+    child = processes.spawn(
+        [sys.executable, "-c", "import os; print(os.environ.get('WANDB_SERVICE'))"],
+        what="test child",
+        workdir=str(tmp_path),
+        name="env",
+    )
+    assert processes.wait(child, timeout=30) == 0
+    assert child.log_tail() == "None"
