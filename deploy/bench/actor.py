@@ -72,5 +72,4 @@ ACTIONS = {"ingest": ingest, "media": media, "artifact": artifact}
 
 if __name__ == "__main__":
     action, *args = sys.argv[1:]
-    processes.write_result(ACTIONS[action](processes.context(), *args))
-    processes.exit_now()
+    processes.run_as_child(lambda ctx: ACTIONS[action](ctx, *args))

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +42,11 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="ramp: readable lag (s) above which N is past the knee",
     )
     p.add_argument("--project", default="wandb-kit-bench")
-    p.add_argument("--keep", action="store_true", help="keep the runs (default: delete)")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the runs and their local files (default: delete them)",
+    )
     p.add_argument("--json", type=Path, help="write the results as JSON here")
 
 
@@ -135,6 +140,8 @@ def run(args) -> int:
                 cleanup(ctx)
             except Exception as err:  # cleanup must not hide the results
                 console.print(f"could not delete the bench runs: {err}", style="yellow")
+            # The runs' local files and the artifact blob (--artifact-mib) are no use after.
+            shutil.rmtree(ctx.workdir, ignore_errors=True)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     console.print(_table(result))
     if args.json:

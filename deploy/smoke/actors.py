@@ -53,11 +53,6 @@ def sweep_agent(ctx: SmokeContext, sweep_id: str, count: str) -> dict:
 ACTORS = {"group": group_member, "concurrent": concurrent_member, "sweep": sweep_agent}
 
 
-def main(argv: list[str]) -> None:
-    actor, *args = argv
-    processes.write_result(ACTORS[actor](processes.context(), *args))
-    processes.exit_now()
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    actor, *args = sys.argv[1:]
+    processes.run_as_child(lambda ctx: ACTORS[actor](ctx, *args))

@@ -13,6 +13,8 @@ import json
 import os
 import subprocess
 import sys
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +137,19 @@ def exit_now(code: int = 0) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def run_as_child(produce: Callable[[SmokeContext], dict]) -> None:
+    """A kit child's whole life: produce its result from the context spawn() passed,
+    write it, and end as exit_now() does, also when produce() raised (the traceback goes
+    to the log; exit 1)."""
+    code = 0
+    try:
+        write_result(produce(context()))
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    exit_now(code)
 
 
 _actor_count = 0

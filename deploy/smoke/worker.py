@@ -63,14 +63,13 @@ def run_check(name: str, ctx: SmokeContext) -> Result:
     )
 
 
-def main(argv: list[str]) -> None:
-    name, seconds = argv[0], float(argv[1])
-    faulthandler.dump_traceback_later(max(1.0, seconds - STACK_DUMP_LEAD_S), exit=False)
-    result = run_check(name, processes.context())
+def checked(name: str, ctx: SmokeContext) -> dict:
+    result = run_check(name, ctx)
     faulthandler.cancel_dump_traceback_later()
-    processes.write_result(asdict(result))
-    processes.exit_now()
+    return asdict(result)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    name, seconds = sys.argv[1], float(sys.argv[2])
+    faulthandler.dump_traceback_later(max(1.0, seconds - STACK_DUMP_LEAD_S), exit=False)
+    processes.run_as_child(lambda ctx: checked(name, ctx))

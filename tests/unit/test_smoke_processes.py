@@ -32,6 +32,10 @@ CHILD = textwrap.dedent(
         processes.write_result({"ok": 1}); sys.exit(0)
     if then == "result-and-exit-now":  # how workers and actors end
         processes.write_result({"ok": 2}); processes.exit_now()
+    if then == "raise":                 # a child whose work failed
+        def produce(ctx):
+            raise ValueError("the server said no")
+        processes.run_as_child(produce)
     time.sleep(120)                     # "hang"
     """
 )
@@ -90,6 +94,15 @@ def test_result_returns_when_the_child_exits_though_its_service_holds_the_output
 def test_exit_now_ends_what_the_child_started(tmp_path):
     child = start(tmp_path, "result-and-exit-now")
     assert processes.result(child, timeout=60) == {"ok": 2}
+    assert gone(grandchild(tmp_path))
+
+
+def test_a_child_that_raises_fails_with_its_traceback_and_ends_what_it_started(tmp_path):
+    child = start(tmp_path, "raise")
+    with pytest.raises(
+        CheckFailed, match=r"(?s)test child failed \(exit 1\).*ValueError: the server"
+    ):
+        processes.result(child, timeout=60)
     assert gone(grandchild(tmp_path))
 
 
