@@ -1,5 +1,6 @@
-"""Child processes of the smoke suite: the worker that runs each check, the actors some
-checks start (group members, sweep agents, concurrent runs) and `wandb sync`.
+"""Child processes of the smoke suite and the benchmark: the worker that runs each check,
+the actors some checks start (group members, sweep agents, concurrent runs), the
+benchmark's runs, and `wandb sync`.
 
 A child writes its output to a log file and its result to a JSON file, never to a pipe:
 the SDK starts its wandb-core service with the caller's stdout/stderr, and that service
