@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
-from deploy.smoke.context import FAIL, SKIP, SmokeContext
+from deploy.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -36,9 +36,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--check-timeout",
         type=_positive_seconds,
-        default=None,
+        default=CHECK_TIMEOUT_S,
         help="seconds after which a check that has not finished fails, showing where it "
-        "waited (default 900)",
+        f"waited (default {CHECK_TIMEOUT_S:.0f})",
     )
 
 
@@ -144,9 +144,7 @@ def run(args) -> int:
             states[name] = state
             live.update(render())
 
-        results = runner.run_checks(
-            checks, ctx, args.parallel, update, args.check_timeout or runner.CHECK_TIMEOUT_S
-        )
+        results = runner.run_checks(checks, ctx, args.parallel, update, args.check_timeout)
     wall = time.monotonic() - started
     console.print(report.console_table(results))
     counts = report.summary_counts(results)

@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass, field
 
 PASS, FAIL, WARN, SKIP = "passed", "failed", "warning", "skipped"
 
+# A check's limit, large-artifact included (its default 64 MiB takes seconds on a LAN;
+# --large-artifact-mib 10240 over a slow link needs --check-timeout raised).
+CHECK_TIMEOUT_S = 900
+
 
 @dataclass
 class SmokeContext:

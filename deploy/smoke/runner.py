@@ -11,12 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from deploy.smoke import processes
-from deploy.smoke.context import FAIL, CheckFailed, Result, SmokeContext
+from deploy.smoke.context import CHECK_TIMEOUT_S, FAIL, CheckFailed, Result, SmokeContext
 from deploy.smoke.registry import Check
-
-# A check's limit, large-artifact included (its default 64 MiB takes seconds on a LAN;
-# --large-artifact-mib 10240 over a slow link needs --check-timeout raised).
-CHECK_TIMEOUT_S = 900
 
 
 def worker_env(ctx: SmokeContext, scratch: str) -> dict[str, str]:
