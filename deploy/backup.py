@@ -26,12 +26,10 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from deploy import __version__
-from deploy.compose import Compose
-from deploy.envfile import read_env
+from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, KitError
 
 MANIFEST = "manifest.json"
@@ -49,76 +47,12 @@ MC_ALIAS = (
 )
 
 
-@dataclass
-class Stack:
-    compose: Compose
-    values: dict[str, str]
-
-    @classmethod
-    def from_env(cls, compose_dir: Path, env_file: Path) -> Stack:
-        if not env_file.exists():
-            raise KitError(f"{env_file} does not exist", fix="run `wandb-kit init` first")
-        values = read_env(env_file)
-        files = [f for f in values.get("COMPOSE_FILE", "compose.yaml").split(":") if f]
-        return cls(
-            Compose(compose_dir, env_file, values.get("COMPOSE_PROJECT_NAME") or None, files),
-            values,
-        )
-
-    @property
-    def project(self) -> str:
-        return self.values.get("COMPOSE_PROJECT_NAME", "wandb")
-
-    @property
-    def storage(self) -> str:
-        return self.values.get("WANDB_STORAGE", "embedded")
-
-    def container(self, service: str) -> str | None:
-        out = self.compose.run("ps", "--all", "-q", service, capture=True).stdout.split()
-        return out[0] if out else None
-
-    def volume_of(self, service: str, path: str) -> str:
-        cid = self.container(service)
-        if cid is None:
-            raise KitError(
-                f"the {service} container does not exist",
-                fix="run `wandb-kit up` (or `docker compose up --no-start`) first",
-            )
-        mounts = json.loads(_docker("inspect", "--format", "{{json .Mounts}}", cid))
-        for m in mounts:
-            if m.get("Destination") == path and m.get("Type") == "volume":
-                return m["Name"]
-        raise KitError(f"{service} has no volume at {path}", fix="check compose.yaml")
-
-    def image_of(self, service: str) -> str:
-        cid = self.container(service)
-        return _docker("inspect", "--format", "{{.Config.Image}}", cid).strip()
-
-
-def _docker(*args: str, stdin=None, stdout=None) -> str:
-    result = subprocess.run(
-        ["docker", *args],
-        text=stdout is None,
-        stdin=stdin,
-        stdout=stdout or subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    if result.returncode != 0:
-        err = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
-        raise KitError(
-            f"`docker {args[0]}` failed: {err.strip()[-800:]}",
-            fix="see the message; `wandb-kit status` shows the stack",
-            exit_code=EXIT_FAILED,
-        )
-    return result.stdout if stdout is None else ""
-
-
 def _volume_tool(
-    stack: Stack, volume: str, mount: str, backup_dir: Path, ro: bool, script: str
+    stack: Deployment, volume: str, mount: str, backup_dir: Path, ro: bool, script: str
 ) -> str:
     """Runs a shell script as root in a throwaway container of the wandb image (it has
     tar and sh, and nothing else needs pulling) with the volume and backup dir mounted."""
-    return _docker(
+    return stack.docker(
         "run",
         "--rm",
         "--user",
@@ -221,7 +155,7 @@ def _check_destination(dest: Path, needed: int) -> None:
         )
 
 
-def backup(stack: Stack, dest: Path, keep: int | None = None, log=print) -> Path:
+def backup(stack: Deployment, dest: Path, keep: int | None = None, log=print) -> Path:
     name = f"{stack.project}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     meta = {
         "kit_version": __version__,
@@ -261,7 +195,7 @@ def backup(stack: Stack, dest: Path, keep: int | None = None, log=print) -> Path
     return final
 
 
-def _backup_embedded(stack: Stack, volume: str, partial: Path, log) -> None:
+def _backup_embedded(stack: Deployment, volume: str, partial: Path, log) -> None:
     log("stopping wandb for a consistent copy of /vol")
     stack.compose.run("stop", "wandb", capture=True)
     try:
@@ -278,7 +212,7 @@ def _backup_embedded(stack: Stack, volume: str, partial: Path, log) -> None:
         stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
 
 
-def _external_size(stack: Stack) -> int:
+def _external_size(stack: Deployment) -> int:
     out = stack.compose.run(
         "exec",
         "-T",
@@ -297,7 +231,7 @@ def _external_size(stack: Stack) -> int:
     return db + int(bucket.strip() or 0)
 
 
-def _backup_external(stack: Stack, partial: Path, log) -> None:
+def _backup_external(stack: Deployment, partial: Path, log) -> None:
     log("dumping the W&B database (mysqldump --single-transaction)")
     dump = partial / "wandb.sql.gz"
     cmd = stack.compose.command("exec", "-T", "mysql", "sh", "-c", DUMP_CMD)
@@ -344,7 +278,7 @@ def prune(dest: Path, project: str, keep: int) -> list[Path]:
 # --- restore ----------------------------------------------------------------------------
 
 
-def restore(stack: Stack, root: Path, force: bool = False, log=print) -> None:
+def restore(stack: Deployment, root: Path, force: bool = False, log=print) -> None:
     manifest = verify_backup(root)
     log(f"verified {len(manifest['files'])} files of {root.name}")
     if manifest["storage"] != stack.storage:
@@ -363,7 +297,7 @@ def restore(stack: Stack, root: Path, force: bool = False, log=print) -> None:
     stack.compose.up()
 
 
-def _restore_embedded(stack: Stack, root: Path, force: bool, log) -> None:
+def _restore_embedded(stack: Deployment, root: Path, force: bool, log) -> None:
     volume = stack.volume_of("wandb", "/vol")
     stack.compose.run("stop", "wandb", capture=True)
     has_data = _volume_tool(stack, volume, "/vol", root, True, "ls -A /vol | head -n 1").strip()
@@ -383,7 +317,7 @@ def _restore_embedded(stack: Stack, root: Path, force: bool, log) -> None:
     )
 
 
-def _restore_external(stack: Stack, root: Path, force: bool, log) -> None:
+def _restore_external(stack: Deployment, root: Path, force: bool, log) -> None:
     stack.compose.run("stop", "wandb", capture=True)
     stack.compose.run("up", "--detach", "--wait", "mysql", "minio", capture=True)
     tables = stack.compose.run(

@@ -10,7 +10,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -20,20 +19,14 @@ import time
 from pathlib import Path
 
 from deploy import __version__
-from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
+from deploy.compose import docker
+from deploy.errors import KitError
 
 MANIFEST = "wandb-kit-bundle.json"
 
 
 def _docker(*args: str) -> str:
-    r = subprocess.run(["docker", *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise KitError(
-            f"`docker {' '.join(args[:2])}` failed: {(r.stderr or '').strip()[-500:]}",
-            fix="is the Docker engine running? (`docker info`)",
-            exit_code=EXIT_FAILED,
-        )
-    return r.stdout or ""
+    return docker(*args)
 
 
 def images_of(stack) -> list[str]:
@@ -126,27 +119,3 @@ def load(bundle: Path, log=print) -> dict:
         _docker("image", "inspect", image)
     log(f"loaded: {', '.join(manifest['images'])}")
     return manifest
-
-
-def configure(p: argparse.ArgumentParser) -> None:
-    from deploy.stack import add_location_options
-
-    add_location_options(p)
-    p.add_argument("action", choices=["save", "load"])
-    p.add_argument(
-        "file", type=Path, nargs="?", help="bundle file (save: default wandb-kit-images-<date>.tar)"
-    )
-
-
-def cmd_bundle(args) -> int:
-    if args.action == "load":
-        if not args.file:
-            raise KitError("bundle load needs FILE", fix="wandb-kit bundle load FILE")
-        load(args.file)
-        return EXIT_OK
-    from deploy.backup import Stack
-
-    stack = Stack.from_env(args.compose_dir, args.env_file or args.compose_dir / ".env")
-    target = args.file or Path(f"wandb-kit-images-{time.strftime('%Y%m%d')}.tar")
-    save(images_of(stack), target.resolve())
-    return EXIT_OK

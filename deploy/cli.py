@@ -30,8 +30,8 @@ class Command:
     issue: int = 0
 
 
-# The subcommands, in the order a user meets them. Commands that are not built yet
-# keep their place in --help so the surface is visible, and exit 2 when called.
+# The subcommands, in the order a user meets them. Each maps to a handler in the
+# CLI layer (deploy/commands/, or a package's command module), found by its name.
 def _lazy(module: str, function: str) -> Handler:
     """A handler that imports its module only when the command runs (fast --help)."""
 
@@ -52,75 +52,73 @@ def _options(module: str, function: str) -> Callable[[argparse.ArgumentParser], 
     return configure
 
 
-def _stack(name: str, help: str) -> Command:
+def _command(name: str, module: str, help: str, handler: str | None = None) -> Command:
+    """`wandb-kit NAME`: options from MODULE.configure_NAME, run by MODULE.NAME (or
+    MODULE.HANDLER where NAME would shadow a module the command imports)."""
+    function = name.replace("-", "_")
     return Command(
-        name,
-        help,
-        _options("deploy.stack", f"configure_{name}"),
-        _lazy("deploy.stack", f"cmd_{name}"),
-        issue=4,
-    )
-
-
-def _client(name: str, module: str, help: str) -> Command:
-    return Command(
-        name, help, _options(module, f"configure_{name}"), _lazy(module, f"cmd_{name}"), issue=5
+        name, help, _options(module, f"configure_{function}"), _lazy(module, handler or function)
     )
 
 
 COMMANDS: list[Command] = [
-    _stack("init", "create .env with generated secrets and the chosen storage/TLS"),
-    _stack("preflight", "check that this host can run the stack"),
-    _stack("up", "preflight, then start the stack and wait until it is healthy"),
-    _stack("down", "stop the stack (data kept unless --volumes)"),
-    _stack("status", "show the stack's containers and their health"),
-    _stack("logs", "show the stack's logs"),
-    _client("configure", "deploy.client", "point this machine's wandb SDK at the server"),
-    _client("env", "deploy.client", "print export WANDB_BASE_URL=... lines for eval"),
-    _client("login", "deploy.client", "verify and store an API key (or --bootstrap a user)"),
-    _client("health", "deploy.health", "layered health check of the server"),
-    _client("doctor", "deploy.doctor", "diagnose known self-hosting pitfalls and print fixes"),
+    _command(
+        "init",
+        "deploy.commands.stack",
+        "create .env with generated secrets and the chosen storage/TLS",
+    ),
+    _command("preflight", "deploy.commands.stack", "check that this host can run the stack"),
+    _command(
+        "up",
+        "deploy.commands.stack",
+        "preflight, then start the stack and wait until it is healthy",
+    ),
+    _command("down", "deploy.commands.stack", "stop the stack (data kept unless --volumes)"),
+    _command("status", "deploy.commands.stack", "show the stack's containers and their health"),
+    _command("logs", "deploy.commands.stack", "show the stack's logs"),
+    _command("configure", "deploy.commands.client", "point this machine's wandb SDK at the server"),
+    _command("env", "deploy.commands.client", "print export WANDB_BASE_URL=... lines for eval"),
+    _command(
+        "login", "deploy.commands.client", "verify and store an API key (or --bootstrap a user)"
+    ),
+    _command(
+        "health", "deploy.commands.health", "layered health check of the server", "run_health"
+    ),
+    _command(
+        "doctor",
+        "deploy.commands.health",
+        "diagnose known self-hosting pitfalls and print fixes",
+        "run_doctor",
+    ),
     Command(
         "smoke",
         "log every media type with the SDK and read it back",
         _options("deploy.smoke.command", "configure"),
         _lazy("deploy.smoke.command", "run"),
-        issue=6,
     ),
-    Command(
+    _command(
         "backup",
+        "deploy.commands.ops",
         "consistent, timestamped backup with manifest and --keep N pruning",
-        _options("deploy.ops", "configure_backup"),
-        _lazy("deploy.ops", "cmd_backup"),
-        issue=8,
     ),
-    Command(
+    _command(
         "restore",
+        "deploy.commands.ops",
         "verify a backup, then restore it into a stopped or fresh stack",
-        _options("deploy.ops", "configure_restore"),
-        _lazy("deploy.ops", "cmd_restore"),
-        issue=8,
     ),
-    Command(
+    _command(
         "upgrade",
+        "deploy.commands.ops",
         "preflight, back up, then move the server to a new image tag",
-        _options("deploy.upgrade", "configure"),
-        _lazy("deploy.upgrade", "cmd_upgrade"),
-        issue=8,
     ),
-    Command(
-        "bundle",
-        "save/load all images of the stack for air-gapped hosts",
-        _options("deploy.bundle", "configure"),
-        _lazy("deploy.bundle", "cmd_bundle"),
-        issue=8,
+    _command(
+        "bundle", "deploy.commands.ops", "save/load all images of the stack for air-gapped hosts"
     ),
     Command(
         "bench",
         "measure the capacity of a deployment (bounded, cleans up)",
         _options("deploy.bench.command", "configure"),
         _lazy("deploy.bench.command", "run"),
-        issue=9,
     ),
 ]
 

@@ -12,9 +12,7 @@ library: `requests` and `wandb` load inside the functions that need them.
 
 from __future__ import annotations
 
-import argparse
 import getpass
-import json
 import os
 import re
 import shlex
@@ -23,14 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy import stack
-from deploy.envfile import read_env
-from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, KitError
+from deploy.deployment import Deployment
+from deploy.errors import EXIT_FAILED, EXIT_UNREACHABLE, KitError
+from deploy.redact import redact
 
 DEFAULT_TIMEOUT_S = 10.0
 # On-prem API keys (`local-<40 hex>`); anything shaped like one is redacted in output.
-_KEY_SHAPE = re.compile(r"\b([A-Za-z0-9]{1,20})-[\w-]{40,}")
-CA_EXPORT = Path("certs") / stack.CA_EXPORT_NAME
 
 VIEWER_QUERY = "query Viewer { viewer { id username email admin entity } }"
 
@@ -100,7 +96,7 @@ def resolve_url(
     )
 
 
-def ca_bundle(url: str, values: dict[str, str], compose_dir: Path, environ: dict[str, str]):
+def ca_bundle(url: str, values: dict[str, str], ca_export: Path, environ: dict[str, str]):
     """What requests should verify https against: the CA the user named, else the kit's
     exported internal CA for its own TLS=internal stack, else the system store (True)."""
     for key in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
@@ -111,35 +107,27 @@ def ca_bundle(url: str, values: dict[str, str], compose_dir: Path, environ: dict
         and values.get("WANDB_TLS") == "internal"
         and normalize_url(values.get("WANDB_HOST", "http://x")) == url
     ):
-        exported = compose_dir / CA_EXPORT
-        if exported.is_file():
-            return str(exported)
+        if ca_export.is_file():
+            return str(ca_export)
     return True
 
 
-def add_target_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--url",
-        help="the server's URL (default: $WANDB_BASE_URL, else WANDB_HOST from .env)",
-    )
-    p.add_argument(
-        "--ca-file",
-        type=Path,
-        help="CA certificate to trust for https (default: $REQUESTS_CA_BUNDLE / "
-        "$SSL_CERT_FILE, or the kit's exported internal CA)",
-    )
-    stack.add_location_options(p)
-
-
-def target_from_args(args, environ: dict[str, str] | None = None) -> Target:
+def target_for(
+    deployment: Deployment,
+    url: str | None = None,
+    ca_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Target:
+    """The server to talk to: url, else WANDB_BASE_URL, else the deployment's WANDB_HOST;
+    trusting ca_file, else the CA the environment names, else the kit's exported CA."""
     environ = dict(os.environ if environ is None else environ)
-    env_path = args.env_file or args.compose_dir / ".env"
-    values = read_env(env_path) if env_path.exists() else {}
-    url, source = resolve_url(getattr(args, "url", None), environ, values)
-    ca = getattr(args, "ca_file", None)
+    env_path = deployment.env_file
+    values = deployment.values
+    url, source = resolve_url(url, environ, values)
+    ca = ca_file
     if ca is not None and not ca.is_file():
         raise KitError(f"--ca-file {ca} does not exist", fix="give the path of a PEM file")
-    verify = str(ca) if ca else ca_bundle(url, values, args.compose_dir, environ)
+    verify = str(ca) if ca else ca_bundle(url, values, deployment.ca_export, environ)
     from_env = any(environ.get(k) == verify for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"))
     return Target(
         url=url,
@@ -154,14 +142,6 @@ def target_from_args(args, environ: dict[str, str] | None = None) -> Target:
 
 
 # --- secrets never leave in output --------------------------------------------------------
-
-
-def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """Removes the given secrets and anything shaped like an API key from text."""
-    for s in secrets:
-        if s:
-            text = text.replace(s, "<redacted>")
-    return _KEY_SHAPE.sub(lambda m: f"{m.group(1)}-<redacted>", text)
 
 
 def strip_query(url: str) -> str:
@@ -439,15 +419,6 @@ def find_key(
 # --- configure / env ---------------------------------------------------------------------------
 
 
-def configure_configure(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
-    p.add_argument(
-        "--local",
-        action="store_true",
-        help="write ./wandb/settings (this directory only) instead of the global settings",
-    )
-
-
 def probe(target: Target, timeout: float = 5.0) -> str | None:
     """None when /healthz answers 200, else a short reason."""
     import requests
@@ -459,34 +430,6 @@ def probe(target: Target, timeout: float = 5.0) -> str | None:
     return None if r.status_code == 200 else f"/healthz answered HTTP {r.status_code}"
 
 
-def cmd_configure(args) -> int:
-    target = target_from_args(args)
-    url = sdk_host_url(target.url)
-    path = write_base_url(url, local=args.local)
-    print(f"wandb SDK now uses {url} (base_url in {path}; from {target.source})")
-    env_url = os.environ.get("WANDB_BASE_URL")
-    if env_url and env_url.rstrip("/") != url:
-        print(
-            f"  note: WANDB_BASE_URL={env_url} is set in this shell and wins over the "
-            'settings file; unset it or `eval "$(wandb-kit env)"`'
-        )
-    if target.ca_hint:
-        q = shlex.quote(target.ca_hint)
-        print(
-            f"  https with a private CA: the SDK needs export SSL_CERT_FILE={q} "
-            f'REQUESTS_CA_BUNDLE={q}  (or: eval "$(wandb-kit env)")'
-        )
-    reason = probe(target)
-    if reason:
-        print(f"  warning: the server does not answer yet ({reason}); settings kept")
-    print("next: wandb-kit login")
-    return EXIT_OK
-
-
-def configure_env(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
-
-
 def env_lines(target: Target) -> list[str]:
     lines = [f"export WANDB_BASE_URL={shlex.quote(target.url)}"]
     if target.ca_hint:
@@ -495,36 +438,7 @@ def env_lines(target: Target) -> list[str]:
     return lines
 
 
-def cmd_env(args) -> int:
-    target = target_from_args(args)
-    print("\n".join(env_lines(target)))
-    print(
-        '# eval "$(wandb-kit env)" points the wandb SDK in this shell at the server; '
-        "`wandb-kit login` stores the key",
-        file=sys.stderr,
-    )
-    return EXIT_OK
-
-
 # --- login -------------------------------------------------------------------------------------
-
-
-def configure_login(p: argparse.ArgumentParser) -> None:
-    add_target_options(p)
-    how = p.add_mutually_exclusive_group()
-    how.add_argument(
-        "--key",
-        help="the API key to verify and store (visible to other users in `ps`: prefer "
-        "WANDB_API_KEY or the prompt)",
-    )
-    how.add_argument(
-        "--bootstrap",
-        action="store_true",
-        help="fresh server with the admin API on: create the first user and an API key",
-    )
-    p.add_argument("--email", help="--bootstrap: the first user's email")
-    p.add_argument("--username", help="--bootstrap: the first user's name (default: from email)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON (never the key)")
 
 
 def _prompt_key(target: Target) -> str | None:
@@ -549,23 +463,29 @@ def no_key_message(target: Target) -> str:
     )
 
 
-def cmd_login(args) -> int:
-    target = target_from_args(args)
-    if args.bootstrap:
-        return bootstrap(args, target)
-    key, source = args.key, "--key"
-    if not key and os.environ.get("WANDB_API_KEY"):
-        key, source = os.environ["WANDB_API_KEY"], "WANDB_API_KEY"
-    if not key:
-        key, source = _prompt_key(target), "prompt"
-    if not key:
-        print(no_key_message(target), file=sys.stderr)
-        return EXIT_USAGE
+def base_url_note(target: Target) -> str | None:
+    """A note when the SDK on this machine points elsewhere than target."""
+    try:
+        current = os.environ.get("WANDB_BASE_URL") or configured_base_url()
+    except Exception:  # reading settings is advisory here
+        return None
+    if (current or "").rstrip("/") == target.url:
+        return None
+    from wandb.sdk.lib import urls
+
+    return (
+        f"  note: the SDK points at {current or urls.DEFAULT_BASE_URL + ' (its default)'}; "
+        f"run `wandb-kit configure` to use {target.url}"
+    )
+
+
+def login(target: Target, key: str, source: str) -> dict:
+    """Verifies the key against the server and stores it where the SDK looks."""
     key = key.strip()
     sess = session(target.verify, retries=2, retry_status=True)
     who = verify_key(sess, target, key)
     path = store_key(sdk_host_url(target.url), key)
-    result = {
+    return {
         "url": target.url,
         "username": who.username,
         "entity": who.entity,
@@ -573,27 +493,6 @@ def cmd_login(args) -> int:
         "netrc": str(path),
         "machine": target.netloc,
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"logged in to {target.url} as {who.username} (key from {source}, verified)")
-        print(f"  key stored in {path} (machine {target.netloc}), where the wandb SDK looks")
-        _hint_base_url(target)
-    return EXIT_OK
-
-
-def _hint_base_url(target: Target) -> None:
-    try:
-        current = os.environ.get("WANDB_BASE_URL") or configured_base_url()
-    except Exception:  # reading settings is advisory here
-        return
-    if (current or "").rstrip("/") != target.url:
-        from wandb.sdk.lib import urls
-
-        print(
-            f"  note: the SDK points at {current or urls.DEFAULT_BASE_URL + ' (its default)'}; "
-            f"run `wandb-kit configure` to use {target.url}"
-        )
 
 
 # --- bootstrap ---------------------------------------------------------------------------------
@@ -604,8 +503,8 @@ ADMIN_OFF_FIX = (
 )
 
 
-def _bootstrap_email(args, values: dict[str, str]) -> str:
-    email = args.email or values.get("WANDB_BOOTSTRAP_EMAIL") or ""
+def check_bootstrap_email(flag: str | None, values: dict[str, str]) -> str:
+    email = flag or values.get("WANDB_BOOTSTRAP_EMAIL") or ""
     if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
         raise KitError(
             "--bootstrap needs the first user's email"
@@ -615,7 +514,7 @@ def _bootstrap_email(args, values: dict[str, str]) -> str:
     return email
 
 
-def bootstrap(args, target: Target) -> int:
+def bootstrap(target: Target, email: str | None = None) -> dict:
     """Creates the first user and a personal API key with the admin API key, through
     the SDK's documented GraphQL (CreateUserFromAdmin, GenerateApiKey), and stores it."""
     from wandb.apis._generated.operations import (
@@ -636,7 +535,7 @@ def bootstrap(args, target: Target) -> int:
             fix="set WANDB_ADMIN_API_ENABLED=true, `wandb-kit up`, bootstrap, then turn it off "
             "again; or sign up in the browser at " + f"{target.origin}/signup",
         )
-    email = _bootstrap_email(args, values)
+    email = check_bootstrap_email(email, values)
     sess = session(target.verify, retries=2, retry_status=True)
     secrets = (admin_key,)
     try:
@@ -709,21 +608,4 @@ def bootstrap(args, target: Target) -> int:
         "netrc": str(path),
         "machine": target.netloc,
     }
-    if args.json:
-        print(json.dumps(result))
-        return EXIT_OK
-    if created:
-        print(f"user {email} created (username {user.get('username') or '?'}, instance admin)")
-    else:
-        print(f"user {email} already existed; left unchanged")
-    print(
-        f"personal API key generated (generateApiKey, owner {who.username}), verified, and "
-        f"stored in {path} (machine {target.netloc})"
-    )
-    print(
-        "  as with wandb.Api().create_user(...).generate_api_key(), the key belongs to the "
-        "identity that called generateApiKey (the admin API identity)"
-    )
-    _hint_base_url(target)
-    print(f"now turn the admin API off: {ADMIN_OFF_FIX}")
-    return EXIT_OK
+    return result

@@ -1,7 +1,11 @@
-"""Running `docker compose` on the kit's compose directory.
+"""Running `docker compose` and `docker` for the kit: the one place either is called.
 
 The CLI, the pytest plugin and Ansible all run the same files in compose/; this
-module only builds the command line (project, env file, files) and runs it.
+module builds the command line (project, env file, files), runs it, and passes
+everything Docker prints through one redaction of the secrets the kit knows:
+compose quotes .env lines in its errors (an unterminated quote shows the NEXT line,
+often a password or the admin key), and that must never reach a terminal or a log.
+Standard library only (scripts/backup.py runs it on servers without the kit's deps).
 """
 
 from __future__ import annotations
@@ -9,14 +13,112 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.errors import EXIT_FAILED, KitError
+from deploy.errors import EXIT_FAILED, EXIT_USAGE, KitError
+from deploy.redact import redact
 
 # First boot runs database migrations: W&B's own probes allow 10 minutes. `up --wait`
 # gets that plus margin; interrupting migrations can leave a "dirty" database.
 UP_WAIT_TIMEOUT_S = 900
+_ENGINE_DOWN = (
+    "Cannot connect to the Docker daemon",
+    "error during connect",
+    "Is the docker daemon running",
+    "permission denied while trying to connect to the Docker daemon",
+)
+_PULL_FAILED = (
+    "pull access denied",
+    "manifest unknown",
+    "failed to resolve reference",
+    "error pulling image",
+    'error response from daemon: get "https://',
+)
+
+
+def _require_docker() -> None:
+    if shutil.which("docker") is None:
+        raise KitError(
+            "the docker command is not installed",
+            fix="install Docker Engine with the compose v2 plugin",
+        )
+
+
+def engine_problem(stderr: str) -> KitError | None:
+    """A clear error when Docker's message says the engine cannot be reached."""
+    if "permission denied" in stderr and "docker" in stderr.lower() and ".sock" in stderr:
+        return KitError(
+            "this user may not talk to the Docker engine (permission denied on its socket)",
+            fix="add the user to the docker group (`sudo usermod -aG docker $USER`, then log "
+            "in again), or run as a user who may",
+        )
+    if any(marker in stderr for marker in _ENGINE_DOWN):
+        return KitError(
+            "the Docker engine is not reachable (DOCKER_HOST or the default socket "
+            "/var/run/docker.sock)",
+            fix="start Docker (`sudo systemctl start docker`), or point DOCKER_HOST at a "
+            "running engine; `docker info` must answer",
+        )
+    return None
+
+
+def pull_problem(stderr: str) -> KitError | None:
+    """A clear error when an image could not be pulled: offline hosts and mirrors."""
+    lowered = stderr.lower()
+    if not any(marker in lowered for marker in _PULL_FAILED):
+        return None
+    return KitError(
+        "an image of the stack could not be pulled (offline host, a registry that is not "
+        "reachable, or a tag that does not exist):\n" + stderr.strip()[-600:],
+        fix="on an offline host bring the images with `wandb-kit bundle load FILE` (made by "
+        "`wandb-kit bundle save` where the registry is reachable); to pull from another "
+        "registry or mirror set WANDB_IMAGE (and the other *_IMAGE settings) in .env",
+        exit_code=EXIT_FAILED,
+    )
+
+
+def docker(
+    *args: str, secrets: tuple[str, ...] = (), stdin=None, stdout=None, check: bool = True
+) -> str:
+    """Runs `docker ARGS`, returns its stdout (text) unless stdout is given (a file);
+    a failure raises a KitError with Docker's message, redacted."""
+    _require_docker()
+    result = subprocess.run(
+        ["docker", *args],
+        text=stdout is None,
+        stdin=stdin,
+        stdout=stdout or subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if check and result.returncode != 0:
+        err = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
+        err = redact(err, secrets)
+        raise engine_problem(err) or KitError(
+            f"`docker {args[0]}` failed: {err.strip()[-800:]}",
+            fix="see the message; `wandb-kit status` shows the stack",
+            exit_code=EXIT_FAILED,
+        )
+    return result.stdout if stdout is None else ""
+
+
+def docker_data_root() -> str | None:
+    """Docker's data root (where images and volumes grow), or None without an engine."""
+    if shutil.which("docker") is None:
+        return None
+    path = docker("info", "--format", "{{.DockerRootDir}}", check=False).strip()
+    return path if path.startswith("/") else None
+
+
+def _pump(source, sink, secrets: tuple[str, ...], keep: list[str]) -> None:
+    for line in iter(source.readline, ""):
+        clean = redact(line, secrets)
+        keep.append(clean)
+        del keep[:-200]
+        sink.write(clean)
+        sink.flush()
 
 
 @dataclass
@@ -25,6 +127,7 @@ class Compose:
     env_file: Path
     project: str | None = None
     files: list[str] = field(default_factory=list)  # empty: COMPOSE_FILE from env_file
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def command(self, *args: str) -> list[str]:
         cmd = [
@@ -44,27 +147,74 @@ class Compose:
     def run(
         self, *args: str, capture: bool = False, check: bool = True, timeout: float | None = None
     ) -> subprocess.CompletedProcess:
-        if shutil.which("docker") is None:
-            raise KitError(
-                "the docker command is not installed",
-                fix="install Docker Engine with the compose v2 plugin",
+        """Runs `docker compose ARGS`. Captured or streamed to this terminal, the output
+        is redacted either way."""
+        _require_docker()
+        if capture:
+            result = subprocess.run(
+                self.command(*args),
+                cwd=self.directory,
+                text=True,
+                capture_output=True,
+                timeout=timeout,
+                errors="replace",
             )
-        result = subprocess.run(
+            result.stdout = redact(result.stdout, self.secrets)
+            result.stderr = redact(result.stderr, self.secrets)
+        else:
+            result = self._stream(args, timeout)
+        if check and result.returncode != 0:
+            raise self.failure(args, result)
+        return result
+
+    def _stream(self, args, timeout) -> subprocess.CompletedProcess:
+        """Streams compose's output line by line through the redaction (for `logs -f`,
+        `up`), keeping the last lines of stderr for the error message."""
+        proc = subprocess.Popen(
             self.command(*args),
             cwd=self.directory,
             text=True,
-            capture_output=capture,
-            timeout=timeout,
+            errors="replace",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        if check and result.returncode != 0:
-            detail = (result.stderr or "").strip()[-2000:] if capture else ""
-            raise KitError(
-                f"`docker compose {' '.join(args)}` failed (exit {result.returncode})"
-                + (f":\n{detail}" if detail else ""),
-                fix="see the output above; `wandb-kit logs` shows the services' logs",
-                exit_code=EXIT_FAILED,
+        out: list[str] = []
+        err: list[str] = []
+        pumps = [
+            threading.Thread(target=_pump, args=(proc.stdout, sys.stdout, self.secrets, out)),
+            threading.Thread(target=_pump, args=(proc.stderr, sys.stderr, self.secrets, err)),
+        ]
+        for t in pumps:
+            t.daemon = True
+            t.start()
+        try:
+            code = proc.wait(timeout=timeout)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        for t in pumps:
+            t.join(timeout=5)
+        return subprocess.CompletedProcess(proc.args, code, "".join(out), "".join(err))
+
+    def failure(self, args, result: subprocess.CompletedProcess) -> KitError:
+        detail = (result.stderr or "").strip()
+        known = engine_problem(detail) or pull_problem(detail)
+        if known:
+            return known
+        if "env file" in detail or "failed to read" in detail or "unexpected character" in detail:
+            return KitError(
+                f"docker compose cannot read {self.env_file}: {detail[-600:]}",
+                fix=f"fix the line it names in {self.env_file} (an unterminated quote, or a "
+                "line without KEY=value); `wandb-kit preflight` names the problem",
+                exit_code=EXIT_USAGE,
             )
-        return result
+        return KitError(
+            f"`docker compose {' '.join(args)}` failed (exit {result.returncode})"
+            + (f":\n{detail[-2000:]}" if detail else ""),
+            fix="see the output above; `wandb-kit logs` shows the services' logs",
+            exit_code=EXIT_FAILED,
+        )
 
     def up(self, timeout_s: int = UP_WAIT_TIMEOUT_S) -> None:
         self.run("up", "--detach", "--wait", "--wait-timeout", str(timeout_s))
@@ -81,3 +231,12 @@ class Compose:
         if out.startswith("["):
             return json.loads(out)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def service_names(self) -> list[str]:
+        """The services the files define (running or not)."""
+        out = self.run("config", "--services", capture=True).stdout
+        return [s for s in out.split() if s]
+
+    def container(self, service: str) -> str | None:
+        out = self.run("ps", "--all", "-q", service, capture=True).stdout.split()
+        return out[0] if out else None

@@ -13,14 +13,10 @@ Detectors are pure functions of the evidence; `observe_local()` gathers the fact
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,10 +24,12 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from deploy import client, health
-from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
-from deploy.settings import SECRET_KEYS
+from deploy.compose import docker_data_root
+from deploy.deployment import Deployment
+from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, KitError
 
 FAIL, WARN, NOTE = "fail", "warn", "note"
+SEVERITIES = (FAIL, WARN, NOTE)
 GIB = 1024**3
 
 
@@ -662,20 +660,6 @@ def diagnose(ev: Evidence) -> list[Finding]:
 # --- observing this machine ---------------------------------------------------------------------
 
 
-def _docker_data_root() -> str | None:
-    try:
-        r = subprocess.run(
-            ["docker", "info", "--format", "{{.DockerRootDir}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    path = r.stdout.strip()
-    return path if r.returncode == 0 and path else None
-
-
 def _reach(url: str, timeout: float = 3.0) -> str | None:
     p = urlsplit(url)
     port = p.port or (443 if p.scheme == "https" else 80)
@@ -692,7 +676,7 @@ def _reach(url: str, timeout: float = 3.0) -> str | None:
         return err.strerror or str(err)
 
 
-def observe_local(args, target: client.Target, values: dict[str, str]) -> LocalFacts:
+def observe_local(deployment: Deployment, values: dict[str, str]) -> LocalFacts:
     facts = LocalFacts(arch=platform.machine())
     try:
         import psutil
@@ -701,7 +685,7 @@ def observe_local(args, target: client.Target, values: dict[str, str]) -> LocalF
     except Exception:  # psutil missing or restricted: memory stays unobserved
         facts.memory = None
     if values:
-        disk = _docker_data_root() or str(args.compose_dir)
+        disk = docker_data_root() or str(deployment.home)
         try:
             usage = shutil.disk_usage(disk)
             facts.disk_path, facts.disk_free, facts.disk_total = disk, usage.free, usage.total
@@ -710,18 +694,15 @@ def observe_local(args, target: client.Target, values: dict[str, str]) -> LocalF
         if values.get("WANDB_STORAGE") == "external" and values.get("WANDB_BUCKET_PUBLIC_URL"):
             facts.bucket_url = values["WANDB_BUCKET_PUBLIC_URL"]
             facts.bucket_error = _reach(facts.bucket_url)
-        _observe_compose(args, values, facts)
+        _observe_compose(deployment, facts)
     return facts
 
 
-def _observe_compose(args, values: dict[str, str], facts: LocalFacts) -> None:
-    from deploy import stack
-    from deploy.errors import KitError
-
+def _observe_compose(deployment: Deployment, facts: LocalFacts) -> None:
     if shutil.which("docker") is None:
         facts.compose_error = "the docker command is not installed"
         return
-    compose = stack.compose_for(args, values)
+    compose = deployment.compose
     try:
         facts.services = compose.services()
     except KitError as err:
@@ -734,17 +715,11 @@ def _observe_compose(args, values: dict[str, str], facts: LocalFacts) -> None:
         name, service = s.get("Name"), s.get("Service")
         if not name or not service:
             continue
-        try:
-            r = subprocess.run(
-                ["docker", "inspect", "--format", "{{.RestartCount}} {{.State.OOMKilled}}", name],
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if r.returncode == 0 and r.stdout.split():
-            count, oom = (r.stdout.split() + ["false"])[:2]
+        out = deployment.docker(
+            "inspect", "--format", "{{.RestartCount}} {{.State.OOMKilled}}", name, check=False
+        )
+        if out.split():
+            count, oom = (out.split() + ["false"])[:2]
             facts.restarts[service] = int(count) if count.isdigit() else 0
             facts.oom_killed[service] = oom == "true"
     if any(s.get("Service") == "wandb" for s in facts.services):
@@ -777,25 +752,6 @@ def render_markdown() -> str:
     return "\n".join(rows)
 
 
-def configure_doctor(p: argparse.ArgumentParser) -> None:
-    client.add_target_options(p)
-    p.add_argument(
-        "--no-deep",
-        dest="deep",
-        action="store_false",
-        help="skip the signed-URL, CORS and 10 MB POST checks",
-    )
-    p.add_argument("--json", action="store_true", help="print findings as JSON")
-    p.add_argument("--timeout", type=float, default=client.DEFAULT_TIMEOUT_S)
-    p.add_argument(
-        "--markdown",
-        action="store_true",
-        help="print the pitfall table (README's Troubleshooting) and exit",
-    )
-    p.epilog = DOCTOR_EXIT_CODES
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-
-
 DOCTOR_EXIT_CODES = """\
 exit codes of doctor:
   0    no problem found (notes only)
@@ -814,51 +770,39 @@ def exit_code(findings: list[Finding], report: health.Report) -> int:
     return EXIT_OK
 
 
-def cmd_doctor(args) -> int:
-    if args.markdown:
-        print(render_markdown())
-        return EXIT_OK
-    target = client.target_from_args(args)
-    key, key_source = client.find_key(target)
-    report = health.run(target, key, key_source, deep=args.deep, timeout=args.timeout)
-    local = observe_local(args, target, target.values)
-    ev = Evidence(target, report, local, target.values)
-    findings = diagnose(ev)
-    code = exit_code(findings, report)
-    secrets = tuple(s for s in (key, *(target.values.get(k, "") for k in _SECRET_KEYS)) if s)
-    if args.json:
-        out = {
-            "health": report.to_json(),
-            "local": {k: v for k, v in asdict(local).items() if k != "logs"},
-            "compose_error": local.compose_error,
+@dataclass
+class Examination:
+    report: health.Report
+    local: LocalFacts
+    findings: list[Finding]
+    exit_code: int
+    secrets: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "health": self.report.to_json(),
+            "local": {k: v for k, v in asdict(self.local).items() if k != "logs"},
+            "compose_error": self.local.compose_error,
             "findings": [
                 {
                     **asdict(f),
                     **{k: getattr(PITFALL[f.pitfall], k) for k in ("title", "symptom", "cause")},
                     "fix": f.fix or PITFALL[f.pitfall].fix,
                 }
-                for f in findings
+                for f in self.findings
             ],
-            "exit_code": code,
+            "exit_code": self.exit_code,
         }
-        print(client.redact(json.dumps(out, indent=2), secrets))
-        return code
-    print(health.render(report, secrets))
-    if local.compose_error and target.values:
-        print(f"(compose project not inspected: {local.compose_error})")
-    print()
-    if not findings:
-        print("doctor: no known pitfall found")
-    for f in findings:
-        print(client.redact(f.render(), secrets))
-        print()
-    counts = {s: sum(f.severity == s for f in findings) for s in (FAIL, WARN, NOTE)}
-    print(
-        f"doctor: {counts[FAIL]} failure(s), {counts[WARN]} warning(s), {counts[NOTE]} note(s) "
-        f"(exit {code})"
-    )
-    sys.stdout.flush()
-    return code
 
 
-_SECRET_KEYS = tuple(sorted(SECRET_KEYS))
+def examine(
+    deployment: Deployment, target: client.Target, deep: bool = True, timeout: float = 10.0
+) -> Examination:
+    """health (deep by default), this machine and the compose project, then every
+    pitfall the evidence shows."""
+    key, key_source = client.find_key(target)
+    report = health.run(target, key, key_source, deep=deep, timeout=timeout)
+    local = observe_local(deployment, target.values)
+    findings = diagnose(Evidence(target, report, local, target.values))
+    secrets = tuple(s for s in (key, *deployment.secrets) if s)
+    return Examination(report, local, findings, exit_code(findings, report), secrets)

@@ -14,11 +14,9 @@ metadata, the key from WANDB_API_KEY, .netrc or the kit's .env.
 
 from __future__ import annotations
 
-import argparse
 import json
 import socket
 import ssl
-import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -26,6 +24,7 @@ from urllib.parse import urlsplit
 
 from deploy import client
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from deploy.redact import redact
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 STATUS_WORDS = {
@@ -731,37 +730,4 @@ def render(report: Report, secrets: tuple[str, ...] = ()) -> str:
         if ly.fix and ly.status in (WARN, FAIL):
             lines.append(f"  {'':6} {'':<{width}} {'':9}  fix: {ly.fix}")
     lines.append(f"{report.status} (exit {report.exit_code})")
-    return client.redact("\n".join(lines), secrets)
-
-
-def configure_health(p: argparse.ArgumentParser) -> None:
-    client.add_target_options(p)
-    p.add_argument(
-        "--deep",
-        action="store_true",
-        help="also upload+download a file via signed URLs, check the storage's "
-        "CORS, and POST 10 MB of GraphQL (creates and deletes a run in project "
-        f"{HEALTH_PROJECT})",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=client.DEFAULT_TIMEOUT_S,
-        help="seconds per request (default %(default)s; the 10 MB POST gets >= 60)",
-    )
-    p.epilog = HEALTH_EXIT_CODES
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-
-
-def cmd_health(args) -> int:
-    target = client.target_from_args(args)
-    key, key_source = client.find_key(target)
-    report = run(target, key, key_source, deep=args.deep, timeout=args.timeout)
-    secrets = (key,) if key else ()
-    if args.json:
-        print(client.redact(json.dumps(report.to_json(), indent=2), secrets))
-    else:
-        print(render(report, secrets))
-    sys.stdout.flush()
-    return report.exit_code
+    return redact("\n".join(lines), secrets)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy.compose import docker_data_root
 from deploy.settings import validate
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -161,6 +162,7 @@ def check(facts: HostFacts, values: dict[str, str], compose_dir: Path | None = N
             )
         else:
             out.append(Check(label, OK, unit(have)))
+    out.extend(_cpu_limit(facts, values))
 
     problems = validate(values, compose_dir)
     if problems:
@@ -232,6 +234,37 @@ def _host_consistency(values: dict[str, str]) -> list[Check]:
     return out
 
 
+def _cpu_limit(facts: HostFacts, values: dict[str, str]) -> list[Check]:
+    """Docker refuses to start a container whose CPU limit exceeds the host's CPUs."""
+    try:
+        wanted = float(values.get("WANDB_CPUS", "") or "nan")
+    except ValueError:
+        return []  # validate() names it
+    if wanted > facts.cpus:
+        return [
+            Check(
+                "WANDB_CPUS",
+                FAIL,
+                f"{values['WANDB_CPUS']} CPUs asked for the wandb container, but this host "
+                f"has {facts.cpus}: Docker refuses to start it",
+                f"set WANDB_CPUS={facts.cpus} (or fewer) in .env",
+            )
+        ]
+    return []
+
+
+def run(deployment) -> list[Check]:
+    """Observes this host for the deployment and decides on every check."""
+    from deploy.errors import KitError
+
+    try:
+        running = any(s.get("State") == "running" for s in deployment.compose.services())
+    except KitError:
+        running = False
+    facts = observe(deployment.values, deployment.home, stack_running=running)
+    return check(facts, deployment.values, deployment.compose_dir)
+
+
 def observe(values: dict[str, str], compose_dir: Path, stack_running: bool = False) -> HostFacts:
     def run(*cmd: str) -> str | None:
         try:
@@ -248,7 +281,7 @@ def observe(values: dict[str, str], compose_dir: Path, stack_running: bool = Fal
         arch=platform.machine(),
         cpus=os.cpu_count() or 1,
         memory=_memory_total(),
-        disk_free=shutil.disk_usage(_docker_root() or compose_dir).free,
+        disk_free=shutil.disk_usage(docker_data_root() or compose_dir).free,
         engine_version=run("docker", "version", "--format", "{{.Server.Version}}"),
         compose_version=run("docker", "compose", "version", "--short"),
         busy_ports=busy,
@@ -262,19 +295,15 @@ def _memory_total() -> int:
     return psutil.virtual_memory().total
 
 
-def _docker_root() -> str | None:
-    # Volumes live under Docker's root dir; its disk is what fills up.
-    for candidate in ("/var/lib/docker",):
-        if os.path.isdir(candidate):
-            return candidate
-    return None
-
-
 def _port_free(bind: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         try:
             s.bind((bind, port))
+        except PermissionError:
+            # A port below 1024 for a non-root user: Docker binds it, not this user,
+            # so it tells nothing about whether the port is in use.
+            return True
         except OSError:
             return False
     return True

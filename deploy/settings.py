@@ -12,7 +12,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from deploy.envfile import read_env
 
@@ -53,7 +53,9 @@ class Problem:
 
 
 def default_compose_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "compose"
+    from deploy import locations
+
+    return locations.compose_dir()
 
 
 def example_values(compose_dir: Path) -> dict[str, str]:
@@ -73,6 +75,55 @@ def compose_files(storage: str, tls: str, test: bool = False) -> list[str]:
         # The bucket endpoint behind Caddy as well.
         files += ["external-tls.yaml"] + (["test-external-tls.yaml"] if test else [])
     return files
+
+
+# init's flags and the settings they set.
+CHOICE_KEYS = {
+    "storage": "WANDB_STORAGE",
+    "tls": "WANDB_TLS",
+    "host": "WANDB_HOST",
+    "bind": "WANDB_BIND",
+    "bucket_url": "WANDB_BUCKET_PUBLIC_URL",
+}
+
+
+def build_values(
+    existing: dict[str, str], defaults: dict[str, str], choices: dict[str, str | None]
+) -> dict[str, str]:
+    """init's result: the defaults, overlaid by the existing .env, overlaid by the
+    choices (CHOICE_KEYS' names; None = not given), with derived values filled in."""
+    values = {**defaults, **{k: v for k, v in existing.items() if v != ""}}
+    for flag, key in CHOICE_KEYS.items():
+        if choices.get(flag):
+            values[key] = choices[flag]
+    host = urlsplit(values.get("WANDB_HOST", ""))
+    tls = values.get("WANDB_TLS", "off")
+    if tls != "off" and host.scheme == "http" and not choices.get("host"):
+        # Turning TLS on: clients now come through the proxy's HTTPS port.
+        port = values.get("WANDB_HTTPS_PORT", "443")
+        netloc = host.hostname + ("" if port == "443" else f":{port}")
+        values["WANDB_HOST"] = urlunsplit(("https", netloc, "", "", ""))
+    bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
+    wanted = bucket_scheme(tls)
+    if (
+        bucket.scheme in ("http", "https")
+        and bucket.scheme != wanted
+        and not choices.get("bucket_url")
+    ):
+        # TLS turned on or off: the bucket endpoint moves behind Caddy or back.
+        values["WANDB_BUCKET_PUBLIC_URL"] = urlunsplit((wanted, bucket.netloc, "", "", ""))
+    return derive(generate_secrets(values))
+
+
+def place_user_files(values: dict[str, str], home: Path, compose_dir: Path) -> dict[str, str]:
+    """When the user's home is not the compose directory (an installed kit, whose
+    compose files are read-only in site-packages), a relative certificate directory
+    would point into the package: it moves to the home, as an absolute path."""
+    out = dict(values)
+    cert_dir = out.get("WANDB_TLS_CERT_DIR", "")
+    if home.resolve() != compose_dir.resolve() and cert_dir and not Path(cert_dir).is_absolute():
+        out["WANDB_TLS_CERT_DIR"] = str(home / "tls")
+    return out
 
 
 def generate_secrets(values: dict[str, str]) -> dict[str, str]:

@@ -89,7 +89,7 @@ class LiveServer:
         """Copies out the root CA clients must trust: Caddy's internal one (TLS=internal)
         or the test ACME CA's (TLS=acme with test-acme.yaml). A new data volume means
         a new CA, so this runs after every start."""
-        from deploy.stack import CADDY_ROOT_CA
+        from deploy.deployment import CADDY_ROOT_CA
 
         tls = self.values.get("WANDB_TLS")
         if tls == "internal":

@@ -11,30 +11,14 @@ long wait.
 
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 from pathlib import Path
 
+from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
 
 MIGRATION_WAIT_S = 900
-
-
-def configure(p: argparse.ArgumentParser) -> None:
-    from deploy.stack import add_location_options
-
-    add_location_options(p)
-    p.add_argument("--to", required=True, metavar="TAG", help="the new wandb/local tag")
-    p.add_argument("--bundle", type=Path, help="load the image from this bundle, no pull")
-    p.add_argument("--dest", type=Path, help="where the pre-upgrade backup goes")
-    p.add_argument(
-        "--wait-timeout",
-        type=int,
-        default=MIGRATION_WAIT_S,
-        help=f"seconds to wait for /ready after recreate (default {MIGRATION_WAIT_S})",
-    )
-    p.add_argument("--skip-preflight", action="store_true")
 
 
 def new_image(current: str, tag: str) -> str:
@@ -44,42 +28,33 @@ def new_image(current: str, tag: str) -> str:
     return f"{repo}:{tag}"
 
 
-def set_env_value(env_file: Path, key: str, value: str) -> None:
-    from deploy.envfile import quote, write_private
-
-    text = env_file.read_text()
-    line = f"{key}={quote(key, value)}"
-    text, n = re.subn(rf"^{key}=.*$", lambda _: line, text, flags=re.M)
-    write_private(env_file, text if n else text + line + "\n")
-
-
 def _image_present(image: str) -> bool:
     return (
         subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
     )
 
 
-def cmd_upgrade(args) -> int:
+def upgrade(
+    stack: Deployment,
+    to: str,
+    bundle_file: Path | None,
+    dest: Path,
+    wait_timeout: int = MIGRATION_WAIT_S,
+) -> int:
+    """Moves the server to image tag `to` (caller holds the lock and ran preflight)."""
     from deploy import backup as ops
     from deploy import bundle
 
-    env_file = args.env_file or args.compose_dir / ".env"
-    stack = ops.Stack.from_env(args.compose_dir, env_file)
+    env_file = stack.env_file
     old = stack.values.get("WANDB_IMAGE", "")
-    target = new_image(old, args.to)
+    target = new_image(old, to)
     if target == old:
         print(f"already on {old}; nothing to do")
         return EXIT_OK
-    if not args.skip_preflight:
-        from deploy.stack import run_preflight
-
-        print("preflight:")
-        if any(c.status == "fail" for c in run_preflight(args, stack.values, stack.compose)):
-            raise KitError("preflight failed; nothing was changed", fix="fix the items above")
 
     # 1. The new image first: a missing tag must not touch the running server.
-    if args.bundle:
-        bundle.load(args.bundle)
+    if bundle_file:
+        bundle.load(bundle_file)
     elif not _image_present(target):
         print(f"pulling {target}")
         pulled = subprocess.run(["docker", "pull", target], capture_output=True, text=True)
@@ -96,11 +71,10 @@ def cmd_upgrade(args) -> int:
         )
 
     # 2. A backup to come back to.
-    dest = args.dest or args.compose_dir.parent / "backups"
     saved = ops.backup(stack, dest)
 
     # 3. Recreate on the new image and wait through migrations.
-    set_env_value(env_file, "WANDB_IMAGE", target)
+    stack.set_value("WANDB_IMAGE", target)
     print(
         f"recreating wandb on {target}; the first start runs database migrations. "
         "Do NOT stop or restart the server while they run: an interrupted migration "
@@ -111,17 +85,11 @@ def cmd_upgrade(args) -> int:
         f"`wandb-kit restore {saved} --force` (the backup taken before the upgrade)"
     )
     up = stack.compose.run(
-        "up",
-        "--detach",
-        "--wait",
-        "--wait-timeout",
-        str(args.wait_timeout),
-        capture=True,
-        check=False,
+        "up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), capture=True, check=False
     )
     if up.returncode != 0:
         raise KitError(
-            f"wandb on {target} did not become healthy within {args.wait_timeout} s "
+            f"wandb on {target} did not become healthy within {wait_timeout} s "
             f"({up.stderr.strip()[-300:]}); if migrations are still running (see "
             "`wandb-kit logs wandb`), wait and check `wandb-kit health`",
             fix=rollback,
@@ -131,7 +99,7 @@ def cmd_upgrade(args) -> int:
     # 4. Prove it: the deep health check (signed URL upload, CORS, large post).
     from deploy import health
 
-    if not _deep_health(health, args, stack):
+    if not _deep_health(health, stack):
         raise KitError(
             f"wandb on {target} is up but `health --deep` failed (above)",
             fix=rollback,
@@ -141,14 +109,15 @@ def cmd_upgrade(args) -> int:
     return EXIT_OK
 
 
-def _deep_health(health, args, stack) -> bool:
+def _deep_health(health, stack: Deployment) -> bool:
+    """health --deep of the stack just upgraded (its WANDB_HOST, whatever
+    WANDB_BASE_URL this shell points at)."""
+    import os
+
     from deploy import client
 
-    target = client.target_from_args(
-        argparse.Namespace(
-            url=None, ca_file=None, compose_dir=args.compose_dir, env_file=args.env_file
-        )
-    )
+    environ = {k: v for k, v in os.environ.items() if k != "WANDB_BASE_URL"}
+    target = client.target_for(stack, url=stack.url, environ=environ)
     key, source = client.find_key(target)
     report = health.run(target, key, source, deep=True, timeout=30.0)
     print(health.render(report, (key,) if key else ()))

@@ -16,8 +16,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from deploy.backup import Stack, backup, restore  # noqa: E402
+from deploy.backup import backup, restore  # noqa: E402
+from deploy.deployment import Deployment  # noqa: E402
 from deploy.errors import KitError  # noqa: E402
+
+# The nightly timer waits this long for another operation (a manual backup, a
+# restore, an upgrade) to finish before it gives up for the night.
+TIMER_LOCK_WAIT_S = 3 * 3600
+
+
+def _at_least_one(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def main(argv):
@@ -25,21 +36,22 @@ def main(argv):
     sub = parser.add_subparsers(dest="action", required=True)
     for name in ("backup", "restore"):
         p = sub.add_parser(name)
-        p.add_argument("--compose-dir", type=Path, default=ROOT / "compose")
+        p.add_argument("--compose-dir", type=Path, default=None)
         p.add_argument("--env-file", type=Path, default=None)
         if name == "backup":
-            p.add_argument("--dest", type=Path, default=ROOT / "backups")
-            p.add_argument("--keep", type=int, default=None)
+            p.add_argument("--dest", type=Path, default=None)
+            p.add_argument("--keep", type=_at_least_one, default=None)
         else:
             p.add_argument("backup", type=Path)
             p.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     try:
-        stack = Stack.from_env(args.compose_dir, args.env_file or args.compose_dir / ".env")
-        if args.action == "backup":
-            backup(stack, args.dest, keep=args.keep)
-        else:
-            restore(stack, args.backup, force=args.force)
+        stack = Deployment.load(args.compose_dir, args.env_file)
+        with stack.locked(f"scripts/backup.py {args.action}", wait_s=TIMER_LOCK_WAIT_S):
+            if args.action == "backup":
+                backup(stack, (args.dest or stack.backups_dir).resolve(), keep=args.keep)
+            else:
+                restore(stack, args.backup.resolve(), force=args.force)
     except KitError as err:
         print(err.render(), file=sys.stderr)
         return err.exit_code

@@ -15,7 +15,7 @@ from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from deploy.client import add_target_options
+    from deploy.commands.common import add_target_options
 
     add_target_options(p)
     p.add_argument("--runs", type=int, default=4, help="concurrent runs (processes)")
@@ -67,7 +67,8 @@ def run(args) -> int:
 
     from deploy.bench import phases
     from deploy.bench.resources import Sampler
-    from deploy.client import find_key, target_from_args
+    from deploy.client import find_key
+    from deploy.commands.common import target as target_from_args
     from deploy.smoke.command import _reachable
     from deploy.smoke.context import SmokeContext
     from deploy.smoke.runner import cleanup, worker_env

@@ -14,7 +14,7 @@ from deploy.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from deploy.client import add_target_options
+    from deploy.commands.common import add_target_options
 
     add_target_options(p)  # --url, --ca-file, --compose-dir, --env-file
     p.add_argument("--only", help="comma-separated checks to run")
@@ -54,7 +54,8 @@ def _positive_seconds(text: str) -> float:
 
 def resolve_server(args) -> tuple[str, str, str | None]:
     """(url, key, CA file): the same resolution as `health` and `login` (deploy.client)."""
-    from deploy.client import find_key, no_key_message, target_from_args
+    from deploy.client import find_key, no_key_message
+    from deploy.commands.common import target as target_from_args
 
     target = target_from_args(args)
     key, _ = find_key(target)

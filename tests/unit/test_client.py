@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from deploy import client
+from deploy.commands.common import target
 from deploy.errors import KitError
+from deploy.redact import redact
 from tests.unit.test_health import (
     ADMIN_KEY,
     GOOD_KEY,
@@ -63,7 +65,7 @@ def test_bad_urls_are_refused_with_a_fix(bad):
 
 def test_redact_removes_given_secrets_and_anything_key_shaped():
     text = f"key {GOOD_KEY} and pw hunter2-long and {WRONG_KEY}"
-    out = client.redact(text, ("hunter2-long",))
+    out = redact(text, ("hunter2-long",))
     assert GOOD_KEY not in out and WRONG_KEY not in out and "hunter2-long" not in out
     assert "local-<redacted>" in out
 
@@ -73,9 +75,9 @@ def test_kit_internal_ca_is_used_for_its_own_tls_stack(tmp_path):
     ca = tmp_path / "certs" / "wandb-root-ca.crt"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     values = {"WANDB_HOST": "https://wandb.lab:8443", "WANDB_TLS": "internal"}
-    assert client.ca_bundle("https://wandb.lab:8443", values, tmp_path, {}) == str(ca)
-    assert client.ca_bundle("https://other:8443", values, tmp_path, {}) is True
-    assert client.ca_bundle("https://x", values, tmp_path, {"REQUESTS_CA_BUNDLE": "/b"}) == "/b"
+    assert client.ca_bundle("https://wandb.lab:8443", values, ca, {}) == str(ca)
+    assert client.ca_bundle("https://other:8443", values, ca, {}) is True
+    assert client.ca_bundle("https://x", values, ca, {"REQUESTS_CA_BUNDLE": "/b"}) == "/b"
 
 
 def _args(tmp_path, **kw):
@@ -91,9 +93,9 @@ def test_admin_key_fallback_only_for_the_kits_own_stack_with_admin_api_on(tmp_pa
         f"WANDB_ADMIN_API_KEY='{ADMIN_KEY}'\nWANDB_ADMIN_API_ENABLED='true'\n"
     )
     env = {"NETRC": str(tmp_path / "none")}
-    own = client.target_from_args(_args(tmp_path), environ=env)
+    own = target(_args(tmp_path), environ=env)
     assert client.find_key(own, env) == (ADMIN_KEY, ".env WANDB_ADMIN_API_KEY")
-    other = client.target_from_args(_args(tmp_path, url="http://elsewhere:8080"), environ=env)
+    other = target(_args(tmp_path, url="http://elsewhere:8080"), environ=env)
     assert client.find_key(other, env) == (None, "")
     env["WANDB_API_KEY"] = GOOD_KEY
     assert client.find_key(own, env) == (GOOD_KEY, "WANDB_API_KEY")

@@ -8,7 +8,11 @@ import pytest
 
 from deploy import preflight as pf
 from deploy import settings
-from deploy.stack import build_values
+
+
+def build_values(existing, defaults, choices):
+    """init's values for argparse-shaped choices (the domain takes a plain dict)."""
+    return settings.build_values(existing, defaults, vars(choices))
 
 GIB = pf.GIB
 

@@ -10,9 +10,14 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 import pytest
 
 from deploy import settings
+from deploy.commands.stack import init as cmd_init
 from deploy.envfile import read_env, render, write_private
 from deploy.errors import KitError
-from deploy.stack import build_values, cmd_init
+
+
+def build_values(existing, defaults, choices):
+    """init's values for argparse-shaped choices (the domain takes a plain dict)."""
+    return settings.build_values(existing, defaults, vars(choices))
 
 COMPOSE_DIR = settings.default_compose_dir()
 NASTY = "p@ss:w/o#r%d+$HOME !"
