@@ -48,5 +48,6 @@ test: venv ## THE test command: unit, stand-in and integration tests (Docker for
 test-unit: venv ## unit tests only (no Docker, no network)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv ## ruff over the code and tests
+lint: venv ## ruff over the code and tests; import-linter keeps the layers of deploy/ honest
 	$(PY) -m ruff check deploy tests benchmarks scripts
+	$(VENV)/bin/lint-imports

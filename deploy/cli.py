@@ -93,8 +93,8 @@ COMMANDS: list[Command] = [
     Command(
         "smoke",
         "log every media type with the SDK and read it back",
-        _options("deploy.smoke.command", "configure"),
-        _lazy("deploy.smoke.command", "run"),
+        _options("deploy.commands.smoke", "configure"),
+        _lazy("deploy.commands.smoke", "run"),
     ),
     _command(
         "backup",
@@ -117,8 +117,8 @@ COMMANDS: list[Command] = [
     Command(
         "bench",
         "measure the capacity of a deployment (bounded, cleans up)",
-        _options("deploy.bench.command", "configure"),
-        _lazy("deploy.bench.command", "run"),
+        _options("deploy.commands.bench", "configure"),
+        _lazy("deploy.commands.bench", "run"),
     ),
 ]
 

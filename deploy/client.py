@@ -22,13 +22,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from deploy.deployment import Deployment
+from deploy.documents import VIEWER_QUERY
 from deploy.errors import EXIT_FAILED, EXIT_UNREACHABLE, KitError
 from deploy.redact import redact
 
 DEFAULT_TIMEOUT_S = 10.0
 # On-prem API keys (`local-<40 hex>`); anything shaped like one is redacted in output.
-
-VIEWER_QUERY = "query Viewer { viewer { id username email admin entity } }"
 
 
 # --- where the server is ---------------------------------------------------------------
@@ -216,9 +215,9 @@ def graphql(
     try:
         resp = sess.post(f"{url}/graphql", json=body, auth=("api", key), timeout=timeout)
     except requests.exceptions.SSLError as err:
-        raise GraphQLError(f"TLS failed: {_reason(err)}", unreachable=True) from None
+        raise GraphQLError(f"TLS failed: {reason(err)}", unreachable=True) from None
     except requests.exceptions.ConnectionError as err:
-        raise GraphQLError(f"cannot connect: {_reason(err)}", unreachable=True) from None
+        raise GraphQLError(f"cannot connect: {reason(err)}", unreachable=True) from None
     except requests.exceptions.Timeout:
         raise GraphQLError(f"no answer within {timeout:.0f} s") from None
     payload = None
@@ -243,7 +242,7 @@ def graphql(
     return payload.get("data") or {}
 
 
-def _reason(err: Exception) -> str:
+def reason(err: Exception) -> str:
     """The innermost useful words of a requests/urllib3 error (no URL with secrets)."""
     text = str(err)
     m = re.search(r"certificate verify failed: ([^(]+)", text)
@@ -426,7 +425,7 @@ def probe(target: Target, timeout: float = 5.0) -> str | None:
     try:
         r = session(target.verify, retries=1).get(f"{target.url}/healthz", timeout=timeout)
     except requests.exceptions.RequestException as err:
-        return _reason(err)
+        return reason(err)
     return None if r.status_code == 200 else f"/healthz answered HTTP {r.status_code}"
 
 
@@ -609,3 +608,31 @@ def bootstrap(target: Target, email: str | None = None) -> dict:
         "machine": target.netloc,
     }
     return result
+
+
+def ensure_reachable(url: str, key: str, ca_file: str | None) -> None:
+    """Raises a KitError naming the fix unless the server answers GraphQL with the key."""
+    import requests
+
+    try:
+        r = requests.post(
+            f"{url}/graphql",
+            json={"query": "query { viewer { id } }"},
+            auth=("api", key),
+            timeout=20,
+            verify=ca_file or True,
+        )
+    except requests.RequestException as err:
+        raise KitError(
+            f"cannot reach {url} ({type(err).__name__})",
+            fix="is the server up? `wandb-kit health` tells which layer fails",
+            exit_code=EXIT_UNREACHABLE,
+        )
+    if r.status_code == 401:
+        raise KitError(f"{url} refused the API key (401)", fix="run `wandb-kit login` again")
+    if r.status_code != 200:
+        raise KitError(
+            f"{url}/graphql answered {r.status_code}",
+            fix="run `wandb-kit doctor`",
+            exit_code=EXIT_FAILED,
+        )

@@ -16,14 +16,13 @@ from __future__ import annotations
 import platform
 import re
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from deploy import client, health
+from deploy import client, health, net
 from deploy.compose import docker_data_root
 from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, KitError
@@ -608,8 +607,7 @@ def _unreachable(ev: Evidence) -> Finding | None:
 def _bind(ev: Evidence) -> Finding | None:
     v = ev.values
     host = urlsplit(v.get("WANDB_HOST", "")).hostname or ""
-    loop = host in ("localhost", "::1") or host.startswith("127.")
-    if v and v.get("WANDB_BIND", "").startswith("127.") and host and not loop:
+    if v and net.is_loopback(v.get("WANDB_BIND")) and host and not net.is_loopback(host):
         return Finding(
             "bind-loopback",
             WARN,
@@ -661,19 +659,8 @@ def diagnose(ev: Evidence) -> list[Finding]:
 
 
 def _reach(url: str, timeout: float = 3.0) -> str | None:
-    p = urlsplit(url)
-    port = p.port or (443 if p.scheme == "https" else 80)
-    try:
-        with socket.create_connection((p.hostname, port), timeout=timeout):
-            return None
-    except socket.gaierror:
-        return f"the name {p.hostname} does not resolve on this machine"
-    except ConnectionRefusedError:
-        return f"connection refused on port {port}"
-    except TimeoutError:
-        return f"no answer within {timeout:.0f} s"
-    except OSError as err:
-        return err.strerror or str(err)
+    result = net.reach(url, timeout)
+    return None if result.ok else result.detail
 
 
 def observe_local(deployment: Deployment, values: dict[str, str]) -> LocalFacts:

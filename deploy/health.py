@@ -22,7 +22,17 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from deploy import client
+from deploy import client, net
+from deploy.documents import (
+    CREATE_RUN_FILES,
+    DELETE_RUN,
+    FRONTEND_HOST,
+    LARGE_POST,
+    MARK_UPLOADED,
+    RUN_FILES,
+    SERVER_INFO,
+    UPSERT_BUCKET,
+)
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from deploy.redact import redact
 
@@ -62,53 +72,6 @@ def _remaining(seconds: float) -> str:
 
 HEALTH_PROJECT = "wandb-kit-health"
 PROBE_CONTENT = b"wandb-kit signed URL probe\n"
-
-# The documents the SDK sends (wandb.apis.public: Api._create_run, Run.upload_file,
-# Files; wandb-core's MarkRunFilesUploaded; sdk/verify's large-post and version checks).
-UPSERT_BUCKET = """
-mutation UpsertBucket($project: String, $entity: String, $name: String!, $state: String) {
-    upsertBucket(input: {modelName: $project, entityName: $entity, name: $name, state: $state}) {
-        bucket { project { name entity { name } } id name }
-        inserted
-    }
-}"""
-CREATE_RUN_FILES = """
-mutation CreateRunFiles($entity: String!, $project: String!, $run: String!,
-                        $files: [String!]!) {
-    createRunFiles(input: {entityName: $entity, projectName: $project, runName: $run,
-                           files: $files}) {
-        runID
-        uploadHeaders
-        files { name uploadUrl }
-    }
-}"""
-MARK_UPLOADED = """
-mutation MarkRunFilesUploaded($entity: String!, $project: String!, $run: String!,
-                              $files: [String!]!) {
-    markRunFilesUploaded(input: {entityName: $entity, projectName: $project, runName: $run,
-                                 files: $files}) {
-        __typename
-    }
-}"""
-RUN_FILES = """
-query RunFiles($project: String!, $entity: String!, $name: String!, $fileNames: [String]) {
-    project(name: $project, entityName: $entity) {
-        run(name: $name) {
-            files(names: $fileNames) { edges { node { name url directUrl sizeBytes } } }
-        }
-    }
-}"""
-DELETE_RUN = "mutation DeleteRun($id: ID!) { deleteRun(input: {id: $id}) { clientMutationId } }"
-SERVER_INFO = """
-query ServerInfo { serverInfo { cliVersionInfo latestLocalVersionInfo {
-    outOfDate latestVersionString versionOnThisInstanceString } } }"""
-FRONTEND_HOST = "query FrontendHost { serverInfo { frontendHost } }"
-LARGE_POST = """
-query Project($entity: String!, $name: String!, $runName: String!, $desc: String!){
-    project(entityName: $entity, name: $name) {
-        run(name: $runName, desc: $desc) { name summaryMetrics }
-    }
-}"""
 
 BODY_LIMIT_FIX = (
     "lift the request body limit of the proxy in front of W&B: nginx "
@@ -195,29 +158,9 @@ def sdk_version() -> str | None:
 
 
 def check_tcp(url: str, timeout: float) -> Layer:
-    p = urlsplit(url)
-    port = p.port or (443 if p.scheme == "https" else 80)
     with _Timer() as t:
-        try:
-            with socket.create_connection((p.hostname, port), timeout=timeout):
-                pass
-            status, detail, fix = OK, f"connected to {p.hostname}:{port}", ""
-        except socket.gaierror as err:
-            status = FAIL
-            detail = f"cannot resolve {p.hostname}: {err.strerror or err}"
-            fix = "check the host name (DNS, /etc/hosts) or use the server's IP address"
-        except ConnectionRefusedError:
-            status = FAIL
-            detail = f"{p.hostname}:{port} refused the connection: nothing listens there"
-            fix = "start the server (`wandb-kit up`) or check the URL's port"
-        except TimeoutError:
-            status = FAIL
-            detail = f"no answer from {p.hostname}:{port} within {timeout:.0f} s"
-            fix = "check that the server runs and that no firewall drops the port"
-        except OSError as err:
-            status, detail = FAIL, f"cannot connect to {p.hostname}:{port}: {err.strerror or err}"
-            fix = "check the network path to the server"
-    return Layer("tcp", status, t.seconds, detail, fix)
+        result = net.reach(url, timeout)
+    return Layer("tcp", OK if result.ok else FAIL, t.seconds, result.detail, result.fix)
 
 
 def check_tls(url: str, verify: bool | str, timeout: float) -> Layer:
@@ -269,7 +212,7 @@ def _get(sess, url: str, timeout: float):
     try:
         return sess.get(url, timeout=timeout), None
     except requests.exceptions.RequestException as err:
-        return None, client._reason(err)
+        return None, client.reason(err)
 
 
 def check_healthz(sess, url: str, timeout: float) -> Layer:
@@ -470,7 +413,7 @@ def check_signed_url(
             except requests.exceptions.RequestException as err:
                 facts["upload_error"] = "connect"
                 return _signed_fail(
-                    t, facts, f"upload to {facts['upload_url']} failed: {client._reason(err)}"
+                    t, facts, f"upload to {facts['upload_url']} failed: {client.reason(err)}"
                 ), None
             facts["upload_status"] = put.status_code
             if put.status_code >= 300:
@@ -534,7 +477,7 @@ def check_signed_url(
             except requests.exceptions.RequestException as err:
                 facts["download_error"] = "connect"
                 return _signed_fail(
-                    t, facts, f"download from {facts['download_url']} failed: {client._reason(err)}"
+                    t, facts, f"download from {facts['download_url']} failed: {client.reason(err)}"
                 ), None
             facts["download_status"] = got.status_code
             if got.status_code != 200 or got.content != PROBE_CONTENT:
@@ -594,7 +537,7 @@ def check_cors(sess, download_url: str | None, origin: str, timeout: float) -> L
                 "cors",
                 FAIL,
                 t.seconds,
-                f"preflight failed: {client._reason(err)}",
+                f"preflight failed: {client.reason(err)}",
                 "the storage endpoint is unreachable from here (see signed-url)",
             )
     allowed = resp.headers.get("Access-Control-Allow-Origin")
@@ -636,7 +579,7 @@ def check_large_post(sess, url: str, key: str, entity: str, timeout: float) -> L
                 "large-post",
                 FAIL,
                 t.seconds,
-                f"10 MB POST broke off: {client._reason(err)}",
+                f"10 MB POST broke off: {client.reason(err)}",
                 BODY_LIMIT_FIX,
             )
     if resp.status_code == 413:

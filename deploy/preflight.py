@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy import net
 from deploy.compose import docker_data_root
 from deploy.settings import validate
 
@@ -218,8 +219,7 @@ def _host_consistency(values: dict[str, str]) -> list[Check]:
             )
         )
     bind = values.get("WANDB_BIND", "127.0.0.1")
-    local_host = host.hostname in ("localhost", "127.0.0.1", "::1")
-    if bind.startswith("127.") and not local_host:
+    if net.is_loopback(bind) and not net.is_loopback(host.hostname):
         out.append(
             Check(
                 "HOST",

@@ -15,10 +15,10 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from deploy.envfile import read_env
+from deploy.net import is_loopback
 
 STORAGE_CHOICES = ("embedded", "external")
 TLS_CHOICES = ("off", "internal", "files", "acme")
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 def _token(nbytes: int) -> str:
@@ -84,18 +84,27 @@ CHOICE_KEYS = {
     "host": "WANDB_HOST",
     "bind": "WANDB_BIND",
     "bucket_url": "WANDB_BUCKET_PUBLIC_URL",
+    "image": "WANDB_IMAGE",
 }
 
 
 def build_values(
-    existing: dict[str, str], defaults: dict[str, str], choices: dict[str, str | None]
+    existing: dict[str, str],
+    defaults: dict[str, str],
+    choices: dict[str, str | None],
+    host_cpus: int | None = None,
 ) -> dict[str, str]:
     """init's result: the defaults, overlaid by the existing .env, overlaid by the
-    choices (CHOICE_KEYS' names; None = not given), with derived values filled in."""
+    choices (CHOICE_KEYS' names; None = not given), with derived values filled in.
+    host_cpus caps the default CPU limit: Docker refuses a limit above the host's."""
     values = {**defaults, **{k: v for k, v in existing.items() if v != ""}}
     for flag, key in CHOICE_KEYS.items():
         if choices.get(flag):
             values[key] = choices[flag]
+    if host_cpus and not existing.get("WANDB_CPUS") and _number(values.get("WANDB_CPUS")):
+        values["WANDB_CPUS"] = _cpus(min(float(values["WANDB_CPUS"]), host_cpus))
+    if choices.get("host"):
+        values.update(_published_port_for(choices["host"], values.get("WANDB_TLS", "off")))
     host = urlsplit(values.get("WANDB_HOST", ""))
     tls = values.get("WANDB_TLS", "off")
     if tls != "off" and host.scheme == "http" and not choices.get("host"):
@@ -126,21 +135,40 @@ def place_user_files(values: dict[str, str], home: Path, compose_dir: Path) -> d
     return out
 
 
+def _number(text: str | None) -> bool:
+    try:
+        return float(text or "") > 0
+    except ValueError:
+        return False
+
+
+def _cpus(n: float) -> str:
+    return str(int(n)) if n == int(n) else str(n)
+
+
+def _published_port_for(host_url: str, tls: str) -> dict[str, str]:
+    """The port a --host URL names is the port to publish: WANDB_PORT without TLS,
+    WANDB_HTTPS_PORT with it (a bad port is left to validate() to name)."""
+    parts = urlsplit(host_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return {}
+    if not 0 < port < 65536:
+        return {}
+    if tls == "off" and parts.scheme == "http":
+        return {"WANDB_PORT": str(port)}
+    if tls != "off" and parts.scheme == "https":
+        return {"WANDB_HTTPS_PORT": str(port)}
+    return {}
+
+
 def generate_secrets(values: dict[str, str]) -> dict[str, str]:
     out = dict(values)
     for key, make in SECRET_FACTORIES.items():
         if not out.get(key):
             out[key] = make()
     return out
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bucket_scheme(tls: str) -> str:
@@ -151,7 +179,7 @@ def bucket_scheme(tls: str) -> str:
 
 def default_bucket_url(wandb_host: str, tls: str = "off") -> str:
     host = urlsplit(wandb_host).hostname or "localhost"
-    if _is_loopback(host):
+    if is_loopback(host):
         # localhost means a different machine inside the wandb container; this
         # machine's name resolves to it on the host and is aliased to MinIO (or, with
         # TLS, to Caddy) inside.
@@ -246,8 +274,23 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
                 "set it to the URL clients use, e.g. http://wandb.lab.example:8080",
             )
         )
-    elif host.query or host.fragment:
-        p.append(Problem("WANDB_HOST", "has a query or fragment", "use scheme://host[:port] only"))
+    elif host.query or host.fragment or host.path not in ("", "/"):
+        p.append(
+            Problem(
+                "WANDB_HOST",
+                f"{values.get('WANDB_HOST', '')!r} has a path, query or fragment (W&B serves "
+                "from the root of its host)",
+                "use scheme://host[:port] only, e.g. http://wandb.lab.example:8080",
+            )
+        )
+    elif _bad_port(host):
+        p.append(
+            Problem(
+                "WANDB_HOST",
+                f"{values.get('WANDB_HOST', '')!r} has no valid port ({_bad_port(host)})",
+                "use a port from 1 to 65535, e.g. http://wandb.lab.example:8080",
+            )
+        )
     elif tls in ("internal", "files", "acme") and host.scheme != "https":
         p.append(
             Problem(
@@ -256,7 +299,7 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
                 "use https:// with TLS on, or set WANDB_TLS=off",
             )
         )
-    elif tls == "acme" and (_is_loopback(host.hostname) or _is_ip(host.hostname)):
+    elif tls == "acme" and (is_loopback(host.hostname) or _is_ip(host.hostname)):
         p.append(
             Problem(
                 "WANDB_HOST",
@@ -361,7 +404,7 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
                     "set it to this server's name or LAN address, e.g. http://wandb.lab.example:9000",
                 )
             )
-        elif _is_loopback(bucket.hostname):
+        elif is_loopback(bucket.hostname):
             p.append(
                 Problem(
                     "WANDB_BUCKET_PUBLIC_URL",
@@ -400,6 +443,17 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
             )
         )
     return p
+
+
+def _bad_port(parts) -> str:
+    """Why a URL's port is unusable, or '' when it is fine (or absent)."""
+    try:
+        port = parts.port
+    except ValueError as err:
+        return str(err)
+    if port == 0:
+        return "port 0 means 'any free port' and cannot be published"
+    return ""
 
 
 def _bucket_scheme_problem(scheme: str, tls: str) -> Problem:

@@ -109,7 +109,7 @@ def artifact(ctx: SmokeContext, mib: int, deadline: float) -> dict:
 def raw_put(ctx: SmokeContext, mib: int, verify) -> dict:
     """PUTs the same number of bytes to a presigned upload URL the server hands out
     (the storage endpoint the SDK uploads to), without the SDK in between."""
-    from deploy import client, health
+    from deploy import client, documents
 
     sess = client.session(verify=verify)
     entity = client.graphql(sess, ctx.base_url, ctx.api_key, "query { viewer { entity } }")[
@@ -120,14 +120,14 @@ def raw_put(ctx: SmokeContext, mib: int, verify) -> dict:
         sess,
         ctx.base_url,
         ctx.api_key,
-        health.UPSERT_BUCKET,
+        documents.UPSERT_BUCKET,
         {"project": ctx.project, "entity": entity, "name": name, "state": "finished"},
     )
     files = client.graphql(
         sess,
         ctx.base_url,
         ctx.api_key,
-        health.CREATE_RUN_FILES,
+        documents.CREATE_RUN_FILES,
         {"entity": entity, "project": ctx.project, "run": name, "files": ["raw.bin"]},
     )["createRunFiles"]
     upload = files["files"][0]["uploadUrl"]

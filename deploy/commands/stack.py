@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from deploy import preflight as pf
@@ -21,6 +22,11 @@ def configure_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
     p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
     p.add_argument("--bucket-url", help="bucket endpoint for external storage (not localhost)")
+    p.add_argument(
+        "--image",
+        help="the server image, pinned (default wandb/local:<tag>; a mirror or another "
+        "registry: REGISTRY/wandb/local:<tag>)",
+    )
 
 
 def init(args) -> int:
@@ -30,7 +36,9 @@ def init(args) -> int:
         raise KitError(f"{example} is missing", fix="reinstall wandb-local-kit")
     existing = dict(dep.values)
     choices = {flag: getattr(args, flag, None) for flag in settings.CHOICE_KEYS}
-    values = settings.build_values(existing, settings.example_values(dep.compose_dir), choices)
+    values = settings.build_values(
+        existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
+    )
     values = settings.place_user_files(values, dep.home, dep.compose_dir)
     problems = settings.validate(values, dep.compose_dir)
     if problems:

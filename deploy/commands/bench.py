@@ -67,9 +67,8 @@ def run(args) -> int:
 
     from deploy.bench import phases
     from deploy.bench.resources import Sampler
-    from deploy.client import find_key
+    from deploy.client import ensure_reachable, find_key
     from deploy.commands.common import target as target_from_args
-    from deploy.smoke.command import _reachable
     from deploy.smoke.context import SmokeContext
     from deploy.smoke.runner import cleanup, worker_env
 
@@ -80,7 +79,7 @@ def run(args) -> int:
     if not key:
         raise KitError(f"no API key for {target.url}", fix="run `wandb-kit login` first")
     ca = target.verify if isinstance(target.verify, str) else None
-    _reachable(target.url, key, ca)
+    ensure_reachable(target.url, key, ca)
     tag = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     ctx = SmokeContext(
         base_url=target.url,

@@ -9,7 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
+from deploy.client import ensure_reachable
+from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
 from deploy.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
 
 
@@ -66,33 +67,6 @@ def resolve_server(args) -> tuple[str, str, str | None]:
     return target.url, key, target.verify if isinstance(target.verify, str) else None
 
 
-def _reachable(url: str, key: str, ca_file: str | None) -> None:
-    import requests
-
-    try:
-        r = requests.post(
-            f"{url}/graphql",
-            json={"query": "query { viewer { id } }"},
-            auth=("api", key),
-            timeout=20,
-            verify=ca_file or True,
-        )
-    except requests.RequestException as err:
-        raise KitError(
-            f"cannot reach {url} ({type(err).__name__})",
-            fix="is the server up? `wandb-kit health` tells which layer fails",
-            exit_code=EXIT_UNREACHABLE,
-        )
-    if r.status_code == 401:
-        raise KitError(f"{url} refused the API key (401)", fix="run `wandb-kit login` again")
-    if r.status_code != 200:
-        raise KitError(
-            f"{url}/graphql answered {r.status_code}",
-            fix="run `wandb-kit doctor`",
-            exit_code=EXIT_FAILED,
-        )
-
-
 def run(args) -> int:
     from rich.console import Console
     from rich.live import Live
@@ -109,7 +83,7 @@ def run(args) -> int:
     if not checks:
         raise KitError("no checks selected", fix="see `wandb-kit smoke --list`")
     url, key, ca_file = resolve_server(args)
-    _reachable(url, key, ca_file)
+    ensure_reachable(url, key, ca_file)
     tag = f"smoke-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     scratch = tempfile.mkdtemp(prefix="wandb-kit-smoke-")
     ctx = SmokeContext(
