@@ -43,6 +43,7 @@ class Target:
     env_path: Path | None = None
     verify: bool | str = True  # requests' verify: True or a CA bundle path
     ca_hint: str | None = None  # a CA file the SDK must be told about (--ca-file, kit's CA)
+    ca_source: str = "the certifi bundle requests uses"  # for messages about trust
 
     @property
     def netloc(self) -> str:
@@ -96,19 +97,28 @@ def resolve_url(
 
 
 def ca_bundle(url: str, values: dict[str, str], ca_export: Path, environ: dict[str, str]):
-    """What requests should verify https against: the CA the user named, else the kit's
-    exported internal CA for its own TLS=internal stack, else the system store (True)."""
-    for key in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-        if environ.get(key):
-            return environ[key]
-    if (
+    """What requests should verify https against: for the kit's own TLS=internal stack
+    the CA the kit exported (no other CA can have signed its certificate, so a bundle
+    preset in the environment must not hide it); else the CA the environment names;
+    else certifi's bundle, as requests uses (True)."""
+    return ca_choice(url, values, ca_export, environ)[0]
+
+
+def ca_choice(
+    url: str, values: dict[str, str], ca_export: Path, environ: dict[str, str]
+) -> tuple[bool | str, str]:
+    """(verify, where it came from) for ca_bundle, the source named in messages."""
+    own_internal = (
         url.startswith("https://")
         and values.get("WANDB_TLS") == "internal"
         and normalize_url(values.get("WANDB_HOST", "http://x")) == url
-    ):
-        if ca_export.is_file():
-            return str(ca_export)
-    return True
+    )
+    if own_internal and ca_export.is_file():
+        return str(ca_export), "the kit's exported internal CA"
+    for key in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        if environ.get(key):
+            return environ[key], f"{key}={environ[key]} from the environment"
+    return True, "the certifi bundle requests uses"
 
 
 def target_for(
@@ -126,7 +136,10 @@ def target_for(
     ca = ca_file
     if ca is not None and not ca.is_file():
         raise KitError(f"--ca-file {ca} does not exist", fix="give the path of a PEM file")
-    verify = str(ca) if ca else ca_bundle(url, values, deployment.ca_export, environ)
+    if ca:
+        verify, ca_source = str(ca), f"--ca-file {ca}"
+    else:
+        verify, ca_source = ca_choice(url, values, deployment.ca_export, environ)
     from_env = any(environ.get(k) == verify for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"))
     return Target(
         url=url,
@@ -137,6 +150,7 @@ def target_for(
         ca_hint=verify
         if isinstance(verify, str) and url.startswith("https://") and not from_env
         else None,
+        ca_source=ca_source,
     )
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from deploy import locations, lock
 from deploy.compose import Compose, docker
-from deploy.envfile import read_env, render, write_private
+from deploy.envfile import read_env, read_text, render, syntax_problems, write_private
 from deploy.errors import KitError
 from deploy.redact import secret_values
 
@@ -46,6 +46,16 @@ class Deployment:
         env_file = env_file or locations.default_env_file(compose_dir)
         if must_exist and not env_file.exists():
             raise KitError(f"{env_file} does not exist", fix="run `wandb-kit init` first")
+        if env_file.is_dir():
+            raise KitError(f"{env_file} is a directory", fix="give the path of the .env file")
+        if env_file.exists():
+            problems = syntax_problems(read_text(env_file))
+            if problems:
+                raise KitError(
+                    f"{env_file} cannot be read as compose reads it: " + "; ".join(problems),
+                    fix=f"edit {env_file}: one KEY=value per line, quotes closed on the same "
+                    "line, each key once",
+                )
         return cls(compose_dir, env_file, read_env(env_file))
 
     # --- facts derived from the settings ------------------------------------------------

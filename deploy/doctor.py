@@ -314,7 +314,17 @@ def _host_mismatch(ev: Evidence) -> Finding | None:
     )
     versions = _layer(ev, "versions")
     front = (versions.facts.get("frontend_host") if versions else None) or ""
-    if front and client.normalize_url(front) != ev.target.url:
+    if front and urlsplit(front).scheme not in ("http", "https"):
+        # HOST without a scheme (e.g. `wandb.lab:8080`): the server builds broken
+        # upload URLs from it. Exactly the mistake to name, never a reason to abort.
+        return Finding(
+            "host-mismatch",
+            FAIL,
+            "the server's HOST (serverInfo.frontendHost)",
+            f"HOST is {front!r}, without http:// or https://; clients use {ev.target.url}",
+            f"set WANDB_HOST={used} in .env (scheme, host and port), then `wandb-kit up`",
+        )
+    if front and front.rstrip("/") != ev.target.url:
         front_origin = "{0.scheme}://{0.netloc}".format(urlsplit(front))
         if front_origin != used:
             return Finding(

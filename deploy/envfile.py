@@ -9,6 +9,7 @@ way, so it is refused with a clear message instead of being mangled.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from deploy.errors import KitError
@@ -47,11 +48,72 @@ def parse_env(text: str) -> dict[str, str]:
     return out
 
 
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def syntax_problems(text: str) -> list[str]:
+    """What compose would choke on or read differently than the kit, line by line.
+    Never quotes a value: the next line of an unterminated quote is often a password."""
+    problems, seen = [], {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep:
+            problems.append(f"line {number} is not KEY=value (no '=')")
+            continue
+        if not _KEY.match(key):
+            problems.append(f"line {number}: {key[:40]!r} is not a setting name")
+            continue
+        quote_char = value[:1]
+        if quote_char in ("'", '"') and not _closes(value, quote_char):
+            problems.append(
+                f"line {number}: the value of {key} opens a {quote_char} quote and never closes it"
+            )
+        if key in seen:
+            problems.append(f"{key} is set twice (lines {seen[key]} and {number}); only one counts")
+        seen.setdefault(key, number)
+    return problems
+
+
+def _closes(value: str, quote_char: str) -> bool:
+    body, i = value[1:], 0
+    while i < len(body):
+        if quote_char == '"' and body[i] == "\\":
+            i += 2
+            continue
+        if body[i] == quote_char:
+            return True
+        i += 1
+    return False
+
+
+def read_text(path: Path) -> str:
+    """The file's text; a KitError naming the file when it is not UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise KitError(
+            f"{path} is not UTF-8 text (a byte that is not UTF-8 on line {line})",
+            fix=f"save {path} as UTF-8 (an editor's encoding setting, or `iconv -t UTF-8`)",
+        )
+    except PermissionError:
+        raise KitError(
+            f"{path} is not readable by this user",
+            fix=f"run as the user who owns {path} (it is private: mode 0600)",
+        )
+
+
 def read_env(path: Path) -> dict[str, str]:
     """Returns the file's keys and values (empty when the file does not exist)."""
     if not path.exists():
         return {}
-    return parse_env(path.read_text())
+    return parse_env(read_text(path))
 
 
 def quote(key: str, value: str) -> str:

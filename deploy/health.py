@@ -163,10 +163,17 @@ def check_tcp(url: str, timeout: float) -> Layer:
     return Layer("tcp", OK if result.ok else FAIL, t.seconds, result.detail, result.fix)
 
 
-def check_tls(url: str, verify: bool | str, timeout: float) -> Layer:
+def check_tls(url: str, verify: bool | str, timeout: float, ca_source: str = "") -> Layer:
+    """The handshake, verified against the same CA bundle the HTTP layers use (requests:
+    the bundle named, else certifi's), so both layers agree on trust."""
     p = urlsplit(url)
     port = p.port or 443
-    cafile = verify if isinstance(verify, str) else None
+    if isinstance(verify, str):
+        cafile = verify
+    else:
+        import certifi
+
+        cafile = certifi.where()
     with _Timer() as t:
         try:
             ctx = ssl.create_default_context(cafile=cafile)
@@ -191,7 +198,9 @@ def check_tls(url: str, verify: bool | str, timeout: float) -> Layer:
             facts = {"days_left": round(days, 1), "issuer": who}
         except ssl.SSLCertVerificationError as err:
             status = FAIL
-            detail = f"certificate not trusted: {err.verify_message or err.reason}"
+            detail = f"certificate not trusted: {err.verify_message or err.reason}" + (
+                f" (checked against {ca_source})" if ca_source else ""
+            )
             fix = (
                 "trust the server's CA on this machine: export SSL_CERT_FILE=CA.pem "
                 "REQUESTS_CA_BUNDLE=CA.pem (the kit's internal CA: compose/certs/"
@@ -460,14 +469,15 @@ def check_signed_url(
                 if node.get("directUrl") or node.get("url"):
                     break
                 time.sleep(0.3)
-            if not edges:
+            download_url = node.get("directUrl") or node.get("url") if edges else None
+            if not edges or not download_url:
                 return _signed_fail(
                     t,
                     facts,
-                    "uploaded, but the server does not list the file "
-                    "(bucket notifications / markRunFilesUploaded)",
+                    "uploaded, but the server does not list the file"
+                    + (" with a download URL" if edges else "")
+                    + " (bucket notifications / markRunFilesUploaded)",
                 ), None
-            download_url = node.get("directUrl") or node.get("url")
             if download_url.startswith("/"):
                 download_url = url + download_url
             facts["download_url"] = client.strip_query(download_url)
@@ -592,22 +602,42 @@ def check_large_post(sess, url: str, key: str, entity: str, timeout: float) -> L
             BODY_LIMIT_FIX,
             {"status_code": 413},
         )
-    if resp.status_code in (502, 503, 504):
+    code = resp.status_code
+    if code in (401, 403):
         return Layer(
             "large-post",
             FAIL,
             t.seconds,
-            f"HTTP {resp.status_code} for a 10 MB POST",
-            BODY_LIMIT_FIX,
-            {"status_code": resp.status_code},
+            f"HTTP {code}: the server refused the API key, so the 10 MB POST proves nothing",
+            "check the key (`wandb-kit login`), then run `wandb-kit health --deep` again",
+            {"status_code": code},
+        )
+    if code == 200 or (code == 400 and _graphql_answer(resp)):
+        # 400 with a GraphQL error: the whole body reached W&B, which parsed it.
+        return Layer(
+            "large-post",
+            OK,
+            t.seconds,
+            f"10 MB GraphQL POST reached the server and was parsed (HTTP {code})",
+            facts={"status_code": code},
         )
     return Layer(
         "large-post",
-        OK,
+        FAIL,
         t.seconds,
-        f"10 MB GraphQL POST accepted (HTTP {resp.status_code})",
-        facts={"status_code": resp.status_code},
+        f"HTTP {code} for a 10 MB POST: not accepted",
+        BODY_LIMIT_FIX if code >= 500 else "read the server's logs (`wandb-kit logs wandb`)",
+        {"status_code": code},
     )
+
+
+def _graphql_answer(resp) -> bool:
+    """True when the answer is W&B's GraphQL JSON (errors or data), not a proxy's page."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and ("errors" in body or "data" in body)
 
 
 # --- running them -----------------------------------------------------------------------------
@@ -634,7 +664,7 @@ def run(
         return report
     verify = target.verify
     if target.url.startswith("https://"):
-        tls = check_tls(target.url, verify, timeout)
+        tls = check_tls(target.url, verify, timeout, target.ca_source)
         add(tls)
         if tls.status == FAIL:
             verify = False  # go on, to tell what else works; the failure stays reported

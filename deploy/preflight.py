@@ -41,6 +41,7 @@ class HostFacts:
     compose_version: str | None  # None: no compose v2 plugin
     busy_ports: set[tuple[str, int]] = field(default_factory=set)
     stack_running: bool = False
+    env_mode: int | None = None  # permission bits of .env; None when not known
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,16 @@ def check(facts: HostFacts, values: dict[str, str], compose_dir: Path | None = N
                             f"stop what holds it, or change {key} in .env",
                         )
                     )
+    if facts.env_mode is not None and facts.env_mode & 0o077:
+        out.append(
+            Check(
+                ".env mode",
+                WARN,
+                f"the settings file is readable by other users (mode {facts.env_mode:04o}); it "
+                "holds the database and storage passwords and the admin API key",
+                "chmod 600 the .env file (wandb-kit init writes it 0600)",
+            )
+        )
     if not values.get("WANDB_LICENSE"):
         out.append(
             Check(
@@ -262,6 +273,8 @@ def run(deployment) -> list[Check]:
     except KitError:
         running = False
     facts = observe(deployment.values, deployment.home, stack_running=running)
+    if deployment.env_file.exists():
+        facts.env_mode = deployment.env_file.stat().st_mode & 0o777
     return check(facts, deployment.values, deployment.compose_dir)
 
 

@@ -51,9 +51,9 @@ class LiveServer:
     """A running stack: where it is, how to log in, and how to reach its parts."""
 
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)
     project: str
-    values: dict[str, str]
+    values: dict[str, str] = field(repr=False)  # the whole .env: passwords, keys
     env_file: Path
     compose_dir: Path
     files: list[str]
@@ -145,6 +145,9 @@ class StackFactory:
             WANDB_LICENSE="test-license",
             WANDB_CPUS="2",
             WANDB_MEMORY="2g",
+            # A throwaway test server: its admin API key is the tests' API key
+            # (LiveServer.api_key), so the admin API stays on, unlike the kit's default.
+            WANDB_ADMIN_API_ENABLED="true",
         )
         if tls == "off":
             port = free_loopback_port()

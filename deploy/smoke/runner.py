@@ -77,13 +77,27 @@ def run_checks(
 
 
 def cleanup(ctx: SmokeContext) -> int:
-    """Deletes every run this invocation created (found by its tag)."""
+    """Deletes every run this invocation created (found by its tag), trusting the same
+    CA the checks trusted (wandb.Api and its wandb-core read it from the environment)."""
     import wandb
 
-    api = wandb.Api(api_key=ctx.api_key, overrides={"base_url": ctx.base_url}, timeout=60)
-    entity = ctx.entity or api.default_entity
-    deleted = 0
-    for run in api.runs(f"{entity}/{ctx.project}", filters={"tags": {"$in": [ctx.tag]}}):
-        run.delete(delete_artifacts=True)
-        deleted += 1
-    return deleted
+    saved = {k: os.environ.get(k) for k in _CA_VARS}
+    if ctx.ca_file:
+        os.environ.update(dict.fromkeys(_CA_VARS, ctx.ca_file))
+    try:
+        api = wandb.Api(api_key=ctx.api_key, overrides={"base_url": ctx.base_url}, timeout=60)
+        entity = ctx.entity or api.default_entity
+        deleted = 0
+        for run in api.runs(f"{entity}/{ctx.project}", filters={"tags": {"$in": [ctx.tag]}}):
+            run.delete(delete_artifacts=True)
+            deleted += 1
+        return deleted
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+_CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
