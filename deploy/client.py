@@ -650,3 +650,37 @@ def ensure_reachable(url: str, key: str, ca_file: str | None) -> None:
             fix="run `wandb-kit doctor`",
             exit_code=EXIT_FAILED,
         )
+
+
+@dataclass
+class SignedUpload:
+    """Where to PUT a run file: the URL and headers the server hands out, as the SDK
+    gets them (upsertBucket, then createRunFiles), and the run that owns the file."""
+
+    url: str
+    headers: dict[str, str]
+    run_id: str | None
+
+
+def signed_upload(
+    sess, base_url: str, key: str, entity: str, project: str, run: str, filename: str,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> SignedUpload:  # fmt: skip
+    """Creates (or updates) run `run` and asks for an upload URL for `filename`.
+    Raises GraphQLError, or KeyError/IndexError/TypeError on an unexpected answer."""
+    from deploy.documents import CREATE_RUN_FILES, UPSERT_BUCKET
+
+    data = graphql(
+        sess, base_url, key, UPSERT_BUCKET,
+        {"project": project, "entity": entity, "name": run, "state": "finished"}, timeout,
+    )  # fmt: skip
+    run_id = ((data.get("upsertBucket") or {}).get("bucket") or {}).get("id")
+    files = graphql(
+        sess, base_url, key, CREATE_RUN_FILES,
+        {"entity": entity, "project": project, "run": run, "files": [filename]}, timeout,
+    )["createRunFiles"]  # fmt: skip
+    url = files["files"][0]["uploadUrl"]
+    if url.startswith("/"):
+        url = base_url + url
+    headers = dict(h.split(":", 1) for h in (files.get("uploadHeaders") or []) if ":" in h)
+    return SignedUpload(url, headers, run_id)

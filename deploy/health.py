@@ -24,14 +24,12 @@ from urllib.parse import urlsplit
 
 from deploy import client, net
 from deploy.documents import (
-    CREATE_RUN_FILES,
     DELETE_RUN,
     FRONTEND_HOST,
     LARGE_POST,
     MARK_UPLOADED,
     RUN_FILES,
     SERVER_INFO,
-    UPSERT_BUCKET,
 )
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from deploy.redact import redact
@@ -389,32 +387,10 @@ def check_signed_url(
     run_id = None
     with _Timer() as t:
         try:
-            data = client.graphql(
-                sess,
-                url,
-                key,
-                UPSERT_BUCKET,
-                {
-                    "project": HEALTH_PROJECT,
-                    "entity": entity,
-                    "name": run_name,
-                    "state": "finished",
-                },
-                timeout,
+            signed = client.signed_upload(
+                sess, url, key, entity, HEALTH_PROJECT, run_name, fname, timeout
             )
-            run_id = ((data.get("upsertBucket") or {}).get("bucket") or {}).get("id")
-            data = client.graphql(
-                sess,
-                url,
-                key,
-                CREATE_RUN_FILES,
-                {"entity": entity, "project": HEALTH_PROJECT, "run": run_name, "files": [fname]},
-                timeout,
-            )["createRunFiles"]
-            upload = data["files"][0]["uploadUrl"]
-            if upload.startswith("/"):
-                upload = url + upload
-            headers = dict(h.split(":", 1) for h in (data.get("uploadHeaders") or []) if ":" in h)
+            run_id, upload, headers = signed.run_id, signed.url, signed.headers
             facts["upload_url"] = client.strip_query(upload)
             facts["upload_netloc"] = urlsplit(upload).netloc
             try:

@@ -108,44 +108,45 @@ def artifact(ctx: SmokeContext, mib: int, deadline: float) -> dict:
 
 def raw_put(ctx: SmokeContext, mib: int, verify) -> dict:
     """PUTs the same number of bytes to a presigned upload URL the server hands out
-    (the storage endpoint the SDK uploads to), without the SDK in between."""
-    from deploy import client, documents
+    (the storage endpoint the SDK uploads to), without the SDK in between. Any failure
+    on the way is a PhaseError naming the step."""
+    import requests
+
+    from deploy import client
 
     sess = client.session(verify=verify)
-    entity = client.graphql(sess, ctx.base_url, ctx.api_key, "query { viewer { entity } }")[
-        "viewer"
-    ]["entity"]
-    name = f"bench-raw-{uuid.uuid4().hex[:8]}"
-    client.graphql(
-        sess,
-        ctx.base_url,
-        ctx.api_key,
-        documents.UPSERT_BUCKET,
-        {"project": ctx.project, "entity": entity, "name": name, "state": "finished"},
-    )
-    files = client.graphql(
-        sess,
-        ctx.base_url,
-        ctx.api_key,
-        documents.CREATE_RUN_FILES,
-        {"entity": entity, "project": ctx.project, "run": name, "files": ["raw.bin"]},
-    )["createRunFiles"]
-    upload = files["files"][0]["uploadUrl"]
-    if upload.startswith("/"):
-        upload = ctx.base_url + upload
-    headers = dict(h.split(":", 1) for h in (files.get("uploadHeaders") or []) if ":" in h)
-    path = os.path.join(ctx.workdir, "raw.bin")
-    with open(path, "wb") as f:
-        for _ in range(mib):
-            f.write(os.urandom(1 << 20))
-    with open(path, "rb") as f:
-        started = time.monotonic()
-        resp = sess.put(
-            upload, data=f, headers={**headers, "Content-Length": str(mib << 20)}, timeout=600
+    step = "asking the server for an upload URL"
+    try:
+        entity = client.graphql(sess, ctx.base_url, ctx.api_key, "query { viewer { entity } }")[
+            "viewer"
+        ]["entity"]
+        name = f"bench-raw-{uuid.uuid4().hex[:8]}"
+        upload = client.signed_upload(
+            sess, ctx.base_url, ctx.api_key, entity, ctx.project, name, "raw.bin"
         )
-        seconds = time.monotonic() - started
-    # The probe run carries no tag for cleanup to find: delete it here.
-    sdk.api().run(f"{entity}/{ctx.project}/{name}").delete()
+        path = os.path.join(ctx.workdir, "raw.bin")
+        with open(path, "wb") as f:
+            for _ in range(mib):
+                f.write(os.urandom(1 << 20))
+        step = f"PUT to {client.strip_query(upload.url)}"
+        with open(path, "rb") as f:
+            started = time.monotonic()
+            resp = sess.put(
+                upload.url,
+                data=f,
+                headers={**upload.headers, "Content-Length": str(mib << 20)},
+                timeout=600,
+            )
+            seconds = time.monotonic() - started
+        step = "deleting the probe run"
+        # The probe run carries no tag for cleanup to find: delete it here.
+        sdk.api().run(f"{entity}/{ctx.project}/{name}").delete()
+    except (client.GraphQLError, requests.RequestException, OSError) as err:
+        raise PhaseError(f"raw PUT phase failed while {step}: {client.reason(err)}")
+    except (KeyError, IndexError, TypeError) as err:
+        raise PhaseError(f"raw PUT phase: unexpected answer while {step} ({err!r})")
+    except Exception as err:  # the SDK's own errors (CommError, ...) while deleting
+        raise PhaseError(f"raw PUT phase failed while {step}: {type(err).__name__}: {err}")
     if resp.status_code >= 300:
         raise PhaseError(f"raw PUT answered HTTP {resp.status_code}")
     return {

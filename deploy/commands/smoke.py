@@ -21,7 +21,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", help="comma-separated checks to run")
     p.add_argument("--skip", help="comma-separated checks to leave out")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
-    p.add_argument("--parallel", type=int, default=4, help="checks at once (default 4)")
+    p.add_argument("--parallel", type=_at_least_one, default=4, help="checks at once (default 4)")
     p.add_argument("--project", default="wandb-kit-smoke", help="project the runs go to")
     p.add_argument("--entity", default=None, help="entity (default: the key's default)")
     p.add_argument(
@@ -32,8 +32,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
-    p.add_argument("--large-artifact-mib", type=int, default=64)
-    p.add_argument("--concurrency", type=int, default=8, help="runs at once in 'concurrency'")
+    p.add_argument(
+        "--large-artifact-mib",
+        type=_at_least_one,
+        default=64,
+        help="size of the large-artifact check's file in MiB (default 64)",
+    )
+    p.add_argument(
+        "--concurrency", type=_at_least_one, default=8, help="runs at once in 'concurrency'"
+    )
     p.add_argument(
         "--check-timeout",
         type=_positive_seconds,
@@ -41,6 +48,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="seconds after which a check that has not finished fails, showing where it "
         f"waited (default {CHECK_TIMEOUT_S:.0f})",
     )
+
+
+def _at_least_one(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _positive_seconds(text: str) -> float:
