@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from deploy import __version__
-from deploy.compose import docker
+from deploy.compose import docker, require_engine
 from deploy.errors import KitError
 
 MANIFEST = "wandb-kit-bundle.json"
@@ -47,6 +47,7 @@ def member_digests(tar: tarfile.TarFile) -> dict[str, str]:
 
 
 def save(images: list[str], target: Path, log=print) -> dict:
+    require_engine()
     missing = [
         i
         for i in images

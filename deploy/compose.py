@@ -104,6 +104,13 @@ def docker(
     return result.stdout if stdout is None else ""
 
 
+def require_engine() -> None:
+    """A KitError naming the engine (and DOCKER_HOST) unless a Docker engine answers;
+    for operations that would otherwise misread its absence (an image "not on this
+    host", a pull that "failed")."""
+    docker("version", "--format", "{{.Server.Version}}")
+
+
 def docker_data_root() -> str | None:
     """Docker's data root (where images and volumes grow), or None without an engine."""
     if shutil.which("docker") is None:

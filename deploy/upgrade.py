@@ -15,6 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from deploy.compose import require_engine
 from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
 
@@ -48,6 +49,7 @@ def upgrade(
     env_file = stack.env_file
     old = stack.values.get("WANDB_IMAGE", "")
     target = new_image(old, to)
+    require_engine()
     if target == old:
         print(f"already on {old}; nothing to do")
         return EXIT_OK
