@@ -1,16 +1,19 @@
-"""Backups and restores of a stack: consistent, checksummed, pruned, refusing to
-overwrite data or to restore anything incomplete.
+"""Backups and restores of a stack: consistent, checksummed, private (0700/0600, owned
+by the user running the kit), pruned, refusing to overwrite data or to restore
+anything incomplete, and leaving the server as it was found when refused or failed.
 
 Standard library only (plus the kit's own stdlib modules): `scripts/backup.py` runs
 this on a server without the kit's dependencies, which is how the Ansible timer
 uses it.
 
 Consistency:
-- embedded: the wandb service is STOPPED while its /vol volume is copied with tar
-  (numeric owners, modes kept) and started again afterwards, whatever happens. The
-  embedded MySQL inside wandb/local cannot be dumped consistently from outside, and a
-  copy of a running database's files is not a backup; the stop costs a minute of
-  downtime, during which SDK clients retry.
+- embedded: the embedded MySQL inside wandb/local cannot be dumped consistently from
+  outside, and a copy of a running database's files is not a backup. So /vol is
+  copied twice with GNU tar: first while wandb runs (a listed-incremental snapshot
+  records what it saw), then with wandb STOPPED, an incremental pass over what changed
+  since; wandb starts again afterwards, whatever happens. The downtime follows the
+  changes made during the first pass, not the size of the data (benchmarks/
+  backup_downtime.py); SDK clients retry meanwhile.
 - external: `mysqldump --single-transaction` of the W&B database (a consistent
   snapshot without stopping anything), then a mirror of the bucket. Files are written
   to the bucket before the database references them, so every file the dump points
@@ -23,6 +26,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -41,6 +45,30 @@ DUMP_CMD = (
 )
 LOAD_CMD = 'MYSQL_PWD="$MYSQL_PASSWORD" mysql -u "$MYSQL_USER" "$MYSQL_DATABASE"'
 # Run in the minio-init service (its env names the bucket and credentials).
+# Embedded: pass 1 (wandb running) and pass 2 (stopped, only what changed). The
+# snapshot file is tar's own record of what pass 1 saw; it stays out of the backup.
+_TAR = "tar -C /vol --numeric-owner --exclude=./.kit-restore-new --exclude=./.kit-pre-restore"
+TAR_FULL = f"{_TAR} --listed-incremental=/backup/.snapshot -cpf /backup/vol.tar ."
+TAR_CHANGES = (
+    f"{_TAR} --listed-incremental=/backup/.snapshot -cpf /backup/vol-changes.tar . "
+    "&& rm -f /backup/.snapshot"
+)
+# Restore: both archives, in order, into a staging directory inside the volume
+# (--listed-incremental=/dev/null applies the second's record of deleted files), then
+# the old contents are swapped out and the staged ones in. A failed extraction leaves
+# /vol as it was; only the swap (renames) touches it. Needs free space for one copy.
+STAGE, ASIDE = "/vol/.kit-restore-new", "/vol/.kit-pre-restore"
+TAR_RESTORE = f"""set -e
+trap 'rm -rf {STAGE}' EXIT
+rm -rf {STAGE} {ASIDE}; mkdir {STAGE} {ASIDE}
+tar -C {STAGE} --numeric-owner --listed-incremental=/dev/null -xpf /backup/vol.tar
+if [ -f /backup/vol-changes.tar ]; then
+  tar -C {STAGE} --numeric-owner --listed-incremental=/dev/null -xpf /backup/vol-changes.tar
+fi
+find /vol -mindepth 1 -maxdepth 1 ! -name .kit-restore-new ! -name .kit-pre-restore \
+  -exec mv {{}} {ASIDE}/ \\;
+find {STAGE} -mindepth 1 -maxdepth 1 -exec mv {{}} /vol/ \\;
+rm -rf {ASIDE}"""
 MC_ALIAS = (
     'mc alias set kit "http://minio:$BUCKET_PORT" "$MINIO_ROOT_USER" '
     '"$MINIO_ROOT_PASSWORD" --api s3v4 >/dev/null'
@@ -48,25 +76,31 @@ MC_ALIAS = (
 
 
 def _volume_tool(
-    stack: Deployment, volume: str, mount: str, backup_dir: Path, ro: bool, script: str
+    stack: Deployment,
+    volume: str,
+    mount: str,
+    script: str,
+    ro: bool = True,
+    backup_dir: Path | None = None,
+    writes_backup: bool = False,
 ) -> str:
     """Runs a shell script as root in a throwaway container of the wandb image (it has
-    tar and sh, and nothing else needs pulling) with the volume and backup dir mounted."""
+    tar and sh, and nothing else needs pulling) with the volume mounted, and the backup
+    directory at /backup when given (read-only unless the script writes the backup).
+    What it writes there is handed to the user running the kit, private (0600 files,
+    0700 directories): a backup holds the whole database and the URL-signing secret,
+    and a non-root user must be able to verify, copy and delete it."""
+    mounts = ["-v", f"{volume}:{mount}{':ro' if ro else ''}"]
+    if backup_dir is not None:
+        mounts += ["-v", f"{backup_dir}:/backup{'' if writes_backup else ':ro'}"]
+    if writes_backup:
+        script = (
+            f"umask 077; {script}; rc=$?; chown -R {os.getuid()}:{os.getgid()} /backup; exit $rc"
+        )
     return stack.docker(
-        "run",
-        "--rm",
-        "--user",
-        "0:0",
-        "--entrypoint",
-        "sh",
-        "-v",
-        f"{volume}:{mount}{':ro' if ro else ''}",
-        "-v",
-        f"{backup_dir}:/backup",
-        stack.image_of("wandb"),
-        "-c",
-        script,
-    )
+        "run", "--rm", "--user", "0:0", "--entrypoint", "sh", *mounts,
+        stack.image_of("wandb"), "-c", script,
+    )  # fmt: skip
 
 
 # --- manifest ---------------------------------------------------------------------------
@@ -156,7 +190,16 @@ def _check_destination(dest: Path, needed: int) -> None:
 
 
 def backup(stack: Deployment, dest: Path, keep: int | None = None, log=print) -> Path:
-    name = f"{stack.project}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    """A private (0700/0600) backup in dest; see the module's docstring."""
+    previous = os.umask(0o077)  # what the kit writes itself: manifest, dump, directories
+    try:
+        return _backup(stack, dest, keep, log)
+    finally:
+        os.umask(previous)
+
+
+def _backup(stack: Deployment, dest: Path, keep: int | None, log) -> Path:
+    name = backup_name(stack.project)
     meta = {
         "kit_version": __version__,
         "project": stack.project,
@@ -168,20 +211,20 @@ def backup(stack: Deployment, dest: Path, keep: int | None = None, log=print) ->
         size = _external_size(stack)
     else:
         volume = stack.volume_of("wandb", "/vol")
-        size = int(
-            _volume_tool(stack, volume, "/vol", Path("/tmp"), True, "du -sb /vol | cut -f1").strip()
-            or 0
-        )
+        size = int(_volume_tool(stack, volume, "/vol", "du -sb /vol | cut -f1").strip() or 0)
     _check_destination(dest, int(size * 1.1) + 16 * MIB)
     partial = dest / (name + PARTIAL_SUFFIX)
-    partial.mkdir()
+    partial.mkdir(mode=0o700)
     try:
         if stack.storage == "external":
             meta["method"] = "mysqldump --single-transaction, then bucket mirror"
             _backup_external(stack, partial, log)
         else:
-            meta["method"] = "wandb stopped; /vol copied with tar (numeric owners, modes)"
-            _backup_embedded(stack, volume, partial, log)
+            meta["method"] = (
+                "/vol copied with tar while wandb ran, then wandb stopped for a second, "
+                "incremental pass over what changed (numeric owners, modes)"
+            )
+            meta.update(_backup_embedded(stack, volume, partial, log))
         manifest = write_manifest(partial, meta)
         final = dest / name
         partial.rename(final)
@@ -195,21 +238,24 @@ def backup(stack: Deployment, dest: Path, keep: int | None = None, log=print) ->
     return final
 
 
-def _backup_embedded(stack: Deployment, volume: str, partial: Path, log) -> None:
-    log("stopping wandb for a consistent copy of /vol")
+def _backup_embedded(stack: Deployment, volume: str, partial: Path, log) -> dict:
+    """The classic two-pass copy: /vol is archived while wandb runs (GNU tar's
+    listed-incremental snapshot records what it saw), then wandb stops only for a
+    second pass that archives what changed since, so the downtime follows the changes,
+    not the data. Restore extracts both in order; together they are the stopped state."""
+    log("copying /vol while wandb runs (pass 1 of 2)")
+    _volume_tool(stack, volume, "/vol", TAR_FULL, backup_dir=partial, writes_backup=True)
+    log("stopping wandb for the final pass over what changed")
+    stopped = time.monotonic()
     stack.compose.run("stop", "wandb", capture=True)
     try:
-        _volume_tool(
-            stack,
-            volume,
-            "/vol",
-            partial,
-            True,
-            "tar -C /vol --numeric-owner -cpf /backup/vol.tar .",
-        )
+        _volume_tool(stack, volume, "/vol", TAR_CHANGES, backup_dir=partial, writes_backup=True)
     finally:
         log("starting wandb again and waiting until it is healthy")
         stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
+        downtime = time.monotonic() - stopped
+    log(f"wandb was stopped for {downtime:.1f} s")
+    return {"downtime_s": round(downtime, 2)}
 
 
 def _external_size(stack: Deployment) -> int:
@@ -227,7 +273,7 @@ def _external_size(stack: Deployment) -> int:
     db = int(float(out or 0))
     # The bucket's size is not cheap to ask MinIO for; its volume's disk use is.
     volume = stack.volume_of("minio", "/data")
-    bucket = _volume_tool(stack, volume, "/data", Path("/tmp"), True, "du -sb /data | cut -f1")
+    bucket = _volume_tool(stack, volume, "/data", "du -sb /data | cut -f1")
     return db + int(bucket.strip() or 0)
 
 
@@ -262,12 +308,18 @@ def _backup_external(stack: Deployment, partial: Path, log) -> None:
     )
 
 
+def backup_name(project: str, when: float | None = None) -> str:
+    return f"{project}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when))}"
+
+
 def prune(dest: Path, project: str, keep: int) -> list[Path]:
-    """Deletes the oldest complete backups of this project beyond `keep`."""
+    """Deletes the oldest complete backups of this project beyond `keep`. Only names
+    `<project>-<UTC time>` count: project `wandb` never prunes `wandb-staging`'s."""
+    own = re.compile(rf"{re.escape(project)}-\d{{8}}T\d{{6}}Z")
     complete = sorted(
         p
-        for p in dest.glob(f"{project}-*")
-        if p.is_dir() and not p.name.endswith(PARTIAL_SUFFIX) and (p / MANIFEST).exists()
+        for p in dest.iterdir()
+        if own.fullmatch(p.name) and p.is_dir() and (p / MANIFEST).exists()
     )
     old = complete[:-keep] if keep > 0 else []
     for path in old:
@@ -289,32 +341,44 @@ def restore(stack: Deployment, root: Path, force: bool = False, log=print) -> No
         )
     # Containers and volumes must exist (a fresh stack after `down --volumes` has none).
     stack.compose.run("up", "--no-start", capture=True)
-    if stack.storage == "external":
-        _restore_external(stack, root, force, log)
-    else:
-        _restore_embedded(stack, root, force, log)
+    was_running = _running(stack, "wandb")
+    try:
+        if stack.storage == "external":
+            _restore_external(stack, root, force, log)
+        else:
+            _restore_embedded(stack, root, force, log)
+    except BaseException:
+        # Refused or failed: the server goes back to the state it was found in.
+        if was_running and not _running(stack, "wandb"):
+            log("restore did not happen: starting wandb again on the data it had")
+            try:
+                stack.compose.run("up", "--detach", "--wait", "--no-recreate", capture=True)
+            except KitError as err:
+                log(f"warning: wandb did not start again ({err.problem}); `wandb-kit up`")
+        raise
     log("starting the stack and waiting for /ready")
     stack.compose.up()
 
 
+def _running(stack: Deployment, service: str) -> bool:
+    return any(
+        s.get("Service") == service and s.get("State") == "running"
+        for s in stack.compose.services()
+    )
+
+
 def _restore_embedded(stack: Deployment, root: Path, force: bool, log) -> None:
     volume = stack.volume_of("wandb", "/vol")
-    stack.compose.run("stop", "wandb", capture=True)
-    has_data = _volume_tool(stack, volume, "/vol", root, True, "ls -A /vol | head -n 1").strip()
+    # Look before anything stops: a refused restore changes nothing.
+    has_data = _volume_tool(stack, volume, "/vol", "ls -A /vol | head -n 1").strip()
     if has_data and not force:
         raise KitError(
             "the stack's /vol volume already holds data; restoring would overwrite it",
-            fix="back it up first, then add --force",
+            fix="back it up first (`wandb-kit backup`), then add --force",
         )
+    stack.compose.run("stop", "wandb", capture=True)
     log("restoring /vol")
-    _volume_tool(
-        stack,
-        volume,
-        "/vol",
-        root,
-        False,
-        "find /vol -mindepth 1 -delete && tar -C /vol --numeric-owner -xpf /backup/vol.tar",
-    )
+    _volume_tool(stack, volume, "/vol", TAR_RESTORE, ro=False, backup_dir=root)
 
 
 def _restore_external(stack: Deployment, root: Path, force: bool, log) -> None:

@@ -9,12 +9,14 @@ kit's dependencies (python -S: standard library only), the stack is destroyed wi
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from deploy import settings
 from tests.integration.helpers import kit
@@ -79,6 +81,12 @@ def test_backup_destroy_restore_reads_back_identical(stacks, storage, tmp_path):
         manifest = json.loads((backup / "manifest.json").read_text())
         assert manifest["storage"] == storage and manifest["files"]
         assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+        # Private: it holds the whole database and the URL-signing secret.
+        assert backup.stat().st_mode & 0o777 == 0o700
+        for path in backup.rglob("*"):
+            want = 0o700 if path.is_dir() else 0o600
+            assert path.stat().st_mode & 0o777 == want, f"{path} is {path.stat().st_mode:o}"
+            assert path.stat().st_uid == os.getuid()
 
         server.down(volumes=True)
         restored = kit(server, "restore", str(backup))
@@ -94,6 +102,9 @@ def test_backup_destroy_restore_reads_back_identical(stacks, storage, tmp_path):
         again = kit(server, "restore", str(backup))
         assert again.returncode == 2
         assert "--force" in again.stderr and "Traceback" not in again.stderr
+        # ... and the refusal left the server running, as it found it.
+        ready = requests.get(f"{server.base_url}/ready", timeout=10)
+        assert ready.status_code == 200
     finally:
         stacks.stop(server)
 
