@@ -31,6 +31,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        help="write one self-contained HTML page here: every check, and for media what "
+        "was logged beside what was read back",
+    )
     p.add_argument("--large-artifact-mib", type=int, default=64)
     p.add_argument("--concurrency", type=int, default=8, help="runs at once in 'concurrency'")
     p.add_argument(
@@ -153,6 +159,11 @@ def run(args) -> int:
         args.json.write_text(report.to_json(results, meta))
     if args.junit:
         args.junit.write_text(report.to_junit(results, meta))
+    if args.html:
+        from deploy.htmlpage import write
+        from deploy.smoke.html import smoke_page
+
+        write(args.html, smoke_page(results, meta, kept=args.keep))
     console.print(
         f"{counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped, {counts['warning']} with warnings "
