@@ -37,6 +37,7 @@ FLAGS = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
+DOCS_HEIGHT_PX = 1400
 
 
 @dataclass
@@ -50,9 +51,25 @@ class Page:
         return self.driver.execute_script(script)
 
     def images(self) -> list[dict]:
-        return self.js(
-            "return Array.from(document.images).map(i => "
-            "({alt: i.alt, complete: i.complete, width: i.naturalWidth}))"
+        """Every <img>: its size as the browser read it, and whether its picture decoded
+        to the last row. A size alone comes from the header of a broken file, and Chrome
+        shows a cut-off PNG as far as it goes; the report's pictures are all opaque, so
+        a transparent last row means the picture did not decode whole."""
+        return self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const imgs = Array.from(document.images);"
+            "Promise.allSettled(imgs.map(i => i.decode())).then(rs => done(imgs.map("
+            "(i, n) => { let whole = false;"
+            " if (rs[n].status === 'fulfilled' && i.naturalWidth > 0) {"
+            "  const c = document.createElement('canvas');"
+            "  c.width = i.naturalWidth; c.height = i.naturalHeight;"
+            "  const g = c.getContext('2d'); g.drawImage(i, 0, 0);"
+            "  const row = g.getImageData(0, c.height - 1, c.width, 1).data;"
+            "  whole = true;"
+            "  for (let k = 3; k < row.length; k += 4) if (row[k] !== 255) whole = false;"
+            " }"
+            " return {alt: i.alt, complete: i.complete, width: i.naturalWidth,"
+            "         decoded: whole}; })))"
         )
 
     def cards(self) -> dict[str, dict]:
@@ -142,6 +159,11 @@ def keep_screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     shot = page.screenshot(out / name)
     if os.environ.get("KIT_UPDATE_DOCS") == "1":
+        from PIL import Image
+
+        # The top of the page (summary, first checks) is what a README can show.
         DOCS.mkdir(exist_ok=True)
-        shutil.copyfile(shot, DOCS / name)
+        with Image.open(shot) as full:
+            top = full.crop((0, 0, full.width, min(full.height, DOCS_HEIGHT_PX)))
+            top.save(DOCS / name, optimize=True)
     return shot

@@ -14,6 +14,11 @@ THUMB_SHOWN_PX = 192  # small images are shown enlarged, pixelated, up to this w
 
 
 def smoke_page(results: list[Result], meta: dict, kept: bool) -> str:
+    from deploy.smoke.registry import CHECKS
+
+    # In the suite's own order (basics first), not the order they were started in.
+    order = {c.name: i for i, c in enumerate(CHECKS)}
+    results = sorted(results, key=lambda r: order.get(r.check, len(order)))
     counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, WARN, SKIP)}
     meta_html = " · ".join(
         f"{esc(k)}: {esc(str(v))}" for k, v in meta.items() if v not in (None, "")
@@ -27,11 +32,16 @@ def smoke_page(results: list[Result], meta: dict, kept: bool) -> str:
         overview.append(
             f'<tr class="{r.status}"><td><a href="#check-{esc(r.check)}">{esc(r.check)}</a></td>'
             f'<td><span class="badge">{r.status}</span></td><td>{r.seconds:.1f}</td>'
-            f"<td>{esc(r.compared)}</td></tr>"
+            f"<td>{esc(_overview_text(r))}</td></tr>"
         )
     overview.append("</table>")
     cards = [_card(r, kept) for r in results]
     return page("wandb-kit smoke", meta_html, summary + "".join(overview) + "".join(cards))
+
+
+def _overview_text(r: Result, limit: int = 160) -> str:
+    text = r.compared if r.status in (PASS, WARN) else r.detail
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _card(r: Result, kept: bool) -> str:
