@@ -116,6 +116,13 @@ COMMANDS: list[Command] = [
         issue=8,
     ),
     Command(
+        "support-bundle",
+        "one archive for an issue report: versions, redacted config and logs, health",
+        _options("deploy.support_bundle", "configure"),
+        _lazy("deploy.support_bundle", "run"),
+        issue=16,
+    ),
+    Command(
         "bench",
         "measure the capacity of a deployment (bounded, cleans up)",
         _options("deploy.bench.command", "configure"),

@@ -45,7 +45,7 @@ _PEM_KEY = re.compile(
 # NAME=value, NAME: value, "NAME": "value" (env dumps, compose config, docker inspect).
 _NAMED = re.compile(
     r"""(["']?\b[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|LICEN[CS]E|API_?KEY|ACCESS_KEY|"""
-    r"""PRIVATE_KEY|CREDENTIAL)[A-Za-z0-9_]*["']?\s*[:=]\s*)(["']?)(?!<redacted>)([^\s"',}]+)""",
+    r"""PRIVATE_KEY|CREDENTIAL)[A-Za-z0-9_]*["']?\s*[:=]\s*)(["']?)(?!<redacted>|true\b|false\b)([^\s"',}]+)""",
     re.IGNORECASE,
 )
 
