@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from deploy import images, settings
 from deploy import preflight as pf
-from deploy import settings
 from deploy.compose import Compose
 from deploy.envfile import read_env, render, write_private
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
@@ -168,6 +168,7 @@ def cmd_up(args) -> int:
         print("preflight:")
         if any(c.status == pf.FAIL for c in run_preflight(args, values, compose)):
             raise KitError("preflight failed; nothing was started", fix="fix the items above")
+    images.ensure(compose, values)  # a missing image: the way out, not Docker's raw error
     print(
         "starting the stack; first boot runs database migrations, which may take "
         "minutes: do not interrupt them (an interrupted migration can leave the "
