@@ -44,6 +44,7 @@ class Bundle:
     files: dict[str, bytes] = field(default_factory=dict)
     gathered: dict[str, str] = field(default_factory=dict)  # part -> "ok" or why not
     limit: int = TOTAL_MAX_BYTES
+    reports: dict[str, dict] = field(default_factory=dict)  # health/doctor, parsed
 
     def add(self, name: str, text: str) -> None:
         data = redact(text, self.values, self.extra_secrets).encode("utf-8", "replace")
@@ -134,6 +135,10 @@ def _versions(b: Bundle, compose) -> None:
         except Exception as err:  # Docker down: say so, keep the rest
             out[key] = f"not available: {err}"
     out["server_image"] = b.values.get("WANDB_IMAGE")
+    # What the server says it runs: health's versions layer (None when unreachable).
+    layers = (b.reports.get("health") or {}).get("layers") or []
+    facts = next((la.get("facts") or {} for la in layers if la.get("name") == "versions"), {})
+    out["server"] = {k: facts.get(k) for k in ("server_version", "min_cli_version")} or None
     b.add_json("versions.json", out)
 
 
@@ -245,7 +250,8 @@ def _cli_json(b: Bundle, name: str, args: list[str], compose_dir: Path, env_file
         cmd, capture_output=True, text=True, timeout=REPORT_TIMEOUT_S, stdin=subprocess.DEVNULL
     )
     try:
-        b.add_json(f"{name}.json", {"exit_code": r.returncode, "report": json.loads(r.stdout)})
+        b.reports[name] = json.loads(r.stdout)
+        b.add_json(f"{name}.json", {"exit_code": r.returncode, "report": b.reports[name]})
     except ValueError:
         b.add_json(
             f"{name}.json",
@@ -263,7 +269,6 @@ def gather(compose_dir: Path, env_file: Path, limit: int = TOTAL_MAX_BYTES) -> B
     b = Bundle(values=values, limit=limit)
     files = [f for f in values.get("COMPOSE_FILE", "compose.yaml").split(":") if f]
     compose = Compose(compose_dir, env_file, values.get("COMPOSE_PROJECT_NAME") or None, files)
-    b.part("versions", lambda: _versions(b, compose))
     b.part("host", lambda: _host(b, compose_dir))
     b.part("env", lambda: _env(b, env_file))
     if env_file.exists():
@@ -287,6 +292,7 @@ def gather(compose_dir: Path, env_file: Path, limit: int = TOTAL_MAX_BYTES) -> B
     b.part("preflight", lambda: _preflight(b, compose_dir, bool(services)))
     for name, args in (("health", ["health"]), ("doctor", ["doctor", "--no-deep"])):
         b.part(name, lambda n=name, a=args: _cli_json(b, n, a, compose_dir, env_file))
+    b.part("versions", lambda: _versions(b, compose))
     return b
 
 

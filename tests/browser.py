@@ -167,3 +167,14 @@ def keep_screenshot(page: Page, tmp_path: Path, name: str) -> Path:
             top = full.crop((0, 0, full.width, min(full.height, DOCS_HEIGHT_PX)))
             top.save(DOCS / name, optimize=True)
     return shot
+
+
+def assert_self_contained(page) -> None:
+    assert page.requests, "the browser logged no request at all: network logging is broken"
+    assert remote(page.requests) == [], (
+        f"the page fetched from the network: {remote(page.requests)}"
+    )
+    images = page.images()
+    assert images, "no pictures on the page"
+    undecoded = [i["alt"] for i in images if not (i["complete"] and i["width"] and i["decoded"])]
+    assert undecoded == [], f"images the browser could not decode: {undecoded}"

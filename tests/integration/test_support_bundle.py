@@ -79,6 +79,8 @@ def test_bundle_holds_the_stack_and_none_of_its_secrets(stacks, tmp_path, storag
             assert "caddy" in services
         versions = json.loads(read(out, "versions.json"))
         assert versions["docker"]["Server"]["Version"] and versions["compose"]
+        if tls == "off":  # (with TLS, health does not trust the test CA: no versions)
+            assert versions["server"]["server_version"], versions
         health = json.loads(read(out, "health.json"))
         assert health["report"]["layers"], health  # the report itself, parsed
         if tls == "off":  # (with TLS the test's CA is not where `health` looks for it)

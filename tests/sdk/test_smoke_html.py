@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import chromium, keep_screenshot, open_report, remote
+from tests.browser import assert_self_contained, chromium, keep_screenshot, open_report
 from tests.sdk.conftest import REPO, StandIn
 
 MEDIA = ["basics", "images", "video", "plots", "table", "html", "audio-histogram"]
@@ -71,17 +71,6 @@ def broken(tmp_path_factory):
         server.stop()
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out, results
-
-
-def assert_self_contained(page) -> None:
-    assert page.requests, "the browser logged no request at all: network logging is broken"
-    assert remote(page.requests) == [], (
-        f"the page fetched from the network: {remote(page.requests)}"
-    )
-    images = page.images()
-    assert images, "no pictures on the page"
-    undecoded = [i["alt"] for i in images if not (i["complete"] and i["width"] and i["decoded"])]
-    assert undecoded == [], f"images the browser could not decode: {undecoded}"
 
 
 @pytest.mark.slow
