@@ -46,8 +46,11 @@ class Bundle:
     limit: int = TOTAL_MAX_BYTES
     reports: dict[str, dict] = field(default_factory=dict)  # health/doctor, parsed
 
-    def add(self, name: str, text: str) -> None:
+    def add(self, name: str, text: str, capped: bool = True) -> None:
         data = redact(text, self.values, self.extra_secrets).encode("utf-8", "replace")
+        if not capped:  # the bundle's own small index files
+            self.files[name] = data
+            return
         if len(data) > FILE_MAX_BYTES:
             data = b"[... cut: kept the last bytes ...]\n" + data[-FILE_MAX_BYTES:]
         room = self.limit - sum(len(v) for v in self.files.values())
@@ -70,8 +73,8 @@ class Bundle:
             self.gathered[name] = f"not gathered: {type(err).__name__}: {err}"
 
     def write(self, path: Path) -> int:
-        self.add_json("gathered.json", self.gathered)
-        self.add("README.txt", README)
+        self.add("gathered.json", json.dumps(self.gathered, indent=2), capped=False)
+        self.add("README.txt", README, capped=False)
         root = path.name.removesuffix(".tar.gz")
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:

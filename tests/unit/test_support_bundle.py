@@ -57,3 +57,21 @@ def test_bundle_with_docker_down_gathers_the_rest_and_leaks_no_secret(tmp_path):
         assert "compose-config.yaml" in names, gathered
     assert "WANDB_STORAGE=external" in env_text and "MYSQL_PASSWORD=<redacted>" in env_text
     assert versions["kit"] and "not available" in str(versions["docker"])
+
+
+def test_size_cap_keeps_the_end_of_a_log_and_says_what_was_left_out(tmp_path):
+    from deploy.support_bundle import Bundle
+
+    b = Bundle(values={}, limit=64 * 1024)
+    b.add("logs/wandb.log", "".join(f"line {i}\n" for i in range(20000)))  # ~160 KB
+    b.add("logs/mysql.log", "x" * 1000)  # no room left
+    out = tmp_path / "capped.tar.gz"
+    b.write(out)
+    with tarfile.open(out) as tar:
+        files = {m.name.split("/", 1)[1]: tar.extractfile(m).read() for m in tar if m.isfile()}
+    assert sum(len(v) for k, v in files.items() if k.startswith("logs/")) <= 64 * 1024
+    log = files["logs/wandb.log"].decode()
+    assert log.startswith("[... cut at the bundle's size cap ...]") and "line 19999" in log
+    assert "logs/mysql.log" not in files
+    assert "size cap" in json.loads(files["gathered.json"])["logs/mysql.log"]
+    assert "README.txt" in files
