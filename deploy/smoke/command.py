@@ -138,13 +138,20 @@ def run(args) -> int:
     def render():
         from rich.table import Table
 
+        from deploy.smoke import status
+
         t = Table.grid(padding=(0, 2))
         for name, state in states.items():
-            t.add_row(name, state)
+            # A long check says what it is doing (deploy.smoke.status): bytes and rate.
+            now = None
+            if state == "running":
+                for workdir in Path(scratch).glob(f"smoke-{name}-*"):
+                    now = status.read(workdir) or now
+            t.add_row(name, f"{state}: {status.describe(now)}" if now else state)
         t.add_row("", f"{time.monotonic() - started:.0f} s")
         return t
 
-    with Live(render(), console=console, refresh_per_second=2, transient=True) as live:
+    with Live(console=console, refresh_per_second=2, transient=True, get_renderable=render) as live:
 
         def update(name: str, state: str) -> None:
             states[name] = state
