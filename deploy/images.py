@@ -28,6 +28,11 @@ def missing(images: list[str]) -> list[str]:
 def ensure(compose: Compose, values: dict[str, str]) -> None:
     """Pulls the images this host lacks; raises a KitError naming the way out when
     some cannot be pulled."""
+    engine = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True
+    )
+    if engine.returncode != 0:
+        return  # no engine: not an image problem; `up` and preflight say so themselves
     need = missing(stack_images(compose))
     if not need:
         return
