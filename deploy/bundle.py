@@ -18,8 +18,8 @@ import tarfile
 import time
 from pathlib import Path
 
-from deploy import __version__
-from deploy.compose import docker, require_engine
+from deploy import __version__, progress
+from deploy.compose import docker, image_present, require_engine
 from deploy.errors import KitError
 
 MANIFEST = "wandb-kit-bundle.json"
@@ -30,29 +30,78 @@ def _docker(*args: str) -> str:
 
 
 def images_of(stack) -> list[str]:
-    out = stack.compose.run("config", "--images", capture=True).stdout
-    return sorted({line.strip() for line in out.splitlines() if line.strip()})
+    from deploy.images import stack_images
+
+    return stack_images(stack.compose)
 
 
-def member_digests(tar: tarfile.TarFile) -> dict[str, str]:
-    """sha256 of every regular member's content, except the kit's own manifest."""
+def member_digests(tar: tarfile.TarFile, advance=lambda n: None) -> dict[str, str]:
+    """sha256 of every regular member's content, except the kit's own manifest;
+    advance(n) is told of every n bytes read (a progress bar)."""
     out = {}
     for member in tar:
         if member.isfile() and member.name != MANIFEST:
             digest, f = hashlib.sha256(), tar.extractfile(member)
             while chunk := f.read(4 << 20):
                 digest.update(chunk)
+                advance(len(chunk))
             out[member.name] = digest.hexdigest()
     return out
 
 
+def _image_bytes(images: list[str]) -> int | None:
+    """About what `docker save` will write (the images' sizes), for the progress bar."""
+    try:
+        sizes = _docker("image", "inspect", "--format", "{{.Size}}", *images).split()
+        return sum(int(s) for s in sizes)
+    except (KitError, ValueError):
+        return None
+
+
+def _docker_save(images: list[str], partial: Path) -> None:
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            ["docker", "save", "-o", str(partial), *images], stdout=subprocess.DEVNULL, stderr=err
+        )
+        code = progress.watch_file(partial, _image_bytes(images), "docker save", proc)
+        if code != 0:
+            err.seek(0)
+            raise KitError(
+                f"`docker save` failed: {err.read().decode(errors='replace').strip()[-500:]}",
+                fix="is the Docker engine running? (`docker info`)",
+            )
+
+
+def _docker_load(bundle: Path) -> None:
+    """`docker load` fed from the file, so the bar shows the bytes the engine took."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as err, open(bundle, "rb") as f:
+        proc = subprocess.Popen(
+            ["docker", "load"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err
+        )
+        try:
+            progress.copy(f, proc.stdin, bundle.stat().st_size, "docker load")
+        except BrokenPipeError:  # the engine stopped reading: its error says why
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        if proc.wait() != 0:
+            err.seek(0)
+            raise KitError(
+                f"`docker load` failed: {err.read().decode(errors='replace').strip()[-500:]}",
+                fix="is the Docker engine running? (`docker info`)",
+            )
+
+
 def save(images: list[str], target: Path, log=print) -> dict:
     require_engine()
-    missing = [
-        i
-        for i in images
-        if subprocess.run(["docker", "image", "inspect", i], capture_output=True).returncode != 0
-    ]
+    missing = [i for i in images if not image_present(i)]
     if missing:
         raise KitError(
             f"not on this host: {', '.join(missing)}",
@@ -61,9 +110,10 @@ def save(images: list[str], target: Path, log=print) -> dict:
         )
     partial = target.with_name(target.name + ".partial")
     log(f"saving {len(images)} images")
-    _docker("save", "-o", str(partial), *images)
-    with tarfile.open(partial) as tar:
-        members = member_digests(tar)
+    _docker_save(images, partial)
+    with progress.bar("checksums", partial.stat().st_size) as advance:
+        with tarfile.open(partial) as tar:
+            members = member_digests(tar, advance)
     manifest = {
         "kit_version": __version__,
         "images": images,
@@ -94,8 +144,9 @@ def verify(bundle: Path) -> dict:
                     fix="make one with `wandb-kit bundle save` (a plain `docker "
                     "save` tarball loads with `docker load -i`, unchecked)",
                 )
-        with tarfile.open(bundle) as tar:
-            found = member_digests(tar)
+        with progress.bar("checksums", bundle.stat().st_size) as advance:
+            with tarfile.open(bundle) as tar:
+                found = member_digests(tar, advance)
     except (tarfile.TarError, EOFError, OSError, ValueError) as err:
         raise KitError(
             f"{bundle} is not a readable tar ({err})",
@@ -115,7 +166,7 @@ def verify(bundle: Path) -> dict:
 def load(bundle: Path, log=print) -> dict:
     manifest = verify(bundle)
     log(f"checksums ok; loading {len(manifest['images'])} images")
-    _docker("load", "-i", str(bundle))
+    _docker_load(bundle)
     for image in manifest["images"]:
         _docker("image", "inspect", image)
     log(f"loaded: {', '.join(manifest['images'])}")

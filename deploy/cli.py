@@ -114,6 +114,11 @@ COMMANDS: list[Command] = [
     _command(
         "bundle", "deploy.commands.ops", "save/load all images of the stack for air-gapped hosts"
     ),
+    _command(
+        "support-bundle",
+        "deploy.commands.support",
+        "one archive for an issue report: versions, config, states, logs, checks; secrets replaced",
+    ),
     Command(
         "bench",
         "measure the capacity of a deployment (bounded, cleans up)",

@@ -249,9 +249,9 @@ def graphql(
     data = (payload or {}).get("data") if isinstance(payload, dict) else None
     if errors and (not data or all(v is None for v in data.values())):
         msg = "; ".join(str(e.get("message", e)) for e in errors)[:500]
-        raise GraphQLError(f"GraphQL error: {redact(msg, (key,))}", resp.status_code)
+        raise GraphQLError(f"GraphQL error: {redact(msg, extra=(key,))}", resp.status_code)
     if resp.status_code >= 400 or not isinstance(payload, dict):
-        snippet = redact((resp.text or "")[:200].strip(), (key,))
+        snippet = redact((resp.text or "")[:200].strip(), extra=(key,))
         raise GraphQLError(f"HTTP {resp.status_code} from /graphql: {snippet!r}", resp.status_code)
     return payload.get("data") or {}
 
@@ -383,7 +383,7 @@ def store_key(url: str, key: str) -> Path:
         wbauth.write_netrc_auth(host=url, api_key=key)
     except wbauth.WriteNetrcError as err:
         raise KitError(
-            f"could not store the key: {redact(str(err), (key,))}",
+            f"could not store the key: {redact(str(err), extra=(key,))}",
             fix="make the .netrc file writable, or set NETRC to a writable path",
         ) from None
     return netrc_path()
@@ -583,7 +583,7 @@ def bootstrap(target: Target, email: str | None = None) -> dict:
     except GraphQLError as err:
         if "exist" not in str(err).lower():
             raise KitError(
-                f"createUser for {email} failed: {redact(str(err), secrets)}",
+                f"createUser for {email} failed: {redact(str(err), extra=secrets)}",
                 fix="check the server's logs (`wandb-kit logs wandb`)",
                 exit_code=EXIT_FAILED,
             ) from None
@@ -600,7 +600,7 @@ def bootstrap(target: Target, email: str | None = None) -> dict:
         new_key = (((data.get("result") or {}).get("apiKey")) or {}).get("name") or ""
     except GraphQLError as err:
         raise KitError(
-            f"generateApiKey failed: {redact(str(err), secrets)}",
+            f"generateApiKey failed: {redact(str(err), extra=secrets)}",
             fix="check the server's logs (`wandb-kit logs wandb`)",
             exit_code=EXIT_FAILED,
         ) from None

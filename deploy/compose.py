@@ -95,13 +95,27 @@ def docker(
     )
     if check and result.returncode != 0:
         err = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
-        err = redact(err, secrets)
+        err = redact(err, extra=secrets)
         raise engine_problem(err) or KitError(
             f"`docker {args[0]}` failed: {err.strip()[-800:]}",
             fix="see the message; `wandb-kit status` shows the stack",
             exit_code=EXIT_FAILED,
         )
     return result.stdout if stdout is None else ""
+
+
+def engine_available() -> bool:
+    """True when a Docker engine answers (DOCKER_HOST or the default socket)."""
+    if shutil.which("docker") is None:
+        return False
+    return bool(docker("version", "--format", "{{.Server.Version}}", check=False).strip())
+
+
+def image_present(image: str) -> bool:
+    """True when the image is on this host's engine."""
+    _require_docker()
+    found = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
+    return found.returncode == 0
 
 
 def require_engine() -> None:
@@ -121,7 +135,7 @@ def docker_data_root() -> str | None:
 
 def _pump(source, sink, secrets: tuple[str, ...], keep: list[str]) -> None:
     for line in iter(source.readline, ""):
-        clean = redact(line, secrets)
+        clean = redact(line, extra=secrets)
         keep.append(clean)
         del keep[:-200]
         sink.write(clean)
@@ -166,8 +180,8 @@ class Compose:
                 timeout=timeout,
                 errors="replace",
             )
-            result.stdout = redact(result.stdout, self.secrets)
-            result.stderr = redact(result.stderr, self.secrets)
+            result.stdout = redact(result.stdout, extra=self.secrets)
+            result.stderr = redact(result.stderr, extra=self.secrets)
         else:
             result = self._stream(args, timeout)
         if check and result.returncode != 0:

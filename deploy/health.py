@@ -679,4 +679,4 @@ def render(report: Report, secrets: tuple[str, ...] = ()) -> str:
         if ly.fix and ly.status in (WARN, FAIL):
             lines.append(f"  {'':6} {'':<{width}} {'':9}  fix: {ly.fix}")
     lines.append(f"{report.status} (exit {report.exit_code})")
-    return redact("\n".join(lines), secrets)
+    return redact("\n".join(lines), extra=secrets)

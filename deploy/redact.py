@@ -1,61 +1,83 @@
-"""One redaction for every text the kit prints or stores that it did not write
-itself: Docker's and compose's output, server answers, exceptions, support bundles.
+"""Every secret the kit knows, replaced in any text it shows or saves: Docker and compose
+output, logs, configs, reports, the support bundle.
 
-It removes every secret the kit knows (the values of the secret settings in .env,
-API keys given to it) and anything shaped like one (on-prem API keys, the signature
-of a presigned URL, a PEM private key), so a mistake elsewhere cannot print one.
-Standard library only (scripts/backup.py runs the compose runner that uses it).
+    redact(text, values)   values: the .env settings (dict); may be None
+
+What goes:
+- the value of every setting whose name looks secret (passwords, keys, tokens, the
+  license, URLs that carry credentials), also URL-quoted, wherever it appears;
+- `NAME=value` / `NAME: value` where NAME looks secret, for secrets that are not in the
+  .env (a container's own environment, compose's rendered config);
+- anything shaped like an on-prem API key (`local-<40 hex>`);
+- the password in a URL (`scheme://user:password@host`);
+- presigned-URL signatures and credentials (S3 v2/v4, GCS, Azure SAS);
+- PEM private keys (also when a log tail cut off their end).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote
 
 MASK = "<redacted>"
-# On-prem and cloud API keys: a prefix, a dash, 40 or more characters.
-_KEY_SHAPE = re.compile(r"\b([A-Za-z0-9]{1,20})-[\w-]{40,}")
-# Query parameters that carry a presigned URL's signature or credential.
-_SIGNED_PARAM = re.compile(
-    r"(?<=[?&])((?:X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId|sig|se|sv)=)"
-    r"[^&\s\"'<>]+",
+
+# Setting names that hold secrets. Deliberately broad: hiding a harmless value costs a
+# support engineer a question; showing a secret costs a credential.
+_SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|LICEN[CS]E|API_?KEY|ACCESS_KEY|PRIVATE|CREDENTIAL|"
+    r"ROOT_USER|_MYSQL_URL$|_BUCKET_URL$|^MYSQL$|^BUCKET$|DSN$|AUTH",
     re.IGNORECASE,
 )
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
+# Values too short or too common to be a secret ("true", a port) are not searched for:
+# replacing every "1" in a log would make it unreadable.
+_MIN_SECRET_LEN = 6
+_API_KEY = re.compile(r"\b([A-Za-z0-9]{1,20})-[\w-]{40,}")
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^/\s:@]*:)[^@\s/]+@")
+_SIGNED_PARAM = re.compile(
+    r"((?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|"
+    r"X-Goog-Credential|Signature|AWSAccessKeyId|sig|GoogleAccessId)=)[^&\s\"'<>]+",
+    re.IGNORECASE,
 )
-# Settings whose values are secrets, by name (whatever setting a later version adds).
-_SECRET_NAME = re.compile(r"(PASSWORD|SECRET|_KEY$|API_KEY|LICENSE|TOKEN|_URL$|ACCESS_KEY)")
-# Derived URLs that hold credentials (mysql://user:pass@..., s3://key:secret@...).
-_URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://)([^:/@\s]+):([^@\s]+)@", re.IGNORECASE)
-# Values too short to redact safely (a one-letter secret would mask every such letter).
-_MIN_LEN = 4
+_PEM_KEY = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.DOTALL
+)
+# NAME=value, NAME: value, "NAME": "value" (env dumps, compose config, docker inspect).
+_NAMED = re.compile(
+    r"""(["']?\b[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|LICEN[CS]E|API_?KEY|ACCESS_KEY|"""
+    r"""PRIVATE_KEY|CREDENTIAL)[A-Za-z0-9_]*["']?\s*[:=]\s*)(["']?)(?!<redacted>|true\b|false\b)([^\s"',}]+)""",
+    re.IGNORECASE,
+)
 
 
-def secret_values(values: Mapping[str, str]) -> list[str]:
-    """The values of the settings that hold secrets (passwords, keys, the license,
-    URLs with credentials), longest first so a secret inside another is masked whole."""
-    found = {
-        v
-        for k, v in values.items()
-        if v and len(v) >= _MIN_LEN and _SECRET_NAME.search(k) and not _plain_url(k, v)
-    }
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def secret_values(values: Mapping[str, str] | None) -> list[str]:
+    """The secrets among the settings, longest first (so a secret that contains
+    another is replaced whole), with their URL-quoted forms."""
+    found: set[str] = set()
+    for name, value in (values or {}).items():
+        if value and is_secret_name(name) and len(value) >= _MIN_SECRET_LEN:
+            found |= {value, quote(value, safe=""), quote(value)}
     return sorted(found, key=len, reverse=True)
 
 
-def _plain_url(key: str, value: str) -> bool:
-    """A *_URL setting without credentials (WANDB_BUCKET_PUBLIC_URL, WANDB_ACME_CA) is
-    no secret, and masking it would hide the very thing a support request needs."""
-    return key.endswith("_URL") and "@" not in value
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """The text with every given secret and everything shaped like a secret masked."""
+def redact(text: str, values: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> str:
+    """`text` with every secret the kit knows replaced by <redacted> (see the module)."""
     if not text:
         return text
-    for s in sorted({s for s in secrets if s and len(s) >= _MIN_LEN}, key=len, reverse=True):
-        text = text.replace(s, MASK)
-    text = _PRIVATE_KEY.sub(f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----", text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
-    text = _SIGNED_PARAM.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    return _KEY_SHAPE.sub(lambda m: f"{m.group(1)}-{MASK}", text)
+    text = _PEM_KEY.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}", text)
+    for secret in [*secret_values(values), *(s for s in extra if s)]:
+        text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+    text = _SIGNED_PARAM.sub(lambda m: m.group(1) + MASK, text)
+    text = _NAMED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    return _API_KEY.sub(lambda m: f"{m.group(1)}-{MASK}", text)
+
+
+def redact_env(values: Mapping[str, str]) -> dict[str, str]:
+    """The settings with every secret value replaced (empty ones stay empty: that a
+    secret is unset is worth knowing), and any secret inside another value too."""
+    return {k: (MASK if v and is_secret_name(k) else redact(v, values)) for k, v in values.items()}

@@ -15,7 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from deploy.compose import require_engine
+from deploy.compose import image_present, require_engine
 from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, EXIT_OK, KitError
 
@@ -27,12 +27,6 @@ def new_image(current: str, tag: str) -> str:
         raise KitError(f"{tag!r} is not a pinned image tag", fix="give a release tag, e.g. 0.84.0")
     repo = current.rsplit(":", 1)[0] if ":" in current.split("/")[-1] else current
     return f"{repo}:{tag}"
-
-
-def _image_present(image: str) -> bool:
-    return (
-        subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
-    )
 
 
 def upgrade(
@@ -57,7 +51,7 @@ def upgrade(
     # 1. The new image first: a missing tag must not touch the running server.
     if bundle_file:
         bundle.load(bundle_file)
-    elif not _image_present(target):
+    elif not image_present(target):
         print(f"pulling {target}")
         pulled = subprocess.run(["docker", "pull", target], capture_output=True, text=True)
         if pulled.returncode != 0:
@@ -66,7 +60,7 @@ def upgrade(
                 fix="check the tag, or bring it with `wandb-kit bundle load`; "
                 f"nothing was changed, the server still runs {old}",
             )
-    if not _image_present(target):
+    if not image_present(target):
         raise KitError(
             f"{target} is not on this host after loading",
             fix=f"check the bundle's images; the server still runs {old}",

@@ -79,6 +79,8 @@ def ingest(ctx: SmokeContext, runs: int, steps: int, keys: int, deadline: float)
             time.sleep(0.2)
     out["readable_lag_seconds"] = round(time.time() - last_finish, 2) if not pending else None
     out["unreadable_runs"] = len(pending)
+    # Per run: from its first log call until finish() returned (every step flushed).
+    out["run_seconds"] = sorted(round(r["log_seconds"] + r["finish_seconds"], 3) for r in results)
     out["paths"] = sorted(r["path"] for r in results)
     return out
 
@@ -173,4 +175,6 @@ def readback(ctx: SmokeContext, history_path: str, file_path: str, repeats: int 
         "history_ms_median": round(statistics.median(hist) * 1000, 1),
         "file_download_ms_median": round(statistics.median(down) * 1000, 1),
         "repeats": repeats,
+        "history_ms": [round(h * 1000, 1) for h in hist],
+        "file_download_ms": [round(d * 1000, 1) for d in down],
     }

@@ -31,6 +31,8 @@ class Sampler:
         self.project = project
         self.interval = interval
         self.samples: dict[str, list[tuple[float, float]]] = {}
+        self.times: dict[str, list[float]] = {}  # when each sample was taken
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -76,6 +78,7 @@ class Sampler:
                     then, before = last[cid]
                     cpu = 100 * (ticks - before) / CLK_TCK / max(now - then, 1e-6)
                     self.samples.setdefault(service, []).append((max(cpu, 0.0), rss_mib))
+                    self.times.setdefault(service, []).append(round(now - self._started, 1))
                 last[cid] = (now, ticks)
             self._stop.wait(self.interval)
 
@@ -86,7 +89,19 @@ class Sampler:
                 "cpu_percent_peak": round(max(c for c, _ in s), 1),
                 "memory_mib_peak": round(max(m for _, m in s), 1),
                 "samples": len(s),
+                # [seconds, cpu %, memory MiB], for the HTML report's plots
+                "series": _thin(
+                    [
+                        [t, round(c, 1), round(m, 1)]
+                        for t, (c, m) in zip(self.times[name], s, strict=True)
+                    ]
+                ),
             }
             for name, s in self.samples.items()
             if s
         }
+
+
+def _thin(rows: list, most: int = 300) -> list:
+    step = max(1, -(-len(rows) // most))
+    return rows[::step]

@@ -48,6 +48,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="keep the runs and their local files (default: delete them)",
     )
     p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument(
+        "--html",
+        type=Path,
+        help="write one self-contained HTML page here: rate over concurrency with the "
+        "knee, latency percentiles, server CPU and memory, as plots",
+    )
 
 
 def _check_bounds(args) -> None:
@@ -146,6 +152,11 @@ def run(args) -> int:
     console.print(_table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
+    if args.html:
+        from deploy.bench.html import bench_page
+        from deploy.htmlpage import write
+
+        write(args.html, bench_page(result))
     ok = result["ingest"]["errors"] == 0 and result["ingest"]["unreadable_runs"] == 0
     return EXIT_OK if ok else EXIT_FAILED
 

@@ -38,7 +38,7 @@ def run_health(args) -> int:
     report = health.run(where, key, key_source, deep=args.deep, timeout=args.timeout)
     secrets = ((key,) if key else ()) + tuple(deployment(args, must_exist=False).secrets)
     if args.json:
-        print(redact(json.dumps(report.to_json(), indent=2), secrets))
+        print(redact(json.dumps(report.to_json(), indent=2), extra=secrets))
     else:
         print(health.render(report, secrets))
     sys.stdout.flush()
@@ -71,7 +71,7 @@ def run_doctor(args) -> int:
     where = target(args)
     exam = doctor.examine(deployment(args, must_exist=False), where, args.deep, args.timeout)
     if args.json:
-        print(redact(json.dumps(exam.to_json(), indent=2), exam.secrets))
+        print(redact(json.dumps(exam.to_json(), indent=2), extra=exam.secrets))
         return exam.exit_code
     print(health.render(exam.report, exam.secrets))
     if exam.local.compose_error and where.values:
@@ -80,7 +80,7 @@ def run_doctor(args) -> int:
     if not exam.findings:
         print("doctor: no known pitfall found")
     for f in exam.findings:
-        print(redact(f.render(), exam.secrets))
+        print(redact(f.render(), extra=exam.secrets))
         print()
     counts = {s: sum(f.severity == s for f in exam.findings) for s in doctor.SEVERITIES}
     fail, warn, note = (counts[s] for s in doctor.SEVERITIES)

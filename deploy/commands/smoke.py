@@ -33,6 +33,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
     p.add_argument(
+        "--html",
+        type=Path,
+        help="write one self-contained HTML page here: every check, and for media what "
+        "was logged beside what was read back",
+    )
+    p.add_argument(
         "--large-artifact-mib",
         type=_at_least_one,
         default=64,
@@ -120,13 +126,20 @@ def run(args) -> int:
     def render():
         from rich.table import Table
 
+        from deploy.smoke import status
+
         t = Table.grid(padding=(0, 2))
         for name, state in states.items():
-            t.add_row(name, state)
+            # A long check says what it is doing (deploy.smoke.status): bytes and rate.
+            now = None
+            if state == "running":
+                for workdir in Path(scratch).glob(f"smoke-{name}-*"):
+                    now = status.read(workdir) or now
+            t.add_row(name, f"{state}: {status.describe(now)}" if now else state)
         t.add_row("", f"{time.monotonic() - started:.0f} s")
         return t
 
-    with Live(render(), console=console, refresh_per_second=2, transient=True) as live:
+    with Live(console=console, refresh_per_second=2, transient=True, get_renderable=render) as live:
 
         def update(name: str, state: str) -> None:
             states[name] = state
@@ -141,6 +154,11 @@ def run(args) -> int:
         args.json.write_text(report.to_json(results, meta))
     if args.junit:
         args.junit.write_text(report.to_junit(results, meta))
+    if args.html:
+        from deploy.htmlpage import write
+        from deploy.smoke.html import smoke_page
+
+        write(args.html, smoke_page(results, meta, kept=args.keep))
     console.print(
         f"{counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped, {counts['warning']} with warnings "

@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
+from deploy import images, settings
 from deploy import preflight as pf
-from deploy import settings
 from deploy.commands.common import add_location_options, deployment
 from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
@@ -111,6 +111,7 @@ def up(args) -> int:
             print("preflight:")
             if not preflight_ok(dep):
                 raise KitError("preflight failed; nothing was started", fix="fix the items above")
+        images.ensure(dep.compose, dep.values)  # a missing image: the way out, not Docker's
         print(
             "starting the stack; first boot runs database migrations, which may take "
             "minutes: do not interrupt them (an interrupted migration can leave the "

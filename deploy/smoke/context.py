@@ -11,6 +11,8 @@ PASS, FAIL, WARN, SKIP = "passed", "failed", "warning", "skipped"
 # A check's limit, large-artifact included (its default 64 MiB takes seconds on a LAN;
 # --large-artifact-mib 10240 over a slow link needs --check-timeout raised).
 CHECK_TIMEOUT_S = 900
+# Evidence (thumbnails, trace data, first rows) one check may hand the report, in all.
+EVIDENCE_MAX_BYTES = 1_500_000
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Result:
     detail: str = ""  # for failures: what differed; for skips: how to install
     run_urls: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What was logged beside what was read back, for the HTML report (deploy.smoke.evidence).
+    evidence: list[dict] = field(default_factory=list)
 
 
 class CheckFailed(AssertionError):
@@ -60,6 +64,19 @@ class Recorder:
         self.compared: list[str] = []
         self.warnings: list[str] = []
         self.run_urls: list[str] = []
+        self.evidence: list[dict] = []
+        self._evidence_bytes = 0
+
+    def show(self, record: dict) -> None:
+        """Keeps one evidence record (deploy.smoke.evidence builds them) for the HTML
+        report, while the check's records stay under EVIDENCE_MAX_BYTES in all: they
+        travel in the worker's result file and end up inline in one page."""
+        size = len(json.dumps(record))
+        if self._evidence_bytes + size > EVIDENCE_MAX_BYTES:
+            record = {**record, "logged": None, "read": None, "note": "too large to show"}
+            size = len(json.dumps(record))
+        self._evidence_bytes += size
+        self.evidence.append(record)
 
     def compared_(self, what: str) -> None:
         self.compared.append(what)

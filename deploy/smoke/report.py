@@ -37,7 +37,12 @@ def console_table(results: list[Result]):
 
 def to_json(results: list[Result], meta: dict) -> str:
     return json.dumps(
-        {"meta": meta, "summary": summary_counts(results), "checks": [asdict(r) for r in results]},
+        {
+            "meta": meta,
+            "summary": summary_counts(results),
+            # Evidence (thumbnails, traces) is for the HTML page; JSON stays small.
+            "checks": [{k: v for k, v in asdict(r).items() if k != "evidence"} for r in results],
+        },
         indent=2,
     )
 

@@ -105,6 +105,12 @@ def download_media(run, ref, what: str, root: str) -> bytes:
     if not hasattr(ref, "get") or not ref.get("path"):
         raise CheckFailed(f"{what}: the summary has no media reference (got {ref!r:.120})")
     data = download(run, ref["path"], root)
+    verify_digest(ref, data, what)
+    return data
+
+
+def verify_digest(ref, data: bytes, what: str) -> None:
+    """Fails when `data` is not the file the SDK wrote for the media reference `ref`."""
     want = ref.get("sha256")
     if want and sha256(data) != want:
         raise CheckFailed(
@@ -112,4 +118,3 @@ def download_media(run, ref, what: str, root: str) -> bytes:
             f"wrote (sha256 {sha256(data)[:12]}..., expected {want[:12]}...; "
             f"{len(data)} bytes)"
         )
-    return data

@@ -60,6 +60,7 @@ def run_check(name: str, ctx: SmokeContext) -> Result:
         detail=detail,
         run_urls=rec.run_urls,
         warnings=rec.warnings,
+        evidence=rec.evidence,
     )
 
 

@@ -50,6 +50,8 @@ def test_bench_reports_every_figure_for_a_local_stack(stacks, tmp_path):
             "400",
             "--json",
             str(out),
+            "--html",
+            str(tmp_path / "bench.html"),
             env=env,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -81,5 +83,29 @@ def test_bench_reports_every_figure_for_a_local_stack(stacks, tmp_path):
             env={**env, **server.sdk_env(), "WANDB_CONFIG_DIR": str(tmp_path)},
         )
         assert left.stdout.strip() == "0", left.stderr[-1000:]
+        bench_page_in_a_browser(tmp_path, data)
     finally:
         stacks.stop(server)
+
+
+def bench_page_in_a_browser(tmp_path, data: dict) -> None:
+    """`bench --html` in headless Chromium: the plots are there and decode, the knee is
+    named, and the page fetches nothing."""
+    from tests.browser import chromium, keep_screenshot, open_report, remote
+
+    with chromium(tmp_path / "profile") as driver:
+        page = open_report(driver, tmp_path / "bench.html")
+        assert page.requests and remote(page.requests) == [], remote(page.requests)
+        images = page.images()
+        assert {i["alt"] for i in images} >= {
+            "ingest rate over concurrency",
+            "latency percentiles",
+            "server CPU (%) over the benchmark",
+            "server memory (MiB) over the benchmark",
+        }
+        assert all(i["decoded"] and i["width"] for i in images), images
+        text = page.js("return document.body.innerText")
+        knee = data["ramp"]["knee_runs"]
+        assert f"knee: {knee if knee else 'none within bounds'}" in text
+        assert "history read (ms)" in text and "p99" in text
+        keep_screenshot(page, tmp_path, "bench-report.png")

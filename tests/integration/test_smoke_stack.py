@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from deploy.smoke.registry import CHECKS
+from tests.browser import assert_self_contained, chromium, keep_screenshot, open_report
 
 
 @pytest.fixture(scope="module", params=["embedded", "external"])
@@ -43,6 +44,8 @@ def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
             str(junit),
             "--large-artifact-mib",
             "16",
+            "--html",
+            str(tmp_path / "smoke.html"),
         ],
         capture_output=True,
         text=True,
@@ -57,3 +60,13 @@ def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
     cases = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
     assert sorted(cases) == sorted(c.name for c in CHECKS)
     print(f"{stack.values['WANDB_STORAGE']}: smoke wall {data['meta']['wall_seconds']} s")
+    # The same run as one page, in a real browser: every check, every picture decoded,
+    # nothing fetched.
+    with chromium(tmp_path / "profile") as driver:
+        page = open_report(driver, tmp_path / "smoke.html")
+        assert_self_contained(page)
+        cards = page.cards()
+        assert {n: c["status"] for n, c in cards.items()} == {
+            c["check"]: c["status"] for c in data["checks"]
+        }
+        keep_screenshot(page, tmp_path, f"smoke-report-{stack.values['WANDB_STORAGE']}.png")

@@ -65,7 +65,7 @@ def test_bad_urls_are_refused_with_a_fix(bad):
 
 def test_redact_removes_given_secrets_and_anything_key_shaped():
     text = f"key {GOOD_KEY} and pw hunter2-long and {WRONG_KEY}"
-    out = redact(text, ("hunter2-long",))
+    out = redact(text, extra=("hunter2-long",))
     assert GOOD_KEY not in out and WRONG_KEY not in out and "hunter2-long" not in out
     assert "local-<redacted>" in out
 

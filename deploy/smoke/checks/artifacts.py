@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
-from deploy.smoke import sdk
+from deploy.smoke import sdk, status
 from deploy.smoke.context import CheckFailed, Recorder, SmokeContext, expect, expect_true
 
 
@@ -127,6 +128,7 @@ def run_large_artifact(ctx: SmokeContext, rec: Recorder) -> None:
     src = sdk.scratch(ctx, "large")
     path = os.path.join(src, "blob.bin")
     digest = hashlib.sha256()
+    started = time.monotonic()
     with open(path, "wb") as f:
         remaining = size
         while remaining:
@@ -134,6 +136,9 @@ def run_large_artifact(ctx: SmokeContext, rec: Recorder) -> None:
             digest.update(chunk)
             f.write(chunk)
             remaining -= len(chunk)
+            status.write(ctx.workdir, "writing", size - remaining, size, started)
+    # The SDK's upload reports no bytes to its caller: the phase and size only.
+    status.write(ctx.workdir, "uploading", None, size)
     run = sdk.init(ctx, "large-artifact", tags=["artifacts"])
     art = wandb.Artifact(f"smoke-large-{ctx.tag}", type="blob")
     art.add_file(path)
@@ -144,7 +149,11 @@ def run_large_artifact(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, run_path))
     entity, project, _ = run_path.split("/")
     back = sdk.api().artifact(f"{entity}/{project}/smoke-large-{ctx.tag}:latest")
-    root = _download(back, sdk.scratch(ctx, "large-down"), "large artifact")
+    down = sdk.scratch(ctx, "large-down")
+    # What appears in the SDK's cache and the target while it downloads: the bytes so far.
+    with status.Watch(ctx.workdir, "downloading", [down, os.path.join(ctx.workdir, "cache")], size):
+        root = _download(back, down, "large artifact")
+    status.write(ctx.workdir, "verifying", None, size)
     got = hashlib.sha256()
     try:
         with open(os.path.join(root, "blob.bin"), "rb") as f:

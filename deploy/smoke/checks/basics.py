@@ -3,7 +3,7 @@ history read back through run.history() and run.scan_history()."""
 
 from __future__ import annotations
 
-from deploy.smoke import sdk
+from deploy.smoke import evidence, sdk
 from deploy.smoke.context import Recorder, SmokeContext, expect, expect_true
 
 STEPS = 100
@@ -49,6 +49,14 @@ def run_basics(ctx: SmokeContext, rec: Recorder) -> None:
     want = [row(s) for s in range(STEPS)]
     sampled = sorted(back.history(samples=STEPS * 2, pandas=False), key=lambda r: r["_step"])
     scanned = sorted(back.scan_history(), key=lambda r: r["_step"])
+    read = [(r["_step"], r["loss"]) for r in scanned if r.get("loss") is not None]
+    rec.show(
+        evidence.plot(
+            "loss over steps (scan_history)",
+            evidence.series(range(STEPS), [row(s)["loss"] for s in range(STEPS)]),
+            evidence.series([s for s, _ in read], [v for _, v in read]),
+        )
+    )
     for label, rows in (("run.history()", sampled), ("run.scan_history()", scanned)):
         expect(f"{label} steps", list(range(STEPS)), [r["_step"] for r in rows])
         got = [

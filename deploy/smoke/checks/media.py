@@ -7,7 +7,7 @@ import io
 import json
 import os
 
-from deploy.smoke import sdk
+from deploy.smoke import evidence, sdk
 from deploy.smoke.context import CheckFailed, Recorder, Skipped, SmokeContext, expect, expect_true
 
 
@@ -50,6 +50,26 @@ def _media_path(ref, what: str) -> str:
     return ref["path"]
 
 
+def _shown(rec: Recorder, run, key: str, root: str, show) -> bytes:
+    """Downloads the media file the summary's `key` references, hands the report what came
+    back beside what was logged (show(bytes or None, note) builds the evidence record),
+    then checks that the file is the one the SDK wrote."""
+    ref = run.summary.get(key)
+    try:
+        data = sdk.download(run, _media_path(ref, key), root)
+    except CheckFailed as err:
+        rec.show(show(None, str(err)))
+        raise
+    rec.show(show(data, ""))
+    try:
+        sdk.verify_digest(ref, data, key)
+    except CheckFailed as err:
+        shown = rec.evidence[-1]
+        shown["note"] = "; ".join(filter(None, [str(err), shown.get("note")]))
+        raise
+    return data
+
+
 def _log_and_fetch(ctx, name: str, payload: dict, **init_kwargs):
     run = sdk.init(ctx, name, tags=[name], **init_kwargs)
     run.log(payload)
@@ -79,8 +99,8 @@ def run_images(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "images")
     for key, want in (("img_numpy", arr), ("img_pil", pil)):
-        got = _decode_png(sdk.download_media(run, run.summary.get(key), key, root), key)
-        _expect_pixels(key, want, got)
+        data = _shown(rec, run, key, root, lambda d, n, k=key, w=want: evidence.image(k, w, d, n))
+        _expect_pixels(key, want, _decode_png(data, key))
     rec.compared_("numpy and PIL images: every pixel")
     ref = run.summary.get("img_list") or {}
     expect("img_list captions", captions, ref.get("captions"))
@@ -91,6 +111,7 @@ def run_images(ctx: SmokeContext, rec: Recorder) -> None:
             os.path.join("media", "images", os.path.basename(name)) if "/" not in name else name
         )
         data = sdk.download(run, stored, root)
+        rec.show(evidence.image(f"img_list[{i}] {captions[i]}", batch[i], data))
         _expect_pixels(f"img_list[{i}]", batch[i], _decode_png(data, f"img_list[{i}]"))
     rec.compared_("list of 3 captioned images: captions and pixels")
 
@@ -117,7 +138,13 @@ def run_video(ctx: SmokeContext, rec: Recorder) -> None:
     for key, ext in (("clip_gif", ".gif"), ("clip_mp4", ".mp4")):
         name = _media_path(run.summary.get(key), key)
         expect_true(f"{key} format", name.endswith(ext), f"stored as {name}")
-        data = sdk.download_media(run, run.summary.get(key), key, root)
+        data = _shown(
+            rec,
+            run,
+            key,
+            root,
+            lambda d, n, k=key, e=ext: evidence.video(f"{k} frames", video, d, e, n),
+        )
         try:
             decoded = imageio.v3.imread(io.BytesIO(data), index=None, extension=ext)
         except Exception as err:
@@ -153,7 +180,18 @@ def run_plots(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "plots")
     for key, want_y in (("plot_plotly", ys), ("plot_matplotlib", [y * 2 for y in ys])):
-        data = sdk.download_media(run, run.summary.get(key), key, root)
+
+        def show(data, note, key=key, want_y=want_y):
+            read = None
+            if data is not None:
+                try:
+                    trace = json.loads(data)["data"][0]
+                    read = evidence.series(trace["x"], trace["y"])
+                except Exception as err:  # what could not be read is what the report says
+                    note = note or f"no readable trace in the stored JSON ({err})"
+            return evidence.plot(key, evidence.series(xs, want_y), read, note)
+
+        data = _shown(rec, run, key, root, show)
         try:
             spec = json.loads(data)
         except ValueError as err:
@@ -176,7 +214,18 @@ def run_table(ctx: SmokeContext, rec: Recorder) -> None:
     path, run = _log_and_fetch(ctx, "table", {"results": table})
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "table")
-    stored = json.loads(sdk.download_media(run, run.summary.get("results"), "results", root))
+
+    def show(data, note):
+        cols = rows = None
+        if data is not None:
+            try:
+                spec = json.loads(data)
+                cols, rows = spec.get("columns"), spec.get("data")
+            except ValueError as err:
+                note = note or f"the stored table does not parse ({err})"
+        return evidence.table("results", TABLE_COLUMNS, TABLE_ROWS, cols, rows, note)
+
+    stored = json.loads(_shown(rec, run, "results", root, show))
     expect("table columns", TABLE_COLUMNS, stored.get("columns"))
     expect("table rows", TABLE_ROWS, stored.get("data"))
     rec.compared_("table file: columns and every cell")
@@ -211,7 +260,15 @@ def run_html(ctx: SmokeContext, rec: Recorder) -> None:
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "html")
     for key, want in (("html_string", HTML), ("html_file", file_html)):
-        got = sdk.download_media(run, run.summary.get(key), key, root)
+        got = _shown(
+            rec,
+            run,
+            key,
+            root,
+            lambda d, n, k=key, w=want: evidence.text(
+                k, w, None if d is None else d.decode(errors="replace"), n
+            ),
+        )
         expect(f"{key} bytes (sha256)", sdk.sha256(want.encode()), sdk.sha256(got))
     rec.compared_("HTML from string and from file: byte-identical")
 
@@ -237,7 +294,17 @@ def run_audio_histogram(ctx: SmokeContext, rec: Recorder) -> None:
     )
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "audio")
-    data = sdk.download_media(run, run.summary.get("tone"), "tone", root)
+
+    def show(data, note):
+        samples = None
+        if data is not None:
+            try:
+                samples = sf.read(io.BytesIO(data), dtype="float32")[0]
+            except Exception as err:  # what could not be read is what the report says
+                note = note or f"the stored file is not valid audio ({err})"
+        return evidence.audio("tone (440 Hz)", rate, tone, samples, note)
+
+    data = _shown(rec, run, "tone", root, show)
     try:
         got, got_rate = sf.read(io.BytesIO(data), dtype="float32")
     except Exception as err:
@@ -248,6 +315,12 @@ def run_audio_histogram(ctx: SmokeContext, rec: Recorder) -> None:
     expect_true("audio samples", err < 1e-3, f"max difference {err:.4g} (16-bit tolerance 1e-3)")
     rec.compared_("audio: rate, length, samples within 16-bit precision")
     hist = (run.history(pandas=False) or [{}])[-1].get("weights") or run.summary.get("weights")
+    got_hist = hist if hasattr(hist, "get") else {}
+    rec.show(
+        evidence.histogram(
+            "weights", counts.tolist(), edges.tolist(), got_hist.get("values"), got_hist.get("bins")
+        )
+    )
     if not hasattr(hist, "get"):
         raise CheckFailed(f"histogram 'weights' missing from history and summary ({hist!r:.80})")
     expect("histogram counts", counts.tolist(), hist.get("values"))

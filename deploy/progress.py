@@ -1,0 +1,102 @@
+"""Progress of long operations (image bundles, backups, restores): a rich progress bar
+with bytes done, rate and time left, on stderr. Quiet when stdout is not a terminal
+(logs, CI, pipes) or when the command prints JSON, so machine output stays clean.
+
+    with progress.bar("saving images", total_bytes) as advance:
+        ...; advance(n)                  # n more bytes done
+        advance.to(n)                    # n bytes done in all (a file that grows)
+
+    progress.copy(src, dst, total, "restoring volume")    # stream copy with a bar
+    progress.watch_file(path, total, "docker save", proc)  # a child writing a file
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 4 << 20
+
+
+def is_quiet(json_output: bool = False) -> bool:
+    return json_output or not sys.stdout.isatty()
+
+
+class Advance:
+    """What a bar's user calls: advance(n) adds n bytes; advance.to(n) sets the total
+    done. A quiet bar counts the same and draws nothing."""
+
+    def __init__(self, bar=None, task=None) -> None:
+        self._bar, self._task, self.done = bar, task, 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+
+    def to(self, done: int) -> None:
+        self.done = done
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+
+
+@contextmanager
+def bar(description: str, total: int | None, quiet: bool | None = None) -> Iterator[Advance]:
+    """A byte progress bar for one operation (total None: size unknown, a spinner)."""
+    if is_quiet() if quiet is None else quiet:
+        yield Advance()
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=Console(stderr=True), transient=False) as p:
+        task = p.add_task(description, total=total)
+        yield Advance(p, task)
+
+
+def copy(
+    src: BinaryIO, dst: BinaryIO, total: int | None, description: str, quiet: bool | None = None
+) -> int:
+    """Copies src to dst in chunks, with a bar; returns the bytes copied."""
+    with bar(description, total, quiet) as advance:
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+            advance(len(chunk))
+        return advance.done
+
+
+def watch_file(
+    path: Path, total: int | None, description: str, proc, quiet: bool | None = None
+) -> int:
+    """Shows the growth of `path` while the child process `proc` (a Popen) writes it,
+    e.g. `docker save -o`; returns the child's exit code."""
+    with bar(description, total, quiet) as advance:
+        while proc.poll() is None:
+            try:
+                advance.to(path.stat().st_size)
+            except OSError:  # not created yet
+                pass
+            time.sleep(0.5)
+        if path.exists():
+            advance.to(path.stat().st_size)
+    return proc.returncode
