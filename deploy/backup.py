@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from deploy import __version__
+from deploy.compose import docker_watched
 from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, KitError
 
@@ -83,6 +84,7 @@ def _volume_tool(
     ro: bool = True,
     backup_dir: Path | None = None,
     writes_backup: bool = False,
+    watch: tuple[Path, int, str] | None = None,
 ) -> str:
     """Runs a shell script as root in a throwaway container of the wandb image (it has
     tar and sh, and nothing else needs pulling) with the volume mounted, and the backup
@@ -97,10 +99,14 @@ def _volume_tool(
         script = (
             f"umask 077; {script}; rc=$?; chown -R {os.getuid()}:{os.getgid()} /backup; exit $rc"
         )
-    return stack.docker(
+    args = [
         "run", "--rm", "--user", "0:0", "--entrypoint", "sh", *mounts,
         stack.image_of("wandb"), "-c", script,
-    )  # fmt: skip
+    ]  # fmt: skip
+    if watch:  # (file it writes, expected bytes, label): a progress bar on a terminal
+        docker_watched(args, *watch, secrets=stack.secrets)
+        return ""
+    return stack.docker(*args)
 
 
 # --- manifest ---------------------------------------------------------------------------
@@ -224,7 +230,7 @@ def _backup(stack: Deployment, dest: Path, keep: int | None, log) -> Path:
                 "/vol copied with tar while wandb ran, then wandb stopped for a second, "
                 "incremental pass over what changed (numeric owners, modes)"
             )
-            meta.update(_backup_embedded(stack, volume, partial, log))
+            meta.update(_backup_embedded(stack, volume, size, partial, log))
         manifest = write_manifest(partial, meta)
         final = dest / name
         partial.rename(final)
@@ -238,13 +244,16 @@ def _backup(stack: Deployment, dest: Path, keep: int | None, log) -> Path:
     return final
 
 
-def _backup_embedded(stack: Deployment, volume: str, partial: Path, log) -> dict:
+def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, log) -> dict:
     """The classic two-pass copy: /vol is archived while wandb runs (GNU tar's
     listed-incremental snapshot records what it saw), then wandb stops only for a
     second pass that archives what changed since, so the downtime follows the changes,
     not the data. Restore extracts both in order; together they are the stopped state."""
     log("copying /vol while wandb runs (pass 1 of 2)")
-    _volume_tool(stack, volume, "/vol", TAR_FULL, backup_dir=partial, writes_backup=True)
+    _volume_tool(
+        stack, volume, "/vol", TAR_FULL, backup_dir=partial, writes_backup=True,
+        watch=(partial / "vol.tar", size, "copying /vol"),
+    )  # fmt: skip
     log("stopping wandb for the final pass over what changed")
     stopped = time.monotonic()
     stack.compose.run("stop", "wandb", capture=True)

@@ -104,6 +104,30 @@ def docker(
     return result.stdout if stdout is None else ""
 
 
+def docker_watched(
+    args: list[str], path: Path, total: int | None, label: str, secrets: tuple[str, ...] = ()
+) -> None:
+    """Runs `docker ARGS` while a progress bar follows the growth of `path`, the file
+    it writes (a backup archive); a failure raises a KitError with Docker's redacted
+    message."""
+    import tempfile
+
+    from deploy import progress
+
+    _require_docker()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(["docker", *args], stdout=subprocess.DEVNULL, stderr=err)
+        code = progress.watch_file(path, total, label, proc)
+        if code != 0:
+            err.seek(0)
+            text = redact(err.read().decode(errors="replace"), extra=secrets)
+            raise engine_problem(text) or KitError(
+                f"`docker {args[0]}` failed: {text.strip()[-800:]}",
+                fix="see the message; `wandb-kit status` shows the stack",
+                exit_code=EXIT_FAILED,
+            )
+
+
 def engine_available() -> bool:
     """True when a Docker engine answers (DOCKER_HOST or the default socket)."""
     if shutil.which("docker") is None:

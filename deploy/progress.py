@@ -26,6 +26,15 @@ def is_quiet(json_output: bool = False) -> bool:
     return json_output or not sys.stdout.isatty()
 
 
+def _rich_available() -> bool:
+    """scripts/backup.py runs without the kit's dependencies: then no bars, no error."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class Advance:
     """What a bar's user calls: advance(n) adds n bytes; advance.to(n) sets the total
     done. A quiet bar counts the same and draws nothing."""
@@ -47,7 +56,7 @@ class Advance:
 @contextmanager
 def bar(description: str, total: int | None, quiet: bool | None = None) -> Iterator[Advance]:
     """A byte progress bar for one operation (total None: size unknown, a spinner)."""
-    if is_quiet() if quiet is None else quiet:
+    if (is_quiet() if quiet is None else quiet) or not _rich_available():
         yield Advance()
         return
     from rich.console import Console
