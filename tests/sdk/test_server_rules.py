@@ -13,6 +13,8 @@ import base64
 import pytest
 import requests
 
+from tests.sdk.conftest import run_python
+
 
 def gql(standin, key: str, query: str, variables: dict | None = None) -> requests.Response:
     return requests.post(
@@ -32,7 +34,7 @@ UPSERT = """mutation UpsertBucket($entity: String, $project: String, $name: Stri
 
 
 def test_unknown_entity_refused_and_other_users_entity_closed(
-    standin, wandb_env, api, project, tmp_path, monkeypatch
+    standin, wandb_env, api, project, tmp_path
 ):
     import wandb
 
@@ -57,7 +59,6 @@ def test_unknown_entity_refused_and_other_users_entity_closed(
     assert "entity nobody-here not found" in r.json()["errors"][0]["message"]
     with pytest.raises(Exception, match="not found"):
         wandb.init(entity="nobody-here", project=project, settings=wandb.Settings(init_timeout=60))
-    wandb.teardown()
 
     bob = standin.user_key
     # GraphQL writes into the admin's entity: refused with PERMISSION_ERROR / 403
@@ -100,22 +101,61 @@ def test_unknown_entity_refused_and_other_users_entity_closed(
     r = requests.get(f"{standin.url}/artifacts/admin/{hexmd5}", auth=("api", bob), timeout=30)
     assert r.status_code == 403
 
-    # and through the SDK itself, as bob
-    monkeypatch.setenv("WANDB_API_KEY", bob)
-    bob_api = wandb.Api(timeout=30)
-    with pytest.raises(Exception, match="(?i)permission"):
-        _ = bob_api.run(f"admin/{project}/{run_id}").summary
-    with pytest.raises(Exception, match="(?i)permission"):
-        bob_api.artifact(f"admin/{project}/secret:v0")
-    with pytest.raises(Exception, match="(?i)permission"):
-        wandb.init(entity="admin", project=project, settings=wandb.Settings(init_timeout=60))
-    wandb.teardown()
-    # bob's own entity works, and the admin keeps admin powers over it
-    with wandb.init(project=project) as run:
-        run.log({"y": 2})
-        bob_run = run.path
+    # and through the SDK itself, as bob (a process of bob's own)
+    bob_code = f"""
+import wandb
+api = wandb.Api(timeout=30)
+for what, call in [
+    ("run", lambda: api.run("admin/{project}/{run_id}").summary),
+    ("artifact", lambda: api.artifact("admin/{project}/secret:v0")),
+    ("runs", lambda: list(api.runs("admin/{project}"))),
+]:
+    try:
+        call()
+    except Exception as e:
+        assert "ermission" in str(e), (what, e)
+    else:
+        raise SystemExit(f"bob read the admin's {{what}}")
+try:
+    wandb.init(entity="admin", project="{project}", settings=wandb.Settings(init_timeout=60))
+except Exception as e:
+    assert "ermission" in str(e), e
+else:
+    raise SystemExit("bob logged into the admin's entity")
+with wandb.init(project="{project}") as run:
+    run.log({{"y": 2}})
+print("BOBRUN", run.path)
+"""
+    out = run_python(bob_code, dict(wandb_env, WANDB_API_KEY=bob), tmp_path).stdout
+    bob_run = out.split("BOBRUN ")[1].split()[0]
     assert bob_run.startswith("bob/")
-    monkeypatch.setenv("WANDB_API_KEY", standin.admin_key)
-    assert wandb.Api(timeout=30).run("/".join(bob_run)).summary["y"] == 2
+    # the admin keeps admin powers over bob's entity
+    assert api.run(bob_run).summary["y"] == 2
     # nothing bob tried landed in the admin's run
     assert [r["x"] for r in admin_run.scan_history(keys=["x"])] == [1]
+
+
+# -- 2. the history step window --------------------------------------------------------------
+
+
+def test_scan_history_step_window_and_paging(wandb_env, api, project):
+    import wandb
+
+    with wandb.init(project=project) as run:
+        for i in range(30):
+            run.log({"loss": 100 - i, "other": i} if i % 3 else {"loss": 100 - i})
+        path = run.path
+    r = api.run("/".join(path) if isinstance(path, list) else path)
+    steps = [row["_step"] for row in r.scan_history(keys=["loss"], min_step=5, max_step=17)]
+    assert steps == list(range(5, 17))
+    # small pages: every row once, in order, within the window
+    steps = [
+        row["_step"] for row in r.scan_history(keys=["loss"], page_size=4, min_step=3, max_step=25)
+    ]
+    assert steps == list(range(3, 25))
+    rows = list(r.scan_history(keys=["other"], page_size=5, min_step=10))
+    assert [row["_step"] for row in rows] == [s for s in range(10, 30) if s % 3]
+    assert all(row["other"] == row["_step"] for row in rows)
+    # without keys: every row in the window, once
+    steps = [row["_step"] for row in r.scan_history(page_size=7, min_step=2, max_step=20)]
+    assert steps == list(range(2, 20))

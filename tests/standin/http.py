@@ -281,7 +281,8 @@ class Handler(BaseHTTPRequestHandler):
         if denied:
             return None
         status, body = filestream.handle(self._ctx(user), parts[2], parts[3], parts[4], payload)
-        return self._json(status, body, op="file_stream")
+        enc = self.headers.get("Content-Encoding", "").lower()
+        return self._json(status, body, op="file_stream" + (f" ({enc})" if enc else ""))
 
     # -- signed file URLs ------------------------------------------------------------------
     def _signed(self, path: str) -> str | None:

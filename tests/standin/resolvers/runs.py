@@ -452,11 +452,12 @@ class Run:
         for spec in specs or []:
             spec = loads(spec, {})
             keys = spec.get("keys") or []
-            # the step window of the spec: minStep <= _step < maxStep (the SDK pages with it)
+            # the step window of the spec, both ends inclusive: wandb-core 0.31 pages
+            # scan_history(min_step, max_step) with minStep=min_step, maxStep=max_step - 1
             lo, hi = spec.get("minStep"), spec.get("maxStep")
             lo = -math.inf if lo is None else lo
             hi = math.inf if hi is None else hi
-            flat = [_flatten(r) for r in rows if lo <= r.get("_step", -1) < hi]
+            flat = [_flatten(r) for r in rows if lo <= r.get("_step", -1) <= hi]
             if keys:
                 sel = [{k: r[k] for k in keys} for r in flat if all(k in r for k in keys)]
             else:
