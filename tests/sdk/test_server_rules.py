@@ -9,6 +9,9 @@ GraphQL errors for fields the server does not have.
 from __future__ import annotations
 
 import base64
+import gzip
+import json
+import re
 
 import pytest
 import requests
@@ -159,3 +162,229 @@ def test_scan_history_step_window_and_paging(wandb_env, api, project):
     # without keys: every row in the window, once
     steps = [row["_step"] for row in r.scan_history(page_size=7, min_step=2, max_step=20)]
     assert steps == list(range(2, 20))
+
+
+# -- 3. artifact tags ----------------------------------------------------------------------------
+
+
+def test_artifact_tags_created_updated_read_back(wandb_env, api, project):
+    import wandb
+
+    with wandb.init(project=project) as run:
+        art = wandb.Artifact("tagged", type="dataset")
+        with art.new_file("a.txt") as f:
+            f.write("a")
+        run.log_artifact(art, tags=["raw", "v-one"])
+        art.wait()
+    got = api.artifact(f"admin/{project}/tagged:v0")
+    assert sorted(got.tags) == ["raw", "v-one"]
+    got.tags = ["v-one", "clean"]
+    got.save()
+    assert sorted(api.artifact(f"admin/{project}/tagged:v0").tags) == ["clean", "v-one"]
+
+
+# -- 4. sweeps: PENDING until an agent runs, prior runs, agent runs ------------------------------
+
+
+def test_sweep_pending_then_running_prior_runs_agent_runs(wandb_env, api, project):
+    import wandb
+
+    with wandb.init(project=project, config={"lr": 0.5}) as run:
+        run.log({"loss": 1.0})
+        prior = run.id
+    cfg = {
+        "method": "grid",
+        "metric": {"name": "loss", "goal": "minimize"},
+        "parameters": {"lr": {"values": [0.1, 0.2]}},
+    }
+    sweep_id = wandb.sweep(cfg, project=project, prior_runs=[prior])
+    sweep = api.sweep(f"admin/{project}/{sweep_id}")
+    assert sweep.state == "PENDING"
+    r = requests.post(
+        f"{wandb_env['WANDB_BASE_URL']}/graphql",
+        json={
+            "query": "query S($p: String, $s: String!) { project(name: $p) "
+            "{ sweep(sweepName: $s) { priorRuns { edges { node { name } } } } } }",
+            "variables": {"p": project, "s": sweep_id},
+        },
+        auth=("api", wandb_env["WANDB_API_KEY"]),
+        timeout=30,
+    )
+    assert [
+        e["node"]["name"] for e in r.json()["data"]["project"]["sweep"]["priorRuns"]["edges"]
+    ] == [prior]
+
+    def train():
+        with wandb.init() as run:
+            run.log({"loss": run.config.lr})
+
+    wandb.agent(sweep_id, function=train, count=2, project=project)
+    sweep = wandb.Api(timeout=60).sweep(f"admin/{project}/{sweep_id}")  # Api caches sweeps
+    assert sweep.state in ("RUNNING", "FINISHED")
+    (agent,) = sweep.agents()
+    assert sorted(r.config["lr"] for r in agent.runs()) == [0.1, 0.2]
+
+
+# -- 5. Project.totalSweeps ------------------------------------------------------------------
+
+
+def test_project_sweeps_listed(wandb_env, api, project):
+    import wandb
+
+    cfg = {"method": "random", "parameters": {"x": {"values": [1, 2]}}}
+    ids = {wandb.sweep(cfg, project=project) for _ in range(2)}
+    sweeps = api.project(project, entity="admin").sweeps()
+    assert len(sweeps) == 2
+    assert {s.id for s in sweeps} == ids
+
+
+# -- 6. a deduplicated artifact belongs to the run that logged it -------------------------------
+
+
+def test_deduplicated_artifact_is_logged_by_second_run(wandb_env, api, project):
+    import wandb
+
+    paths = []
+    for _ in range(2):
+        with wandb.init(project=project) as run:
+            art = wandb.Artifact("same", type="dataset")
+            with art.new_file("x.txt") as f:
+                f.write("identical")
+            run.log_artifact(art)
+            art.wait()
+            paths.append(run.path)
+    second = api.run(paths[1])
+    assert [a.name for a in second.logged_artifacts()] == ["same:v0"]
+
+
+# -- 7. incremental artifacts ------------------------------------------------------------------
+
+
+def test_incremental_artifact_merges_base_manifest(wandb_env, api, project, tmp_path):
+    import wandb
+
+    with wandb.init(project=project) as run:
+        art = wandb.Artifact("inc", type="dataset")
+        with art.new_file("a.txt") as f:
+            f.write("first")
+        run.log_artifact(art)
+        art.wait()
+    with wandb.init(project=project) as run:
+        art = wandb.Artifact("inc", type="dataset", incremental=True)
+        with art.new_file("b.txt") as f:
+            f.write("second")
+        run.log_artifact(art)
+        art.wait()
+    v1 = api.artifact(f"admin/{project}/inc:v1")
+    assert sorted(v1.manifest.entries) == ["a.txt", "b.txt"]
+    root = v1.download(root=str(tmp_path / "dl"))
+    assert (tmp_path / "dl" / "a.txt").read_text() == "first"
+    assert (tmp_path / "dl" / "b.txt").read_text() == "second"
+    assert root
+
+
+# -- 8. collections: listing, deletion, aliases through a link --------------------------------
+
+
+def test_collections_list_delete_and_linked_aliases(wandb_env, api, project):
+    import wandb
+
+    with wandb.init(project=project) as run:
+        for name, kind in (("ds", "dataset"), ("mdl", "model")):
+            art = wandb.Artifact(name, type=kind)
+            with art.new_file("f.txt") as f:
+                f.write(name)
+            run.log_artifact(art)
+            art.wait()
+        run.link_artifact(art, f"admin/{project}/linked-models")
+    names = {c.name for c in api.project(project, entity="admin").collections()}
+    assert names >= {"ds", "mdl", "linked-models"}
+
+    linked = api.artifact(f"admin/{project}/linked-models:v0")
+    linked.aliases.append("production")
+    linked.save()
+    assert "production" in api.artifact(f"admin/{project}/linked-models:production").aliases
+    assert "production" not in api.artifact(f"admin/{project}/mdl:v0").aliases
+
+    api.artifact_collection("model", f"admin/{project}/linked-models").delete()
+    api.artifact_collection("dataset", f"admin/{project}/ds").delete()
+    names = {c.name for c in api.project(project, entity="admin").collections()}
+    assert names == {"mdl"}
+
+
+# -- 9. the features of a current wandb/local, and gzip file_stream ----------------------------
+
+
+def test_current_features_advertised_and_gzip_file_stream(standin, wandb_env, api, project):
+    import wandb
+
+    r = gql(standin, standin.admin_key, "query { serverInfo { features { name isEnabled } } }")
+    enabled = {f["name"] for f in r.json()["data"]["serverInfo"]["features"] if f["isEnabled"]}
+    assert {
+        "ARTIFACT_TAGS",
+        "FILESTREAM_GZIP",
+        "CLIENT_IDS",
+        "USE_ARTIFACT_WITH_ENTITY_AND_PROJECT_INFORMATION",
+        "PROJECT_ARTIFACT_COLLECTION_MEMBERSHIP",
+        "ARTIFACT_COLLECTION_MEMBERSHIP_FILES",
+        "ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE",
+    } <= enabled
+    before = standin.log().count("file_stream (gzip)")
+    # SDK 0.31 gzips file_stream bodies when the server advertises FILESTREAM_GZIP and the
+    # client has not turned it off (x_file_stream_no_gzip, which 0.31 still defaults to True)
+    with wandb.init(project=project, settings=wandb.Settings(x_file_stream_no_gzip=False)) as run:
+        run.log({"acc": 0.5})
+        path = run.path
+    assert standin.log().count("file_stream (gzip)") > before  # the SDK sent gzip bodies
+    assert api.run(path).summary["acc"] == 0.5
+    # and a gzip body is read like a plain one
+    body = gzip.compress(
+        json.dumps(
+            {
+                "files": {
+                    "wandb-history.jsonl": {"offset": 1, "content": ['{"_step": 1, "acc": 0.7}']}
+                }
+            }
+        ).encode()
+    )
+    resp = requests.post(
+        f"{standin.url}/files/{path.replace(':', '/')}/file_stream",
+        data=body,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        auth=("api", standin.admin_key),
+        timeout=30,
+    )
+    assert resp.status_code == 200
+    assert [row["acc"] for row in api.run(path).scan_history(keys=["acc"])] == [0.5, 0.7]
+
+
+# -- 10. unknown fields fail like a real GraphQL server; the manifest key layout ---------------
+
+
+def test_unknown_fields_are_graphql_errors_and_manifest_keys(standin, wandb_env, api, project):
+    import wandb
+
+    r = gql(standin, standin.admin_key, "query { viewer { username noSuchField } }")
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["message"] == 'Cannot query field "noSuchField" on type "User".'
+    assert r.json()["data"] is None
+    r = gql(standin, standin.admin_key, "mutation { noSuchMutation(input: {}) { ok } }")
+    assert r.json()["errors"][0]["message"] == (
+        'Cannot query field "noSuchMutation" on type "Mutation".'
+    )
+
+    with wandb.init(project=project) as run:
+        art = wandb.Artifact("laid-out", type="dataset")
+        with art.new_file("m.txt") as f:
+            f.write("m")
+        run.log_artifact(art)
+        art.wait()
+    got = api.artifact(f"admin/{project}/laid-out:v0")
+    r = gql(
+        standin,
+        standin.admin_key,
+        "query A($id: ID!) { artifact(id: $id) { currentManifest { file { directUrl } } } }",
+        {"id": got.id},
+    )
+    url = r.json()["data"]["artifact"]["currentManifest"]["file"]["directUrl"]
+    assert re.search(r"/wandb_artifacts/\d+/\d+/wandb_manifest\.json", url), url

@@ -27,6 +27,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
     parse,
     value_from_ast_untyped,
 )
@@ -119,9 +120,11 @@ class Execution:
         return fields
 
     def args(self, field: FieldNode) -> dict[str, Any]:
-        return {
+        # an argument bound to a variable the request did not send is absent, not a value
+        out = {
             a.name.value: value_from_ast_untyped(a.value, self.variables) for a in field.arguments
         }
+        return {k: v for k, v in out.items() if v is not Undefined}
 
     # -- value resolution ------------------------------------------------------------------
     def resolve(self, parent: Any, field: FieldNode, path: list, root: bool) -> Any:
