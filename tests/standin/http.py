@@ -277,8 +277,7 @@ class Handler(BaseHTTPRequestHandler):
                     for k, v in (payload.get("files") or {}).items()
                 },
             )
-        denied = self._entity_denied(user, parts[2], "file_stream")
-        if denied:
+        if self._entity_denied(user, parts[2], "file_stream"):
             return None
         status, body = filestream.handle(self._ctx(user), parts[2], parts[3], parts[4], payload)
         enc = self.headers.get("Content-Encoding", "").lower()
