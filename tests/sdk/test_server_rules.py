@@ -297,8 +297,16 @@ def test_collections_list_delete_and_linked_aliases(wandb_env, api, project):
             run.log_artifact(art)
             art.wait()
         run.link_artifact(art, f"admin/{project}/linked-models")
-    names = {c.name for c in api.project(project, entity="admin").collections()}
-    assert names >= {"ds", "mdl", "linked-models"}
+    proj = api.project(project, entity="admin")
+    assert {c.name for c in proj.collections()} == {"ds", "mdl", "linked-models"}
+    # ARTIFACT_COLLECTIONS_FILTERING_SORTING is advertised: filters and order work
+    assert [
+        c.name for c in proj.collections(filters={"name": {"$regex": "^(ds|mdl)$"}}, order="-name")
+    ] == ["mdl", "ds"]
+    assert [c.name for c in api.artifact_collections(f"admin/{project}", "model")] == [
+        "mdl",
+        "linked-models",
+    ]
 
     linked = api.artifact(f"admin/{project}/linked-models:v0")
     linked.aliases.append("production")

@@ -169,8 +169,13 @@ class ArtifactType:
 
     f_artifactSequence = f_artifactCollection
 
-    def f_artifactCollections(self, after=None, first=None, **_):
-        return connection([ArtifactCollection(self.ctx, c) for c in self._colls()], first, after)
+    def f_artifactCollections(self, after=None, first=None, filters=None, order=None, **_):
+        # ARTIFACT_COLLECTIONS_FILTERING_SORTING: Mongo-style filters and "[+-]field" order
+        from .runs import order_runs, run_matches
+
+        flt = loads(filters, {}) or {}
+        docs = order_runs([c for c in self._colls() if run_matches(c, flt)], order or "+createdAt")
+        return connection([ArtifactCollection(self.ctx, c) for c in docs], first, after)
 
     f_artifactSequences = f_artifactCollections
 

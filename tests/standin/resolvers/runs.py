@@ -297,7 +297,7 @@ class Project:
             "acoll", parent=project_key(self.doc["entity"], self.doc["name"])
         )
         flt = loads(filters, {}) or {}
-        docs = [d for d in docs if not d.get("deleted") and run_matches(d, flt)]
+        docs = order_runs([d for d in docs if run_matches(d, flt)], order or "+createdAt")
         return connection([ArtifactCollection(self.ctx, d) for d in docs], first, after)
 
     def f_artifactType(self, name):
