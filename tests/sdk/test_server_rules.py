@@ -236,6 +236,12 @@ def test_project_sweeps_listed(wandb_env, api, project):
     sweeps = api.project(project, entity="admin").sweeps()
     assert len(sweeps) == 2
     assert {s.id for s in sweeps} == ids
+    # SWEEPS_QUERY_FILTERING is advertised: filters work
+    one = sorted(ids)[0]
+    assert [s.id for s in api.project(project, entity="admin").sweeps(filters={"name": one})] == [
+        one
+    ]
+    assert list(api.project(project, entity="admin").sweeps(filters={"state": "RUNNING"})) == []
 
 
 # -- 6. a deduplicated artifact belongs to the run that logged it -------------------------------
