@@ -40,6 +40,9 @@ class StandIn:
     vol: Path
     port: int = field(default_factory=free_port)
     admin_key: str = field(default_factory=new_api_key)
+    # a second, ordinary user with a personal entity of its own (entity/permission tests)
+    user_name: str = "bob"
+    user_key: str = field(default_factory=new_api_key)
     host: str | None = None  # HOST; defaults to the URL clients use
     extra_env: dict = field(default_factory=dict)
     proc: subprocess.Popen | None = None
@@ -56,6 +59,7 @@ class StandIn:
             HOST=self.host or self.url,
             GLOBAL_ADMIN_API_KEY=self.admin_key,
             GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS="true",
+            STANDIN_USERS=f"{self.user_name}:{self.user_key}",
         )
         env.update(self.extra_env)
         self.vol.mkdir(parents=True, exist_ok=True)

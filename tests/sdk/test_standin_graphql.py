@@ -74,11 +74,22 @@ def test_operation_selected_by_name():
 
 
 def test_unknown_root_field_and_resolver_errors_are_graphql_errors():
-    body, status = run("query { nope { id } thing { id } broken }")
+    # a resolver's error: that field is null, the rest of the data stays
+    body, status = run("query { thing { id } broken }")
     assert status == 200
-    assert body["data"] == {"nope": None, "thing": {"id": "t1"}, "broken": None}
-    messages = [e["message"] for e in body["errors"]]
-    assert messages == ['Cannot query field "nope" on type "Query".', "no such thing"]
+    assert body["data"] == {"thing": {"id": "t1"}, "broken": None}
+    assert [e["message"] for e in body["errors"]] == ["no such thing"]
+    # a field the server does not have, at any depth: a validation error, no data
+    for query, msg in (
+        ("query { nope { id } thing { id } }", 'Cannot query field "nope" on type "Query".'),
+        (
+            "query { thing { id nested } }",
+            'Cannot query field "nested" on type "ArtifactSequence".',
+        ),
+    ):
+        body, status = run(query)
+        assert status == 400 and body["data"] is None
+        assert [e["message"] for e in body["errors"]] == [msg]
 
 
 def test_syntax_error_is_400():

@@ -75,6 +75,12 @@ def provision_admin(store, settings) -> None:
     Admin privileges through an API key need GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS=true,
     as on wandb/local; without it the identity exists but is an ordinary user.
     """
+    for username, key in settings.users:
+        with store.lock:
+            if store.get("user", username) is None:
+                ensure_user(store, username, f"{username}@localhost", False)
+            if store.get("apikey", key_hash(key)) is None:
+                add_key(store, username, key, "STANDIN_USERS")
     if not settings.admin_api_key:
         return
     ensure_user(store, ADMIN_USERNAME, "admin@localhost", settings.admin_api_access)

@@ -39,6 +39,9 @@ class Settings:
     admin_api_access: bool = False
     license: str | None = None
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    #: STANDIN_USERS=name:key[,name:key]: ordinary users with their personal entities (a
+    #: stand-in extension for tests; a real server's users sign up or are invited)
+    users: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 def parse_mysql(url: str) -> MysqlURL:
@@ -89,4 +92,9 @@ def from_env(env: dict[str, str] | None = None, port: int = 8080) -> Settings:
         == "true",
         license=env.get("LICENSE") or None,
         cors_origins=origins,
+        users=tuple(
+            tuple(u.strip().split(":", 1))
+            for u in env.get("STANDIN_USERS", "").split(",")
+            if ":" in u
+        ),
     )

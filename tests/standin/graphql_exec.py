@@ -9,8 +9,8 @@ with graphql-core and walks its selection set over Python data:
   `__typename` are honoured, so a response carries exactly the requested fields;
 * objects say their GraphQL type with a `typename` attribute (or a "__typename" key) and the
   interfaces they implement with `interfaces`, which is what type conditions match against;
-* an unknown root field is a GraphQL error naming it (never a fake success); an unknown
-  nested field is null and logged, so gaps in the stand-in are visible in its log.
+* a field the stand-in does not have, at any depth, is a GraphQL validation error naming it
+  (`Cannot query field "x" on type "T".`, HTTP 400, no data), as on a real server.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
     parse,
     value_from_ast_untyped,
 )
@@ -39,10 +40,20 @@ MISSING = object()
 class GqlError(Exception):
     """An error reported in the response's `errors` list (the field becomes null)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         #: an HTTP status to answer with instead of 200 (e.g. 404 for a deleted sweep)
         self.status = status
+        #: `extensions.code` of the error, as the real server reports it (PERMISSION_ERROR)
+        self.code = code
+
+    def as_error(self, path: list | None = None) -> dict[str, Any]:
+        err: dict[str, Any] = {"message": str(self)}
+        if path is not None:
+            err["path"] = path
+        if self.code:
+            err["extensions"] = {"code": self.code}
+        return err
 
 
 def typename(value: Any) -> str:
@@ -69,6 +80,8 @@ class Execution:
                 self.variables[name] = value_from_ast_untyped(vd.default_value, self.variables)
         self.errors: list[dict[str, Any]] = []
         self.status: int | None = None
+        #: set when the document asked for a field the server does not have
+        self.invalid = False
         self.op = op
 
     # -- selection handling ------------------------------------------------------------------
@@ -107,9 +120,11 @@ class Execution:
         return fields
 
     def args(self, field: FieldNode) -> dict[str, Any]:
-        return {
+        # an argument bound to a variable the request did not send is absent, not a value
+        out = {
             a.name.value: value_from_ast_untyped(a.value, self.variables) for a in field.arguments
         }
+        return {k: v for k, v in out.items() if v is not Undefined}
 
     # -- value resolution ------------------------------------------------------------------
     def resolve(self, parent: Any, field: FieldNode, path: list, root: bool) -> Any:
@@ -123,13 +138,14 @@ class Execution:
             if raw is MISSING and name.startswith("__"):
                 raw = getattr(parent, "f" + name, MISSING)
         if raw is MISSING:
-            where = typename(parent)
-            if root:
-                msg = f'Cannot query field "{name}" on type "{where}".'
-                log.warning("unknown operation field: %s", msg)
-                self.errors.append({"message": msg, "path": path})
-                return None
-            log.warning('stand-in has no field "%s" on type "%s"; answering null', name, where)
+            # a field the server does not have fails validation, as on a real GraphQL
+            # server: the client sees the error now, not a null that breaks it later
+            msg = f'Cannot query field "{name}" on type "{typename(parent)}".'
+            log.warning("unknown field: %s", msg)
+            self.errors.append(
+                {"message": msg, "path": path, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+            )
+            self.invalid = True
             return None
         if callable(raw):
             args = self.args(field)
@@ -139,7 +155,7 @@ class Execution:
                     args = {k: v for k, v in args.items() if k in sig.parameters}
                 return raw(**args)
             except GqlError as e:
-                self.errors.append({"message": str(e), "path": path})
+                self.errors.append(e.as_error(path))
                 if e.status:
                     self.status = e.status
                 return None
@@ -211,7 +227,17 @@ def execute(
     try:
         data = ex.select(root, op.selection_set, [], root=True)
     except GqlError as e:
-        return {"errors": [{"message": str(e)}], "data": None}, e.status or 200
+        return {"errors": [e.as_error()], "data": None}, e.status or 200
+    if ex.invalid:
+        # a validation error: no data, HTTP 400 (what the SDK reports as "<Response [400]>").
+        # Unlike a real server, which validates before executing, resolvers above the
+        # unknown field have run by now (a mutation's effect may have happened).
+        errors = [
+            e
+            for e in ex.errors
+            if e.get("extensions", {}).get("code") == "GRAPHQL_VALIDATION_FAILED"
+        ]
+        return {"errors": errors, "data": None}, 400
     body: dict[str, Any] = {"data": data}
     if ex.errors:
         body["errors"] = ex.errors

@@ -109,6 +109,18 @@ class Handler(BaseHTTPRequestHandler):
     def _ctx(self, user) -> Ctx:
         return Ctx(self.app.store, self.app.files, self.app.settings, user, dict(self.headers))
 
+    def _entity_denied(self, user: dict, entity: str, op: str) -> bool:
+        """Answer 404 / 403 (and return True) unless `user` may use `entity`'s data."""
+        from .graphql_exec import GqlError
+        from .resolvers.base import check_entity
+
+        try:
+            check_entity(self._ctx(user), entity)
+        except GqlError as e:
+            self._json(e.status or 403, {"errors": [e.as_error()], "error": str(e)}, op=op)
+            return True
+        return False
+
     def _unauthorized(self, op: str = "") -> None:
         self._json(
             401,
@@ -265,8 +277,11 @@ class Handler(BaseHTTPRequestHandler):
                     for k, v in (payload.get("files") or {}).items()
                 },
             )
+        if self._entity_denied(user, parts[2], "file_stream"):
+            return None
         status, body = filestream.handle(self._ctx(user), parts[2], parts[3], parts[4], payload)
-        return self._json(status, body, op="file_stream")
+        enc = self.headers.get("Content-Encoding", "").lower()
+        return self._json(status, body, op="file_stream" + (f" ({enc})" if enc else ""))
 
     # -- signed file URLs ------------------------------------------------------------------
     def _signed(self, path: str) -> str | None:
@@ -308,7 +323,7 @@ class Handler(BaseHTTPRequestHandler):
 
         parts = key.split("/", 3)
         if len(parts) == 4 and parts[0] != "wandb_artifacts":
-            ctx = self._ctx({"username": parts[0]})
+            ctx = self._ctx({"username": parts[0], "admin": True})  # internal bookkeeping
             run = get_run(ctx, parts[0], parts[1], parts[2])
             if run is not None:
                 mark_uploaded(ctx, run, parts[3])
@@ -361,7 +376,8 @@ class Handler(BaseHTTPRequestHandler):
         """Authenticated artifact file download by content hash (the SDK's fallback URL)."""
         from .resolvers.artifacts import blob_key
 
-        if self._user() is None:
+        user = self._user()
+        if user is None:
             return self._unauthorized("artifact-file")
         parts = [unquote(p) for p in path.split("/") if p]
         if parts[0] == "artifacts" and len(parts) == 3:
@@ -370,15 +386,20 @@ class Handler(BaseHTTPRequestHandler):
             entity, hexhash = parts[2], parts[-2]
         else:
             return self._json(404, {"error": "not found"})
+        if self._entity_denied(user, entity, "artifact-file"):
+            return None
         return self._redirect_or_stream(blob_key(entity, hexhash))
 
     def _run_file_get(self, path: str) -> None:
         """Authenticated run file download: /files/<entity>/<project>/<run>/<name>."""
-        if self._user() is None:
+        user = self._user()
+        if user is None:
             return self._unauthorized("run-file")
         parts = [unquote(p) for p in path.split("/", 5)]
         if len(parts) != 6:
             return self._json(404, {"error": "not found"})
+        if self._entity_denied(user, parts[2], "run-file"):
+            return None
         return self._redirect_or_stream("/".join(parts[2:6]))
 
 

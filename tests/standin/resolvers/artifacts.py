@@ -9,12 +9,13 @@ a file of its own. Collections ("sequences") hold the version counter and the al
 from __future__ import annotations
 
 import base64
+import io
 import json
 import secrets
 from typing import Any
 
 from ..graphql_exec import GqlError
-from .base import Ctx, connection, decode_id, dumps, encode_id, loads, now
+from .base import Ctx, connection, decode_id, dumps, encode_id, guard, loads, now
 from .runs import Project, Run, ensure_project, get_run, project_key, run_key
 
 
@@ -30,7 +31,9 @@ def to_hex(digest: str) -> str:
 
 
 def manifest_key(entity: str, artifact_seq: int) -> str:
-    return f"wandb_artifacts/{entity}/manifests/{artifact_seq}/wandb_manifest.json"
+    """Where a version's manifest lives: W&B's `wandb_artifacts/<artifact id>/<file id>/`
+    shape (the manifest's file id is the artifact's own number here; `entity` is unused)."""
+    return f"wandb_artifacts/{artifact_seq}/{artifact_seq}/wandb_manifest.json"
 
 
 def coll_key(entity: str, project: str, name: str) -> str:
@@ -47,7 +50,7 @@ def get_collection(ctx: Ctx, entity: str, project: str, name: str) -> dict | Non
 
 def get_artifact(ctx: Ctx, artifact_id: str | None) -> dict | None:
     seq = decode_id(artifact_id, "Artifact")
-    return ctx.store.get_seq("artifact", seq) if seq is not None else None
+    return guard(ctx, ctx.store.get_seq("artifact", seq) if seq is not None else None)
 
 
 def save_collection(ctx: Ctx, coll: dict) -> dict:
@@ -119,7 +122,11 @@ def _portfolio_view(ctx: Ctx, doc: dict) -> tuple[dict | None, dict | None]:
 def run_artifacts(ctx: Ctx, run: dict, direction: str) -> list[Any]:
     rkey = run_key(run["entity"], run["project"], run["name"])
     if direction == "output":
-        arts = [a for a in ctx.store.list("artifact") if a.get("createdBy") == rkey]
+        arts = [
+            a
+            for a in ctx.store.list("artifact")
+            if a.get("createdBy") == rkey or rkey in a.get("loggedBy", [])
+        ]
     else:
         seqs = run.get("inputArtifacts") or []
         arts = [a for s in seqs if (a := ctx.store.get_seq("artifact", s))]
@@ -162,8 +169,13 @@ class ArtifactType:
 
     f_artifactSequence = f_artifactCollection
 
-    def f_artifactCollections(self, after=None, first=None, **_):
-        return connection([ArtifactCollection(self.ctx, c) for c in self._colls()], first, after)
+    def f_artifactCollections(self, after=None, first=None, filters=None, order=None, **_):
+        # ARTIFACT_COLLECTIONS_FILTERING_SORTING: Mongo-style filters and "[+-]field" order
+        from .runs import order_runs, run_matches
+
+        flt = loads(filters, {}) or {}
+        docs = order_runs([c for c in self._colls() if run_matches(c, flt)], order or "+createdAt")
+        return connection([ArtifactCollection(self.ctx, c) for c in docs], first, after)
 
     f_artifactSequences = f_artifactCollections
 
@@ -248,6 +260,16 @@ class ArtifactCollection:
         return Artifact(self.ctx, doc) if doc else None
 
 
+def _tag_names(tags: list | None) -> list[str]:
+    """TagInput list ({tagName, tagCategoryName}) -> tag names, in order, once each."""
+    out: list[str] = []
+    for t in tags or []:
+        name = t.get("tagName") if isinstance(t, dict) else t
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
 def _version_of(doc: dict) -> int:
     return doc.get("_versionIndex", doc.get("versionIndex") or 0)
 
@@ -309,7 +331,16 @@ class Artifact:
         self.f_metadata = dumps(d.get("metadata") or {})
         self.f_ttlDurationSeconds = d.get("ttlDurationSeconds") or -1
         self.f_ttlIsInherited = True
-        self.f_tags = []
+        self.f_tags = [
+            {
+                "__typename": "Tag",
+                "id": encode_id("Tag", abs(hash(t)) % 10**9),
+                "name": t,
+                "tagCategoryName": "",
+                "attributes": "{}",
+            }
+            for t in d.get("tags", [])
+        ]
         self.f_historyStep = d.get("historyStep")
         self.f_state = d["state"]
         self.f_size = d.get("size", 0)
@@ -429,13 +460,15 @@ class ArtifactQueries:
 
     def f_artifactCollection(self, id):  # noqa: A002
         seq = decode_id(id, "ArtifactCollection")
-        c = self.ctx.store.get_seq("acoll", seq) if seq else None
+        c = guard(self.ctx, self.ctx.store.get_seq("acoll", seq) if seq else None)
         return ArtifactCollection(self.ctx, c) if c else None
 
     f_artifactSequence = f_artifactCollection
 
     def f_clientIDMapping(self, clientID):
         for a in self.ctx.store.list("artifact"):
+            if not self.ctx.can_access(a["entity"]):
+                continue
             if clientID in (a.get("clientID"), a.get("sequenceClientID")):
                 return {"serverID": encode_id("Artifact", a["_seq"])}
         return None
@@ -492,6 +525,11 @@ class ArtifactMutations:
             run = get_run(ctx, entity, project, inp["runName"]) if inp.get("runName") else None
             if existing is not None:
                 art = existing
+                if run is not None:
+                    # the run that logged the same contents again has it as an output too
+                    rkey = run_key(entity, project, run["name"])
+                    if rkey != art.get("createdBy") and rkey not in art.setdefault("loggedBy", []):
+                        art["loggedBy"].append(rkey)
                 self._add_aliases(coll, art, inp.get("aliases") or [])
             else:
                 art = {
@@ -517,17 +555,35 @@ class ArtifactMutations:
                     "aliases": [],
                     "usedBy": [],
                     "ttlDurationSeconds": inp.get("ttlDurationSeconds"),
+                    "tags": _tag_names(inp.get("tags")),
                 }
                 save_artifact(ctx, art)
         # artifactSequence.latestArtifact is the newest committed version before this one
         return {"__typename": "CreateArtifactPayload", "artifact": Artifact(ctx, art)}
 
+    def _target(self, art: dict, alias) -> dict | None:
+        """The linked collection an alias input names, if it is not the artifact's own."""
+        if not isinstance(alias, dict) or not alias.get("artifactCollectionName"):
+            return None
+        entity = alias.get("entityName") or art["entity"]
+        project = alias.get("projectName") or art["project"]
+        coll = get_collection(self.ctx, entity, project, alias["artifactCollectionName"])
+        if coll is None or not coll.get("portfolio"):
+            return None
+        guard(self.ctx, coll)
+        return coll
+
     def _add_aliases(self, coll: dict, art: dict, aliases: list) -> None:
         """Move aliases to this version (an alias names one version of a collection)."""
         store = self.ctx.store
         for alias in aliases:
+            portfolio = self._target(art, alias)
             alias = alias.get("alias") if isinstance(alias, dict) else alias
             if not alias:
+                continue
+            if portfolio is not None:  # saved through a linked artifact: the link's alias
+                portfolio["aliases"][alias] = art["_seq"]
+                save_collection(self.ctx, portfolio)
                 continue
             old = coll["aliases"].get(alias)
             if old is not None and old != art["_seq"]:
@@ -626,7 +682,7 @@ class ArtifactMutations:
         inp = input or {}
         seq = decode_id(inp.get("artifactPortfolioID"), "ArtifactCollection")
         with ctx.store.lock:
-            coll = ctx.store.get_seq("acoll", seq) if seq else None
+            coll = guard(ctx, ctx.store.get_seq("acoll", seq) if seq else None)
             art = get_artifact(ctx, inp.get("artifactID"))
             if coll is None or art is None or not coll.get("portfolio"):
                 raise GqlError("unlinkArtifact: link not found")
@@ -636,14 +692,22 @@ class ArtifactMutations:
         return {"success": True}
 
     def f_createArtifactManifest(self, input):  # noqa: A002
-        art = get_artifact(self.ctx, (input or {}).get("artifactID"))
+        inp = input or {}
+        art = get_artifact(self.ctx, inp.get("artifactID"))
         if art is None:
             raise GqlError("artifact not found")
+        if (inp.get("type") or "FULL") == "INCREMENTAL":
+            # the uploaded manifest holds only the changes; commit merges it with the base
+            base = get_artifact(self.ctx, inp.get("baseArtifactID"))
+            if base is None:
+                raise GqlError("createArtifactManifest: INCREMENTAL needs a baseArtifactID")
+            art["baseArtifact"] = base["_seq"]
+            save_artifact(self.ctx, art)
         return self._manifest_payload(art)
 
     def f_updateArtifactManifest(self, input):  # noqa: A002
         seq = decode_id((input or {}).get("artifactManifestID"), "ArtifactManifest")
-        art = self.ctx.store.get_seq("artifact", seq) if seq else None
+        art = guard(self.ctx, self.ctx.store.get_seq("artifact", seq) if seq else None)
         if art is None:
             raise GqlError("artifact manifest not found")
         if input.get("digest"):
@@ -688,6 +752,8 @@ class ArtifactMutations:
             if art["state"] != "COMMITTED":
                 coll = get_collection(ctx, art["entity"], art["project"], art["collection"])
                 manifest = _manifest(ctx, art) or {}
+                if art.get("baseArtifact") is not None:
+                    manifest = self._merge_incremental(art, manifest)
                 contents = manifest.get("contents", {})
                 art["size"] = sum(int(e.get("size") or 0) for e in contents.values())
                 art["fileCount"] = len(contents)
@@ -699,6 +765,20 @@ class ArtifactMutations:
                 aliases = ["latest"] + art.pop("pendingAliases", [])
                 self._add_aliases(coll, art, aliases)
         return {"__typename": "CommitArtifactPayload", "artifact": Artifact(ctx, art)}
+
+    def _merge_incremental(self, art: dict, manifest: dict) -> dict:
+        """Base version's entries, overlaid with this version's, stored as its manifest."""
+        base = self.ctx.store.get_seq("artifact", art["baseArtifact"])
+        base_manifest = (_manifest(self.ctx, base) if base else None) or {}
+        merged = dict(base_manifest or manifest)
+        merged.update({k: v for k, v in manifest.items() if k != "contents"})
+        merged["contents"] = {
+            **base_manifest.get("contents", {}),
+            **manifest.get("contents", {}),
+        }
+        data = json.dumps(merged).encode()
+        self.ctx.files.write(manifest_key(art["entity"], art["_seq"]), io.BytesIO(data), len(data))
+        return merged
 
     def f_useArtifact(self, input):  # noqa: A002
         ctx = self.ctx
@@ -735,6 +815,9 @@ class ArtifactMutations:
                 art["metadata"] = loads(inp["metadata"], {})
             if inp.get("ttlDurationSeconds") is not None:
                 art["ttlDurationSeconds"] = inp["ttlDurationSeconds"]
+            drop = set(_tag_names(inp.get("tagsToDelete")))
+            tags = [t for t in art.get("tags", []) if t not in drop]
+            art["tags"] = tags + [t for t in _tag_names(inp.get("tagsToAdd")) if t not in tags]
             save_artifact(ctx, art)
             if inp.get("aliases") is not None:
                 coll = get_collection(ctx, art["entity"], art["project"], art["collection"])
@@ -761,13 +844,45 @@ class ArtifactMutations:
                 raise GqlError("artifact not found")
             coll = get_collection(ctx, art["entity"], art["project"], art["collection"])
             for a in inp.get("aliases") or []:
+                portfolio = self._target(art, a)
                 alias = a.get("alias") if isinstance(a, dict) else a
+                if portfolio is not None:
+                    if portfolio["aliases"].get(alias) == art["_seq"]:
+                        del portfolio["aliases"][alias]
+                        save_collection(ctx, portfolio)
+                    continue
                 art["aliases"] = [x for x in art.get("aliases", []) if x != alias]
                 if coll["aliases"].get(alias) == art["_seq"]:
                     del coll["aliases"][alias]
             save_artifact(ctx, art)
             save_collection(ctx, coll)
         return {"success": True}
+
+    def _delete_collection(self, coll_id, portfolio: bool) -> dict:
+        ctx = self.ctx
+        with ctx.store.lock:
+            seq = decode_id(coll_id, "ArtifactCollection")
+            coll = guard(ctx, ctx.store.get_seq("acoll", seq) if seq else None)
+            if coll is None or bool(coll.get("portfolio")) != portfolio:
+                kind = "artifact portfolio" if portfolio else "artifact sequence"
+                raise GqlError(f"{kind} {coll_id} not found")
+            key = coll_key(coll["entity"], coll["project"], coll["name"])
+            if not portfolio:  # its versions go with it (links to them too)
+                for a in ctx.store.list("artifact", parent=key):
+                    a["state"] = "DELETED"
+                    a["aliases"] = []
+                    save_artifact(ctx, a)
+            ctx.store.delete("acoll", key)
+        coll["state"] = "DELETED"
+        view = ArtifactCollection(ctx, coll)
+        view.f_state = "DELETED"
+        return {"__typename": "DeleteArtifactCollectionPayload", "artifactCollection": view}
+
+    def f_deleteArtifactSequence(self, input):  # noqa: A002
+        return self._delete_collection((input or {}).get("artifactSequenceID"), portfolio=False)
+
+    def f_deleteArtifactPortfolio(self, input):  # noqa: A002
+        return self._delete_collection((input or {}).get("artifactPortfolioID"), portfolio=True)
 
     def f_deleteArtifact(self, input):  # noqa: A002
         ctx = self.ctx

@@ -26,7 +26,50 @@ class Ctx:
         return self.user["username"]
 
     def entity_or_default(self, entity: str | None) -> str:
-        return entity or self.username
+        """The named entity (default: the caller's own), after the access check."""
+        name = entity or self.username
+        check_entity(self, name)
+        return name
+
+    def can_access(self, entity: str) -> bool:
+        return bool(self.user.get("admin")) or entity == self.username
+
+
+def check_entity(ctx: Ctx, entity: str) -> None:
+    """Entity rules of a real server, for a single-tenant instance without teams.
+
+    An entity is a user's personal entity. Naming one that does not exist is "not found"
+    (404); a user other than its owner gets PERMISSION_ERROR (403); an instance admin
+    (GLOBAL_ADMIN_API_KEY with admin access) reaches every entity.
+    """
+    if ctx.store.get("user", entity) is None:
+        raise GqlError(f"entity {entity} not found", status=404, code="NOT_FOUND")
+    if not ctx.can_access(entity):
+        raise permission_denied(ctx, entity)
+
+
+def readable_entity(ctx: Ctx, entity: str | None) -> str | None:
+    """For reads: an unknown entity is simply absent (null), another user's is refused."""
+    name = entity or ctx.username
+    if ctx.store.get("user", name) is None:
+        return None
+    check_entity(ctx, name)
+    return name
+
+
+def guard(ctx: Ctx, doc: dict | None) -> dict | None:
+    """A document found by id is only returned to a caller who may access its entity."""
+    if doc is not None and not ctx.can_access(doc.get("entity", "")):
+        raise permission_denied(ctx, doc.get("entity", ""))
+    return doc
+
+
+def permission_denied(ctx: Ctx, entity: str) -> GqlError:
+    return GqlError(
+        f"permission denied: user {ctx.username} cannot access entity {entity}",
+        status=403,
+        code="PERMISSION_ERROR",
+    )
 
 
 def now() -> str:

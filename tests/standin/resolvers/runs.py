@@ -13,7 +13,7 @@ from typing import Any
 
 from ..faults import FAULTS
 from ..graphql_exec import GqlError
-from .base import Ctx, connection, decode_id, dumps, encode_id, loads, now
+from .base import Ctx, connection, decode_id, dumps, encode_id, guard, loads, now, readable_entity
 
 RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -274,13 +274,31 @@ class Project:
         doc = get_sweep(self.ctx, self.doc["entity"], self.doc["name"], sweepName)
         return Sweep(self.ctx, doc) if doc else None
 
-    def f_sweeps(self, **kw):
-        from .sweeps import Sweep
-
-        docs = self.ctx.store.list(
+    def _sweep_docs(self) -> list[dict]:
+        return self.ctx.store.list(
             "sweep", parent=project_key(self.doc["entity"], self.doc["name"])
         )
+
+    def f_sweeps(self, filters=None, **kw):
+        from .sweeps import Sweep
+
+        flt = loads(filters, {}) or {}
+        docs = [d for d in self._sweep_docs() if run_matches(d, flt)]
         return connection([Sweep(self.ctx, d) for d in docs], kw.get("first"), kw.get("after"))
+
+    def f_totalSweeps(self):
+        return len(self._sweep_docs())
+
+    def f_artifactCollections(self, after=None, first=None, filters=None, order=None, **_):
+        """Every collection of the project, of any type (Project.artifactCollections)."""
+        from .artifacts import ArtifactCollection
+
+        docs = self.ctx.store.list(
+            "acoll", parent=project_key(self.doc["entity"], self.doc["name"])
+        )
+        flt = loads(filters, {}) or {}
+        docs = order_runs([d for d in docs if run_matches(d, flt)], order or "+createdAt")
+        return connection([ArtifactCollection(self.ctx, d) for d in docs], first, after)
 
     def f_artifactType(self, name):
         from .artifacts import ArtifactType, get_type
@@ -434,7 +452,12 @@ class Run:
         for spec in specs or []:
             spec = loads(spec, {})
             keys = spec.get("keys") or []
-            flat = [_flatten(r) for r in rows]
+            # the step window of the spec, both ends inclusive: wandb-core 0.31 pages
+            # scan_history(min_step, max_step) with minStep=min_step, maxStep=max_step - 1
+            lo, hi = spec.get("minStep"), spec.get("maxStep")
+            lo = -math.inf if lo is None else lo
+            hi = math.inf if hi is None else hi
+            flat = [_flatten(r) for r in rows if lo <= r.get("_step", -1) <= hi]
             if keys:
                 sel = [{k: r[k] for k in keys} for r in flat if all(k in r for k in keys)]
             else:
@@ -518,12 +541,14 @@ class Run:
 
 def find_run_by_id(ctx: Ctx, run_id: str | None) -> dict | None:
     seq = decode_id(run_id, "Run")
-    return ctx.store.get_seq("run", seq) if seq is not None else None
+    return guard(ctx, ctx.store.get_seq("run", seq) if seq is not None else None)
 
 
 class RunQueries:
     def f_project(self, name=None, entityName=None, **_):
-        entity = self.ctx.entity_or_default(entityName)
+        entity = readable_entity(self.ctx, entityName)
+        if entity is None:
+            return None
         doc = self.ctx.store.get("project", project_key(entity, name or "uncategorized"))
         return Project(self.ctx, doc) if doc else None
 
@@ -533,7 +558,9 @@ class RunQueries:
         return self.f_projects(entityName=entityName, first=first, after=after)
 
     def f_projects(self, entityName=None, first=None, after=None, **_):
-        entity = self.ctx.entity_or_default(entityName)
+        entity = readable_entity(self.ctx, entityName)
+        if entity is None:
+            return connection([])
         docs = [d for d in self.ctx.store.list("project") if d["entity"] == entity]
         return connection([Project(self.ctx, d) for d in docs], first, after)
 
@@ -591,7 +618,7 @@ class RunMutations:
             if doc is None:
                 continue
             run = ctx.store.get("run", doc["run"]) if doc.get("run") else None
-            if run is not None:
+            if guard(ctx, run) is not None:
                 ctx.store.delete("runfile", f"{doc['run']}/{doc['name']}")
                 ctx.files.delete(run_file_key(run, doc["name"]))
         return {"success": True}

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from ... import standin
 
-# Features the SDK 0.31 probes with ServerFeaturesQuery. Enabled ones switch the SDK onto code
-# paths the stand-in implements; everything else is reported disabled, so the SDK uses its
-# fallbacks instead of operations the stand-in does not have.
+# Features the SDK 0.31 probes with ServerFeaturesQuery. The enabled ones are what a current
+# wandb/local advertises for everything the stand-in implements, so the SDK takes the code
+# paths real users take (gzip file_stream bodies, tags, client ids, membership queries...).
+# Disabled: registries/organizations (ARTIFACT_REGISTRY_SEARCH), automations, the local sweep
+# scheduler, eval tables, structured console logs and the membership download handler, which
+# the stand-in does not implement.
 ENABLED_FEATURES = {
     "LARGE_FILENAMES",
-    "MARK_RUN_FILES_UPLOADED",
+    "ARTIFACT_TAGS",  # createArtifact(tags), updateArtifact(tagsToAdd/tagsToDelete)
+    "CLIENT_IDS",  # clientID / sequenceClientID, clientIDMapping
+    "ARTIFACT_COLLECTION_MEMBERSHIP_FILES",  # artifactCollection.artifactMembership.files
+    "USE_ARTIFACT_WITH_ENTITY_AND_PROJECT_INFORMATION",  # useArtifact(artifactEntityName..)
+    "PROJECT_ARTIFACT_COLLECTION_MEMBERSHIP",  # project.artifactCollectionMembership
+    "ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE",  # linkArtifact { artifactMembership }
     "TOTAL_COUNT_IN_FILE_CONNECTION",
+    "ARTIFACT_COLLECTIONS_FILTERING_SORTING",  # artifactCollections(filters, order)
+    "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",  # /artifactsV2/.../<id>/...
+    "MARK_RUN_FILES_UPLOADED",
+    "SWEEPS_QUERY_FILTERING",  # project.sweeps(filters)
+    "FILESTREAM_GZIP",  # file_stream bodies with Content-Encoding: gzip
+    "ARTIFACT_DIGEST_ALGORITHM",  # artifact.digestAlgorithm (MANIFEST_MD5)
 }
 KNOWN_FEATURES = [
     "LARGE_FILENAMES",

@@ -20,8 +20,8 @@ import yaml
 
 from ..faults import FAULTS
 from ..graphql_exec import GqlError
-from .base import Ctx, connection, decode_id, dumps, encode_id, now
-from .runs import Project, Run, ensure_project, project_key, run_key
+from .base import Ctx, connection, decode_id, dumps, encode_id, guard, loads, now
+from .runs import Project, Run, ensure_project, order_runs, project_key, run_key, run_matches
 
 ALPHABET = string.ascii_lowercase + string.digits
 
@@ -169,7 +169,7 @@ class Sweep:
         self.f_controller = d.get("controller")
         self.f_scheduler = d.get("scheduler")
         self.f_controllerRunName = None
-        self.f_priorRunsCount = 0
+        self.f_priorRunsCount = len(d.get("priorRuns", []))
         self.f_runCount = len(d["runs"])
         self.f_runCountExpected = (
             len(grid_points(d["configParsed"].get("parameters", {})))
@@ -185,13 +185,25 @@ class Sweep:
     def f_runs(self, first=None, after=None, **_):
         return connection([Run(self.ctx, r) for r in self._runs()], first, after)
 
+    def f_priorRuns(self, first=None, after=None, **_):
+        """Runs attached with `priorRunsFilters` (`wandb.sweep(..., prior_runs=[...])`)."""
+        d = self.doc
+        runs = [
+            r
+            for n in d.get("priorRuns", [])
+            if (r := self.ctx.store.get("run", run_key(d["entity"], d["project"], n)))
+        ]
+        return connection([Run(self.ctx, r) for r in runs], first, after)
+
     def f_project(self):
         p = self.ctx.store.get("project", project_key(self.doc["entity"], self.doc["project"]))
         return Project(self.ctx, p) if p else None
 
     def f_agents(self, **kw):
         agents = [a for a in self.ctx.store.list("agent") if a["sweep"] == self.doc["_seq"]]
-        return connection([_agent(a) for a in agents], kw.get("first"), kw.get("after"))
+        return connection(
+            [_agent(a, self.ctx, self.doc) for a in agents], kw.get("first"), kw.get("after")
+        )
 
     def f_agent(self, agentName=None, **_):
         for a in self.ctx.store.list("agent"):
@@ -199,12 +211,25 @@ class Sweep:
                 a["name"],
                 encode_id("Agent", a["_seq"]),
             ):
-                return _agent(a)
+                return _agent(a, self.ctx, self.doc)
         return None
 
 
-def _agent(a: dict) -> dict:
+def _agent(a: dict, ctx: Ctx | None = None, sweep: dict | None = None) -> dict:
+    def runs(first=None, after=None, order=None, **_):
+        """Agent.runs: the runs this agent was handed by the controller."""
+        names = [x["run"] for x in sweep["assigned"] if x.get("agent") == a["name"]]
+        docs = [
+            r
+            for n in names
+            if (r := ctx.store.get("run", run_key(sweep["entity"], sweep["project"], n)))
+        ]
+        if order and order.lstrip("+-") in ("created_at", "createdAt"):
+            docs.sort(key=lambda r: (r["createdAt"], r["_seq"]), reverse=order.startswith("-"))
+        return connection([Run(ctx, r) for r in docs], first, after)
+
     return {
+        "runs": runs,
         "__typename": "Agent",
         "id": encode_id("Agent", a["_seq"]),
         "name": a["name"],
@@ -228,7 +253,7 @@ class SweepMutations:
         with ctx.store.lock:
             if inp.get("id"):
                 seq = decode_id(inp["id"], "Sweep")
-                sw = ctx.store.get_seq("sweep", seq) if seq else None
+                sw = guard(ctx, ctx.store.get_seq("sweep", seq) if seq else None)
                 if sw is None:
                     raise GqlError("sweep not found")
             else:
@@ -240,7 +265,8 @@ class SweepMutations:
                     "entity": entity,
                     "project": project,
                     "name": name,
-                    "state": "RUNNING",
+                    # PENDING until an agent asks for work, as on a real server
+                    "state": "PENDING",
                     "createdAt": now(),
                     "runs": [],
                     "assigned": [],
@@ -260,6 +286,14 @@ class SweepMutations:
                 sw["config"], sw["configParsed"] = inp["config"], parsed
                 if method == "grid":
                     grid_points(parsed.get("parameters", {}))  # validate now, not at the agent
+            if inp.get("priorRunsFilters"):
+                flt = loads(inp["priorRunsFilters"], {})
+                prior = [
+                    r
+                    for r in ctx.store.list("run", parent=project_key(sw["entity"], sw["project"]))
+                    if run_matches(r, flt)
+                ]
+                sw["priorRuns"] = [r["name"] for r in order_runs(prior, "+created_at")]
             for src in ("description", "displayName", "controller", "scheduler"):
                 if inp.get(src) is not None:
                     sw[src] = inp[src]
@@ -290,7 +324,7 @@ class SweepMutations:
             "state": "RUNNING",
         }
         a["_seq"] = ctx.store.put("agent", name, a, parent=str(sw["_seq"]))
-        return {"__typename": "CreateAgentPayload", "agent": _agent(a)}
+        return {"__typename": "CreateAgentPayload", "agent": _agent(a, ctx, sw)}
 
     def f_agentHeartbeat(self, input):  # noqa: A002
         ctx = self.ctx
@@ -298,7 +332,7 @@ class SweepMutations:
         seq = decode_id(inp.get("id"), "Agent")
         with ctx.store.lock:
             agent = ctx.store.get_seq("agent", seq) if seq else None
-            sw = ctx.store.get_seq("sweep", agent["sweep"]) if agent else None
+            sw = guard(ctx, ctx.store.get_seq("sweep", agent["sweep"]) if agent else None)
             if agent is None or sw is None:
                 # pyagent treats HTTP 404 as "sweep deleted" and stops
                 raise GqlError("agent or sweep not found", status=404)
@@ -307,7 +341,8 @@ class SweepMutations:
             commands: list[dict] = []
             if sw["state"] in ("CANCELED", "FINISHED"):
                 commands = [{"type": "exit"}] if not run_state else []
-            elif sw["state"] == "RUNNING" and len(run_state) < 2:
+            elif sw["state"] in ("PENDING", "RUNNING") and len(run_state) < 2:
+                sw["state"] = "RUNNING"  # an agent is at work
                 point = next_point(sw)
                 if point is None:
                     if not run_state:
@@ -330,7 +365,7 @@ class SweepMutations:
             ctx.store.put("agent", agent["name"], agent, parent=str(sw["_seq"]))
         return {
             "__typename": "AgentHeartbeatPayload",
-            "agent": _agent(agent),
+            "agent": _agent(agent, ctx, sw),
             "commands": dumps(commands),
         }
 

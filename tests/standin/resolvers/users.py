@@ -6,7 +6,7 @@ import re
 
 from .. import auth
 from ..graphql_exec import GqlError
-from .base import Ctx, connection, encode_id, require_admin
+from .base import Ctx, check_entity, connection, encode_id, require_admin
 
 
 class ApiKey:
@@ -86,12 +86,14 @@ class Entity:
     def f_projects(self, **kw):
         from .runs import Project
 
+        check_entity(self.ctx, self.f_name)
         docs = [d for d in self.ctx.store.list("project") if d["entity"] == self.f_name]
         return connection([Project(self.ctx, d) for d in docs], kw.get("first"), kw.get("after"))
 
     def f_project(self, name):
         from .runs import Project
 
+        check_entity(self.ctx, self.f_name)
         doc = self.ctx.store.get("project", f"{self.f_name}/{name}")
         return Project(self.ctx, doc) if doc else None
 
@@ -104,8 +106,10 @@ class UserQueries:
         return User(self.ctx, self.ctx.user)
 
     def f_entity(self, name=None, **_):
+        # an entity's name and kind are visible to any user (the SDK probes them); its
+        # projects are not (Entity.f_projects / f_project check access)
         name = name or self.ctx.username
-        return Entity(self.ctx, name)
+        return Entity(self.ctx, name) if self.ctx.store.get("user", name) else None
 
     def f_user(self, userName=None, id=None, **_):  # noqa: A002
         rec = self.ctx.store.get("user", userName or self.ctx.username)
