@@ -261,15 +261,16 @@ def _cli_json(b: Bundle, name: str, args: list[str], compose_dir: Path, env_file
 
 
 def gather(compose_dir: Path, env_file: Path, limit: int = TOTAL_MAX_BYTES) -> Bundle:
-    from deploy.compose import Compose
+    from deploy.deployment import Deployment
     from deploy.envfile import read_env
 
     # compose runs in the compose directory: relative paths would point elsewhere there.
     compose_dir, env_file = compose_dir.resolve(), env_file.resolve()
     values = read_env(env_file) if env_file.exists() else {}
     b = Bundle(values=values, limit=limit)
-    files = [f for f in values.get("COMPOSE_FILE", "compose.yaml").split(":") if f]
-    compose = Compose(compose_dir, env_file, values.get("COMPOSE_PROJECT_NAME") or None, files)
+    # Built directly, not with Deployment.load: a .env that load refuses (a syntax
+    # problem) is exactly what a support bundle must still gather around.
+    compose = Deployment(compose_dir, env_file, values).compose
     b.part("host", lambda: _host(b, compose_dir))
     b.part("env", lambda: _env(b, env_file))
     if env_file.exists():

@@ -67,10 +67,14 @@ class LiveServer:
             env.update(SSL_CERT_FILE=str(self.ca_file), REQUESTS_CA_BUNDLE=str(self.ca_file))
         return env
 
-    def compose(self):
-        from deploy.compose import Compose
+    def deployment(self):
+        """The stack as every kit command sees it (deploy.deployment.Deployment)."""
+        from deploy.deployment import Deployment
 
-        return Compose(self.compose_dir, self.env_file, self.project, self.files)
+        return Deployment.load(self.compose_dir, self.env_file)
+
+    def compose(self):
+        return self.deployment().compose
 
     def logs(self) -> str:
         result = self.compose().run(
