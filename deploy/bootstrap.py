@@ -9,6 +9,8 @@ and turns it off again whatever happened, under the deployment's lock.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from deploy import client
 from deploy.deployment import Deployment
 from deploy.errors import KitError
@@ -40,7 +42,8 @@ def run(deployment: Deployment, target: client.Target, email: str | None) -> dic
         deployment.set_value(ADMIN_SWITCH, "true")
         try:
             deployment.compose.up()
-            result = client.bootstrap(target, email)
+            # The target was resolved before the switch: it must see the admin API on.
+            result = client.bootstrap(replace(target, values=dict(deployment.values)), email)
         finally:
             deployment.set_value(ADMIN_SWITCH, "false")
             print("turning the admin API off again")
