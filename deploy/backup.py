@@ -12,9 +12,13 @@ Consistency:
   copy of a running database's files is not a backup; the stop costs a minute of
   downtime, during which SDK clients retry.
 - external: `mysqldump --single-transaction` of the W&B database (a consistent
-  snapshot without stopping anything), then a mirror of the bucket. Files are written
-  to the bucket before the database references them, so every file the dump points
-  to is in the mirror taken after it.
+  snapshot without stopping anything), then a copy of the bucket through the S3 API
+  (`aws s3 sync` in the storage-init job's image, as the store's admin). Files are
+  written to the bucket before the database references them, so every file the dump
+  points to is in the copy taken after it.
+- bring your own: the kit backs up only what it runs. Your own MySQL and your own
+  bucket stay their owner's job (their snapshots, replication, versioning); the
+  backup says so, and holds the bundled part only.
 """
 
 from __future__ import annotations
@@ -42,10 +46,12 @@ DUMP_CMD = (
     '--triggers --no-tablespaces -u "$MYSQL_USER" "$MYSQL_DATABASE"'
 )
 LOAD_CMD = 'MYSQL_PWD="$MYSQL_PASSWORD" mysql -u "$MYSQL_USER" "$MYSQL_DATABASE"'
-# Run in the minio-init service (its env names the bucket and credentials).
-MC_ALIAS = (
-    'mc alias set kit "http://minio:$BUCKET_PORT" "$MINIO_ROOT_USER" '
-    '"$MINIO_ROOT_PASSWORD" --api s3v4 >/dev/null'
+# Run in the storage-init service: its environment names the store, the bucket and
+# the admin credentials, so no secret is on any command line.
+AWS_PATH_STYLE = "aws configure set default.s3.addressing_style path"
+OWNERS_JOB = (
+    "{what} is yours, not the kit's: back it up with its own tools (snapshots, "
+    "replication, versioning); this backup does not hold it"
 )
 
 
@@ -72,6 +78,14 @@ class Stack:
     @property
     def storage(self) -> str:
         return self.values.get("WANDB_STORAGE", "embedded")
+
+    @property
+    def bundled_mysql(self) -> bool:
+        return self.storage == "external" and not self.values.get("WANDB_EXTERNAL_MYSQL_URL")
+
+    @property
+    def bundled_s3(self) -> bool:
+        return self.storage == "external" and not self.values.get("WANDB_EXTERNAL_BUCKET_URL")
 
     def container(self, service: str) -> str | None:
         out = self.compose.run("ps", "--all", "-q", service, capture=True).stdout.split()
@@ -231,6 +245,17 @@ def backup(stack: Stack, dest: Path, keep: int | None = None, log=print) -> Path
         "wandb_image": stack.image_of("wandb"),
     }
     if stack.storage == "external":
+        if not (stack.bundled_mysql or stack.bundled_s3):
+            raise KitError(
+                "this stack runs neither MySQL nor the bucket itself: there is nothing the "
+                "kit can back up",
+                fix="back up your MySQL and your bucket with their own tools, and keep "
+                "compose/.env (it holds the settings and secrets) somewhere safe",
+            )
+        for what, bundled in (("your MySQL", stack.bundled_mysql), ("your bucket", stack.bundled_s3)):
+            if not bundled:
+                log("note: " + OWNERS_JOB.format(what=what))
+        meta["bundled"] = [n for n, b in (("mysql", stack.bundled_mysql), ("bucket", stack.bundled_s3)) if b]
         size = _external_size(stack)
     else:
         volume = stack.volume_of("wandb", "/vol")
@@ -243,7 +268,7 @@ def backup(stack: Stack, dest: Path, keep: int | None = None, log=print) -> Path
     partial.mkdir()
     try:
         if stack.storage == "external":
-            meta["method"] = "mysqldump --single-transaction, then bucket mirror"
+            meta["method"] = "mysqldump --single-transaction, then the bucket via the S3 API"
             _backup_external(stack, partial, log)
         else:
             meta["method"] = "wandb stopped; /vol copied with tar (numeric owners, modes)"
@@ -279,6 +304,14 @@ def _backup_embedded(stack: Stack, volume: str, partial: Path, log) -> None:
 
 
 def _external_size(stack: Stack) -> int:
+    size = 0
+    if stack.bundled_s3:
+        # The bucket's size is not cheap to ask the S3 API for; its volume's disk use is.
+        volume = stack.volume_of("seaweedfs", "/data")
+        bucket = _volume_tool(stack, volume, "/data", Path("/tmp"), True, "du -sb /data | cut -f1")
+        size += int(bucket.strip() or 0)
+    if not stack.bundled_mysql:
+        return size
     out = stack.compose.run(
         "exec",
         "-T",
@@ -290,14 +323,28 @@ def _external_size(stack: Stack) -> int:
         "'$MYSQL_DATABASE'\"",
         capture=True,
     ).stdout.strip()
-    db = int(float(out or 0))
-    # The bucket's size is not cheap to ask MinIO for; its volume's disk use is.
-    volume = stack.volume_of("minio", "/data")
-    bucket = _volume_tool(stack, volume, "/data", Path("/tmp"), True, "du -sb /data | cut -f1")
-    return db + int(bucket.strip() or 0)
+    return size + int(float(out or 0))
 
 
 def _backup_external(stack: Stack, partial: Path, log) -> None:
+    if stack.bundled_mysql:
+        _dump_mysql(stack, partial, log)
+    if stack.bundled_s3:
+        log("copying the bucket through the S3 API")
+        (partial / "bucket").mkdir()
+        stack.compose.run(
+            "run",
+            "--rm",
+            "--no-deps",
+            "-v",
+            f"{partial / 'bucket'}:/backup/bucket",
+            "storage-init",
+            f'{AWS_PATH_STYLE} && aws s3 sync --only-show-errors "s3://$BUCKET_NAME" /backup/bucket',
+            capture=True,
+        )
+
+
+def _dump_mysql(stack: Stack, partial: Path, log) -> None:
     log("dumping the W&B database (mysqldump --single-transaction)")
     dump = partial / "wandb.sql.gz"
     cmd = stack.compose.command("exec", "-T", "mysql", "sh", "-c", DUMP_CMD)
@@ -314,18 +361,6 @@ def _backup_external(stack: Stack, partial: Path, log) -> None:
                 fix="check `wandb-kit logs mysql`",
                 exit_code=EXIT_FAILED,
             )
-    log("mirroring the bucket")
-    (partial / "bucket").mkdir()
-    stack.compose.run(
-        "run",
-        "--rm",
-        "--no-deps",
-        "-v",
-        f"{partial / 'bucket'}:/backup/bucket",
-        "minio-init",
-        f'{MC_ALIAS} && mc mirror --overwrite "kit/$BUCKET_NAME" /backup/bucket',
-        capture=True,
-    )
 
 
 def prune(dest: Path, project: str, keep: int) -> list[Path]:
@@ -385,7 +420,29 @@ def _restore_embedded(stack: Stack, root: Path, force: bool, log) -> None:
 
 def _restore_external(stack: Stack, root: Path, force: bool, log) -> None:
     stack.compose.run("stop", "wandb", capture=True)
-    stack.compose.run("up", "--detach", "--wait", "mysql", "minio", capture=True)
+    services = (["mysql"] if stack.bundled_mysql else []) + (
+        ["seaweedfs"] if stack.bundled_s3 else []
+    )
+    stack.compose.run("up", "--detach", "--wait", *services, capture=True)
+    if stack.bundled_mysql:
+        _load_mysql(stack, root, force, log)
+    if stack.bundled_s3:
+        log("restoring the bucket through the S3 API")
+        # The init job (re)creates the bucket and its CORS first.
+        stack.compose.run("run", "--rm", "--no-deps", "storage-init", capture=True)
+        stack.compose.run(
+            "run",
+            "--rm",
+            "--no-deps",
+            "-v",
+            f"{root / 'bucket'}:/backup/bucket:ro",
+            "storage-init",
+            f'{AWS_PATH_STYLE} && aws s3 sync --only-show-errors /backup/bucket "s3://$BUCKET_NAME"',
+            capture=True,
+        )
+
+
+def _load_mysql(stack: Stack, root: Path, force: bool, log) -> None:
     tables = stack.compose.run(
         "exec",
         "-T",
@@ -417,14 +474,3 @@ def _restore_external(stack: Stack, root: Path, force: bool, log) -> None:
                 fix="check `wandb-kit logs mysql`",
                 exit_code=EXIT_FAILED,
             )
-    log("restoring the bucket")
-    stack.compose.run(
-        "run",
-        "--rm",
-        "-v",
-        f"{root / 'bucket'}:/backup/bucket:ro",
-        "minio-init",
-        f'{MC_ALIAS} && mc mb --ignore-existing "kit/$BUCKET_NAME" >/dev/null && '
-        'mc mirror --overwrite /backup/bucket "kit/$BUCKET_NAME"',
-        capture=True,
-    )

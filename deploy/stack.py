@@ -59,7 +59,21 @@ def configure_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls", choices=settings.TLS_CHOICES)
     p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
     p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
-    p.add_argument("--bucket-url", help="bucket endpoint for external storage (not localhost)")
+    p.add_argument(
+        "--bucket-url", help="public endpoint of the bundled bucket (not localhost)"
+    )
+    p.add_argument(
+        "--external-mysql-url",
+        metavar="URL|-",
+        help="your MySQL, mysql://USER:PASSWORD@HOST:3306/DB, instead of the bundled one "
+        "('-' reads it from standard input, keeping the password off the command line)",
+    )
+    p.add_argument(
+        "--external-bucket-url",
+        metavar="URL|-",
+        help="your bucket, s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET?region=R&tls=true, "
+        "instead of the bundled SeaweedFS ('-' reads it from standard input)",
+    )
 
 
 def build_values(existing: dict[str, str], defaults: dict[str, str], args) -> dict[str, str]:
@@ -70,9 +84,14 @@ def build_values(existing: dict[str, str], defaults: dict[str, str], args) -> di
         ("WANDB_HOST", "host"),
         ("WANDB_BIND", "bind"),
         ("WANDB_BUCKET_PUBLIC_URL", "bucket_url"),
+        ("WANDB_EXTERNAL_MYSQL_URL", "external_mysql_url"),
+        ("WANDB_EXTERNAL_BUCKET_URL", "external_bucket_url"),
     ):
-        if getattr(args, flag, None):
-            values[key] = getattr(args, flag)
+        given = getattr(args, flag, None)
+        if given == "-":
+            given = sys.stdin.readline().strip()
+        if given:
+            values[key] = given
     host = urlsplit(values.get("WANDB_HOST", ""))
     if values.get("WANDB_TLS", "off") != "off" and host.scheme == "http" and not args.host:
         # Turning TLS on: clients now come through the proxy's HTTPS port.
@@ -185,7 +204,12 @@ def cmd_up(args) -> int:
             "&& update-ca-certificates)"
         )
     if values.get("WANDB_STORAGE") == "external":
-        via = "through Caddy, same certificate" if values.get("WANDB_TLS") != "off" else "MinIO"
+        if values.get("WANDB_EXTERNAL_BUCKET_URL"):
+            via = "your store"
+        elif values.get("WANDB_TLS") != "off":
+            via = "through Caddy, same certificate"
+        else:
+            via = "SeaweedFS"
         print(
             f"  bucket endpoint ({via}): {values['WANDB_BUCKET_PUBLIC_URL']}; training "
             "nodes and browsers must reach it too"

@@ -16,7 +16,7 @@ from deploy.smoke.registry import CHECKS
 
 @pytest.fixture(scope="module", params=["embedded", "external"])
 def stack(request, wandb_stack_factory, test_image):
-    for name in ("wandb-standin", "mysql", "s3"):
+    for name in ("wandb-standin", "mysql", "s3", "aws-cli"):
         test_image(name)
     wandb_stack_factory.test_images = True
     server = wandb_stack_factory.start(request.param, "off")
