@@ -252,10 +252,15 @@ def backup(stack: Stack, dest: Path, keep: int | None = None, log=print) -> Path
                 fix="back up your MySQL and your bucket with their own tools, and keep "
                 "compose/.env (it holds the settings and secrets) somewhere safe",
             )
-        for what, bundled in (("your MySQL", stack.bundled_mysql), ("your bucket", stack.bundled_s3)):
+        for what, bundled in (
+            ("your MySQL", stack.bundled_mysql),
+            ("your bucket", stack.bundled_s3),
+        ):
             if not bundled:
                 log("note: " + OWNERS_JOB.format(what=what))
-        meta["bundled"] = [n for n, b in (("mysql", stack.bundled_mysql), ("bucket", stack.bundled_s3)) if b]
+        meta["bundled"] = [
+            n for n, b in (("mysql", stack.bundled_mysql), ("bucket", stack.bundled_s3)) if b
+        ]
         size = _external_size(stack)
     else:
         volume = stack.volume_of("wandb", "/vol")
@@ -339,7 +344,8 @@ def _backup_external(stack: Stack, partial: Path, log) -> None:
             "-v",
             f"{partial / 'bucket'}:/backup/bucket",
             "storage-init",
-            f'{AWS_PATH_STYLE} && aws s3 sync --only-show-errors "s3://$BUCKET_NAME" /backup/bucket',
+            f"{AWS_PATH_STYLE} && "
+            'aws s3 sync --only-show-errors "s3://$BUCKET_NAME" /backup/bucket',
             capture=True,
         )
 
@@ -437,7 +443,8 @@ def _restore_external(stack: Stack, root: Path, force: bool, log) -> None:
             "-v",
             f"{root / 'bucket'}:/backup/bucket:ro",
             "storage-init",
-            f'{AWS_PATH_STYLE} && aws s3 sync --only-show-errors /backup/bucket "s3://$BUCKET_NAME"',
+            f"{AWS_PATH_STYLE} && "
+            'aws s3 sync --only-show-errors /backup/bucket "s3://$BUCKET_NAME"',
             capture=True,
         )
 

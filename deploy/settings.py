@@ -289,7 +289,13 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
                     "use 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)",
                 )
             )
-    for key in ("WANDB_IMAGE", "MYSQL_IMAGE", "SEAWEEDFS_IMAGE", "STORAGE_INIT_IMAGE", "CADDY_IMAGE"):
+    for key in (
+        "WANDB_IMAGE",
+        "MYSQL_IMAGE",
+        "SEAWEEDFS_IMAGE",
+        "STORAGE_INIT_IMAGE",
+        "CADDY_IMAGE",
+    ):
         _image(values, key, p)
     if not _API_KEY.match(values.get("WANDB_ADMIN_API_KEY", "")):
         p.append(

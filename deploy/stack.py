@@ -59,9 +59,7 @@ def configure_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls", choices=settings.TLS_CHOICES)
     p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
     p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
-    p.add_argument(
-        "--bucket-url", help="public endpoint of the bundled bucket (not localhost)"
-    )
+    p.add_argument("--bucket-url", help="public endpoint of the bundled bucket (not localhost)")
     p.add_argument(
         "--external-mysql-url",
         metavar="URL|-",
@@ -154,8 +152,12 @@ def _running(compose: Compose) -> bool:
 
 
 def run_preflight(args, values: dict[str, str], compose: Compose) -> list[pf.Check]:
+    from deploy.storage_checks import check_own_storage
+
     facts = pf.observe(values, args.compose_dir, stack_running=_running(compose))
     checks = pf.check(facts, values, args.compose_dir)
+    # Your own MySQL / bucket (bring your own), checked as W&B will use them.
+    checks += check_own_storage(values)
     width = max(len(c.name) for c in checks)
     for c in checks:
         print(f"  [{c.status:>4}] {c.name:<{width}}  {c.detail}")

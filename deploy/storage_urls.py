@@ -24,7 +24,9 @@ class MySQLURL:
 
     def for_wandb(self) -> str:
         q = lambda s: quote(s, safe="")  # noqa: E731
-        return f"mysql://{q(self.user)}:{q(self.password)}@{self.host}:{self.port}/{q(self.database)}"
+        return (
+            f"mysql://{q(self.user)}:{q(self.password)}@{self.host}:{self.port}/{q(self.database)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ def parse_mysql_url(url: str) -> MySQLURL:
     database = unquote(parts.path.strip("/"))
     if not parts.username or parts.password is None or not database:
         raise URLProblem("needs a user, a password and a database: mysql://USER:PASSWORD@HOST/DB")
-    return MySQLURL(unquote(parts.username), unquote(parts.password), parts.hostname, port, database)
+    return MySQLURL(
+        unquote(parts.username), unquote(parts.password), parts.hostname, port, database
+    )
 
 
 def parse_bucket_url(url: str, default_region: str = "us-east-1") -> BucketURL:

@@ -125,7 +125,12 @@ def test_no_secret_on_any_container_command_line(stack):
             ).stdout
         )[0]
         configured = json.dumps(
-            [info["Path"], info["Args"], info["Config"].get("Cmd"), info["Config"].get("Entrypoint")]
+            [
+                info["Path"],
+                info["Args"],
+                info["Config"].get("Cmd"),
+                info["Config"].get("Entrypoint"),
+            ]
         )
         running = ""
         if info["State"]["Running"]:
@@ -157,9 +162,7 @@ def test_no_secret_on_the_command_line_of_kit_subprocesses(stack, tmp_path):
     shim_dir.mkdir()
     real = shutil.which("docker")
     shim = shim_dir / "docker"
-    shim.write_text(
-        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{record}"\nexec "{real}" "$@"\n'
-    )
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{record}"\nexec "{real}" "$@"\n')
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     env = {**os.environ, "PATH": f"{shim_dir}:{os.environ['PATH']}"}
     made = kit(stack, "backup", "--dest", str(tmp_path / "backups"), env=env)

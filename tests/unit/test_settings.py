@@ -256,7 +256,7 @@ def test_defaults_are_valid():
         ("WANDB_CPUS", "0"),
         ("MYSQL_USER", "wandb-local"),
         ("MYSQL_PASSWORD", ""),
-        ("STORAGE_ADMIN_SECRET_KEY", "short\"quote"),
+        ("STORAGE_ADMIN_SECRET_KEY", 'short"quote'),
         ("STORAGE_ADMIN_SECRET_KEY", "-starts-with-a-dash"),
         ("WANDB_S3_SECRET_KEY", ""),
         ("WANDB_S3_ACCESS_KEY", "has space"),
@@ -431,8 +431,11 @@ def test_own_mysql_only_keeps_the_bundled_store():
     values = build_values(
         {},
         defaults(),
-        args(storage="external", host="http://wandb.lab.test:8080",
-             external_mysql_url="mysql://wb:pw@db.lab.test/wandb"),
+        args(
+            storage="external",
+            host="http://wandb.lab.test:8080",
+            external_mysql_url="mysql://wb:pw@db.lab.test/wandb",
+        ),
     )
     assert values["COMPOSE_PROFILES"] == "bundled-s3"
     assert values["WANDB_MYSQL_URL"] == "mysql://wb:pw@db.lab.test:3306/wandb"
@@ -460,7 +463,8 @@ def test_own_urls_can_come_from_stdin(monkeypatch):
 
     monkeypatch.setattr("sys.stdin", io.StringIO("mysql://wb:pw@db.lab.test/wandb\n"))
     values = build_values(
-        {}, defaults(), args(storage="external", host="http://wandb.lab.test:8080",
-                             external_mysql_url="-")
+        {},
+        defaults(),
+        args(storage="external", host="http://wandb.lab.test:8080", external_mysql_url="-"),
     )
     assert values["WANDB_EXTERNAL_MYSQL_URL"] == "mysql://wb:pw@db.lab.test/wandb"

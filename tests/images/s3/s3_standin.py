@@ -136,9 +136,7 @@ class Identity:
         return False
 
     def sees(self, bucket: str) -> bool:
-        return any(
-            self.can(a, bucket) for a in ("Admin", "Read", "Write", "List", "Tagging")
-        )
+        return any(self.can(a, bucket) for a in ("Admin", "Read", "Write", "List", "Tagging"))
 
 
 def load_identities(path: str | None) -> dict[str, Identity]:
@@ -156,8 +154,9 @@ def load_identities(path: str | None) -> dict[str, Identity]:
                 out[cred["accessKey"]] = Identity(
                     ident["name"], cred["secretKey"], list(ident.get("actions") or [])
                 )
-    env_key, env_secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get(
-        "AWS_SECRET_ACCESS_KEY"
+    env_key, env_secret = (
+        os.environ.get("AWS_ACCESS_KEY_ID"),
+        os.environ.get("AWS_SECRET_ACCESS_KEY"),
     )
     if env_key and env_secret:
         # SeaweedFS merges these as a global admin, even next to -s3.config.
@@ -216,8 +215,9 @@ def authenticate(environ, identities: dict[str, Identity]) -> Identity:
             )
         presigned = False
     elif qdict.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256":
-        credential, signed_headers = qdict.get("X-Amz-Credential", ""), qdict.get(
-            "X-Amz-SignedHeaders", ""
+        credential, signed_headers = (
+            qdict.get("X-Amz-Credential", ""),
+            qdict.get("X-Amz-SignedHeaders", ""),
         )
         signature, amz_date = qdict.get("X-Amz-Signature", ""), qdict.get("X-Amz-Date", "")
         payload_hash = "UNSIGNED-PAYLOAD"
@@ -282,11 +282,30 @@ def authenticate(environ, identities: dict[str, Identity]) -> Identity:
 
 # Query parameters that are part of a SigV2 canonical resource.
 V2_SUBRESOURCES = {
-    "acl", "cors", "delete", "lifecycle", "location", "logging", "notification",
-    "partNumber", "policy", "requestPayment", "tagging", "torrent", "uploadId", "uploads",
-    "versionId", "versioning", "versions", "website", "response-cache-control",
-    "response-content-disposition", "response-content-encoding", "response-content-language",
-    "response-content-type", "response-expires",
+    "acl",
+    "cors",
+    "delete",
+    "lifecycle",
+    "location",
+    "logging",
+    "notification",
+    "partNumber",
+    "policy",
+    "requestPayment",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
 }
 
 
@@ -317,7 +336,8 @@ def authenticate_v2(environ, identities, auth: str, qdict: dict) -> Identity:
     raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO")
     resource = raw_uri.split("?", 1)[0] or "/"
     subs = sorted(
-        (k, v) for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        (k, v)
+        for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         if k in V2_SUBRESOURCES
     )
     if subs:
@@ -373,10 +393,22 @@ def required_action(environ, bucket: str, key: str) -> str:
         if method == "POST":
             return "Write"  # DeleteObjects
         if method == "GET" and (
-            not query.keys() - {"list-type", "prefix", "delimiter", "marker", "max-keys",
-                                "continuation-token", "start-after", "encoding-type",
-                                "fetch-owner", "uploads", "key-marker", "upload-id-marker",
-                                "max-uploads"}
+            not query.keys()
+            - {
+                "list-type",
+                "prefix",
+                "delimiter",
+                "marker",
+                "max-keys",
+                "continuation-token",
+                "start-after",
+                "encoding-type",
+                "fetch-owner",
+                "uploads",
+                "key-marker",
+                "upload-id-marker",
+                "max-uploads",
+            }
         ):
             return "List"
         return "Read"
@@ -411,8 +443,10 @@ def cors_headers(
         for rule in rules:
             if _matches(rule.allowed_origins, origin) and method in (rule.allowed_methods or []):
                 wanted = [h.strip() for h in req_headers.split(",") if h.strip()]
-                if all(_matches(rule.allowed_headers, h.lower()) or _matches(
-                        rule.allowed_headers, h) for h in wanted):
+                if all(
+                    _matches(rule.allowed_headers, h.lower()) or _matches(rule.allowed_headers, h)
+                    for h in wanted
+                ):
                     out = [
                         ("Access-Control-Allow-Origin", origin),
                         ("Access-Control-Allow-Methods", ", ".join(rule.allowed_methods)),
