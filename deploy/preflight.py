@@ -66,7 +66,8 @@ def published_ports(values: dict[str, str]) -> list[tuple[str, int, str]]:
     else:
         ports.append((bind, int(values.get("WANDB_HTTPS_PORT", "443") or 0), "WANDB_HTTPS_PORT"))
         ports.append((bind, int(values.get("WANDB_HTTP_PORT", "80") or 0), "WANDB_HTTP_PORT"))
-    if values.get("WANDB_STORAGE") == "external":
+    if values.get("WANDB_STORAGE") == "external" and not values.get("WANDB_EXTERNAL_BUCKET_URL"):
+        # The bundled store's S3 port (your own bucket is served elsewhere).
         ports.append(
             (
                 values.get("WANDB_BUCKET_BIND", "0.0.0.0"),
