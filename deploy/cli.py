@@ -109,6 +109,13 @@ COMMANDS: list[Command] = [
         issue=8,
     ),
     Command(
+        "migrate-minio",
+        "copy a previous kit's MinIO bucket into SeaweedFS once, sha256 compared",
+        _options("deploy.minio_migration", "configure"),
+        _lazy("deploy.minio_migration", "run"),
+        issue=13,
+    ),
+    Command(
         "bundle",
         "save/load all images of the stack for air-gapped hosts",
         _options("deploy.bundle", "configure"),
