@@ -17,6 +17,7 @@ environment, never its command line.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -96,7 +97,7 @@ def copy_and_compare(src, src_bucket: str, dst, dst_bucket: str, log=print) -> l
             with tempfile.TemporaryFile() as tmp:
                 body = src.get_object(Bucket=src_bucket, Key=key)["Body"]
                 digest, size = hashlib.sha256(), 0
-                for chunk in iter(lambda: body.read(CHUNK), b""):
+                for chunk in iter(functools.partial(body.read, CHUNK), b""):
                     digest.update(chunk)
                     size += len(chunk)
                     tmp.write(chunk)

@@ -40,10 +40,10 @@ MULTIPART_PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the la
 
 def _version_ok(version: str) -> bool:
     m = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
-    if not m:
-        return False
+    if not m or "mariadb" in version.lower():
+        return False  # MariaDB (10.x, 11.x) is not MySQL; W&B documents MySQL only
     v = tuple(int(x) for x in m.groups())
-    return v >= (8, 4, 0) or (8, 0, 32) <= v < (8, 1, 0)
+    return (8, 4, 0) <= v < (10, 0, 0) or (8, 0, 32) <= v < (8, 1, 0)
 
 
 def check_mysql(url: str, timeout: float = 5.0) -> list[Check]:

@@ -198,7 +198,8 @@ def test_own_mysql_and_bucket_equal_the_kits_derivation(tmp_path):
     mysql = {"host": "db.lab.example", "port": 3307, "user": "wb", "password": "p@ss/w:rd+",
              "database": "wandb_prod"}  # fmt: skip
     bucket = {"endpoint": "https://s3.lab.example:9443", "bucket": "lab-wandb",
-              "region": "eu-west-1", "access_key": "AKIDLAB", "secret_key": "se/cr+et="}  # fmt: skip
+              "region": "eu-west-1", "access_key": "AKIDLAB",
+              "secret_key": "se/cr+et="}  # fmt: skip
     rendered, run = _derive_with_ansible(
         tmp_path,
         {
