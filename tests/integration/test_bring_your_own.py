@@ -286,3 +286,44 @@ def test_preflight_runs_the_checks_and_names_the_fix(lab, tmp_path):
     assert "[  ok] mysql settings" in out and "[  ok] bucket presigned URLs" in out, out
     assert "[fail] bucket CORS" in out and "fix: set bucket CORS" in out, out
     assert WANDB[1] not in out + checked.stderr and APP_PW not in out + checked.stderr
+
+
+def test_store_that_refuses_bucket_cors_gets_a_warning_not_a_failure(stacks, lab, test_image):
+    """storage-init against your own MinIO (community MinIO answers PutBucketCors with
+    NotImplemented): it warns with the manual fix and exits 0, so W&B still starts."""
+    from deploy.compose import Compose
+    from deploy.envfile import render, write_private
+
+    port, root = _free_port(), ("labroot", "lab-minio-" + uuid.uuid4().hex[:12])
+    name = f"lab-minio-{uuid.uuid4().hex[:8]}"
+    _docker(
+        "run", "-d", "--name", name, "--network", "host",
+        "-e", f"MINIO_ROOT_USER={root[0]}", "-e", f"MINIO_ROOT_PASSWORD={root[1]}",
+        test_image("s3"), "server", "/data", "--address", f":{port}",
+    )  # fmt: skip
+    compose = None
+    try:
+        minio = _s3(f"http://{PUBLIC_HOST}:{port}", *root)
+        wait_for(lambda: minio.list_buckets(), timeout=60, what="lab MinIO")
+        minio.create_bucket(Bucket="wandb-on-minio")
+        values = stacks.env_values(
+            "external",
+            "off",
+            WANDB_EXTERNAL_MYSQL_URL=_mysql_url(lab),
+            WANDB_EXTERNAL_BUCKET_URL=f"s3://{root[0]}:{root[1]}@{PUBLIC_HOST}:{port}/wandb-on-minio",
+        )
+        env_file = stacks._tmp / f"{values['COMPOSE_PROJECT_NAME']}.env"
+        write_private(env_file, render((COMPOSE_DIR / ".env.example").read_text(), values))
+        compose = Compose(
+            COMPOSE_DIR, env_file, values["COMPOSE_PROJECT_NAME"], values["COMPOSE_FILE"].split(":")
+        )
+        ran = compose.run("run", "--rm", "--no-deps", "storage-init", capture=True, check=False)
+        said = ran.stdout + ran.stderr
+        assert ran.returncode == 0, said
+        assert "WARNING: the store refused PutBucketCors" in said and "NotImplemented" in said
+        assert "MINIO_API_CORS_ALLOW_ORIGIN" in said and "wandb-kit doctor" in said
+        assert root[1] not in said
+    finally:
+        if compose is not None:
+            compose.down(volumes=True)
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
