@@ -468,3 +468,28 @@ def test_own_urls_can_come_from_stdin(monkeypatch):
         args(storage="external", host="http://wandb.lab.test:8080", external_mysql_url="-"),
     )
     assert values["WANDB_EXTERNAL_MYSQL_URL"] == "mysql://wb:pw@db.lab.test/wandb"
+
+
+def test_init_over_a_minio_era_env_keeps_what_migrate_minio_reads(tmp_path):
+    """A .env written before SeaweedFS: re-running init moves it to the new store,
+    generates the new identities, keeps every other value, and keeps the old MinIO root
+    credentials (at the end, outside .env.example) for `wandb-kit migrate-minio`."""
+    env = tmp_path / ".env"
+    env.write_text(
+        "WANDB_STORAGE='external'\nWANDB_HOST='http://wandb.lab.test:8080'\n"
+        "MYSQL_PASSWORD='kept-mysql'\nMYSQL_ROOT_PASSWORD='kept-root'\n"
+        "MINIO_IMAGE='minio/minio:RELEASE.2025-09-07T16-13-09Z'\n"
+        "MINIO_ROOT_USER='wandb-old'\nMINIO_ROOT_PASSWORD='old-minio-pass'\n"
+        "WANDB_BUCKET_PUBLIC_URL='http://wandb.lab.test:9000'\n"
+    )
+    assert cmd_init(args(env_file=env)) == 0
+    values = read_env(env)
+    assert values["MINIO_ROOT_USER"] == "wandb-old"
+    assert values["MINIO_ROOT_PASSWORD"] == "old-minio-pass"
+    assert values["MYSQL_PASSWORD"] == "kept-mysql"
+    assert values["STORAGE_ADMIN_SECRET_KEY"] and values["WANDB_S3_SECRET_KEY"]
+    assert "old-minio-pass" not in values["WANDB_BUCKET_URL"]
+    assert values["COMPOSE_PROFILES"] == "bundled-mysql,bundled-s3"
+    text = env.read_text()
+    assert text.index("MINIO_ROOT_USER") > text.index("# --- not in .env.example ---")
+    assert settings.validate(values) == []
