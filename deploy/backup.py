@@ -15,9 +15,13 @@ Consistency:
   changes made during the first pass, not the size of the data (benchmarks/
   backup_downtime.py); SDK clients retry meanwhile.
 - external: `mysqldump --single-transaction` of the W&B database (a consistent
-  snapshot without stopping anything), then a mirror of the bucket. Files are written
-  to the bucket before the database references them, so every file the dump points
-  to is in the mirror taken after it.
+  snapshot without stopping anything), then a copy of the bucket through the S3 API
+  (`aws s3 sync` in the storage-init job's image, as the store's admin). Files are
+  written to the bucket before the database references them, so every file the dump
+  points to is in the copy taken after it.
+- bring your own: the kit backs up only what it runs. Your own MySQL and your own
+  bucket stay their owner's job (their snapshots, replication, versioning); the
+  backup says so, and holds the bundled part only.
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
-from deploy import __version__
+from deploy import __version__, progress
 from deploy.compose import docker_watched
 from deploy.deployment import Deployment
 from deploy.errors import EXIT_FAILED, KitError
+from deploy.redact import redact
 
 MANIFEST = "manifest.json"
 PARTIAL_SUFFIX = ".partial"
@@ -45,7 +51,6 @@ DUMP_CMD = (
     '--triggers --no-tablespaces -u "$MYSQL_USER" "$MYSQL_DATABASE"'
 )
 LOAD_CMD = 'MYSQL_PWD="$MYSQL_PASSWORD" mysql -u "$MYSQL_USER" "$MYSQL_DATABASE"'
-# Run in the minio-init service (its env names the bucket and credentials).
 # Embedded: pass 1 (wandb running) and pass 2 (stopped, only what changed). The
 # snapshot file is tar's own record of what pass 1 saw; it stays out of the backup.
 _TAR = "tar -C /vol --numeric-owner --exclude=./.kit-restore-new --exclude=./.kit-pre-restore"
@@ -70,9 +75,12 @@ find /vol -mindepth 1 -maxdepth 1 ! -name .kit-restore-new ! -name .kit-pre-rest
   -exec mv {{}} {ASIDE}/ \\;
 find {STAGE} -mindepth 1 -maxdepth 1 -exec mv {{}} /vol/ \\;
 rm -rf {ASIDE}"""
-MC_ALIAS = (
-    'mc alias set kit "http://minio:$BUCKET_PORT" "$MINIO_ROOT_USER" '
-    '"$MINIO_ROOT_PASSWORD" --api s3v4 >/dev/null'
+# Run in the storage-init service: its environment names the store, the bucket and
+# the admin credentials, so no secret is on any command line.
+AWS_PATH_STYLE = "aws configure set default.s3.addressing_style path"
+OWNERS_JOB = (
+    "{what} is yours, not the kit's: back it up with its own tools (snapshots, "
+    "replication, versioning); this backup does not hold it"
 )
 
 
@@ -214,6 +222,22 @@ def _backup(stack: Deployment, dest: Path, keep: int | None, log) -> Path:
         "wandb_image": stack.image_of("wandb"),
     }
     if stack.storage == "external":
+        if not (stack.bundled_mysql or stack.bundled_s3):
+            raise KitError(
+                "this stack runs neither MySQL nor the bucket itself: there is nothing the "
+                "kit can back up",
+                fix="back up your MySQL and your bucket with their own tools, and keep "
+                "compose/.env (it holds the settings and secrets) somewhere safe",
+            )
+        for what, bundled in (
+            ("your MySQL", stack.bundled_mysql),
+            ("your bucket", stack.bundled_s3),
+        ):
+            if not bundled:
+                log("note: " + OWNERS_JOB.format(what=what))
+        meta["bundled"] = [
+            n for n, b in (("mysql", stack.bundled_mysql), ("bucket", stack.bundled_s3)) if b
+        ]
         size = _external_size(stack)
     else:
         volume = stack.volume_of("wandb", "/vol")
@@ -223,7 +247,7 @@ def _backup(stack: Deployment, dest: Path, keep: int | None, log) -> Path:
     partial.mkdir(mode=0o700)
     try:
         if stack.storage == "external":
-            meta["method"] = "mysqldump --single-transaction, then bucket mirror"
+            meta["method"] = "mysqldump --single-transaction, then the bucket via the S3 API"
             _backup_external(stack, partial, log)
         else:
             meta["method"] = (
@@ -268,6 +292,14 @@ def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, l
 
 
 def _external_size(stack: Deployment) -> int:
+    size = 0
+    if stack.bundled_s3:
+        # The bucket's size is not cheap to ask the S3 API for; its volume's disk use is.
+        volume = stack.volume_of("seaweedfs", "/data")
+        bucket = _volume_tool(stack, volume, "/data", "du -sb /data | cut -f1")
+        size += int(bucket.strip() or 0)
+    if not stack.bundled_mysql:
+        return size
     out = stack.compose.run(
         "exec",
         "-T",
@@ -279,42 +311,57 @@ def _external_size(stack: Deployment) -> int:
         "'$MYSQL_DATABASE'\"",
         capture=True,
     ).stdout.strip()
-    db = int(float(out or 0))
-    # The bucket's size is not cheap to ask MinIO for; its volume's disk use is.
-    volume = stack.volume_of("minio", "/data")
-    bucket = _volume_tool(stack, volume, "/data", "du -sb /data | cut -f1")
-    return db + int(bucket.strip() or 0)
+    return size + int(float(out or 0))
 
 
 def _backup_external(stack: Deployment, partial: Path, log) -> None:
+    if stack.bundled_mysql:
+        _dump_mysql(stack, partial / "wandb.sql.gz", log)
+    if stack.bundled_s3:
+        log("copying the bucket through the S3 API")
+        (partial / "bucket").mkdir()
+        stack.compose.run(
+            "run", "--rm", "--no-deps", "-v", f"{partial / 'bucket'}:/backup/bucket",
+            "storage-init", _private_to_caller(
+                f"{AWS_PATH_STYLE} && "
+                'aws s3 sync --only-show-errors "s3://$BUCKET_NAME" /backup/bucket',
+                "/backup/bucket",
+            ),
+            capture=True,
+        )  # fmt: skip
+
+
+def _private_to_caller(script: str, path: str) -> str:
+    """The script, then what it wrote under path handed to the user running the kit,
+    private (containers write as root, with root's umask)."""
+    return (
+        f"umask 077; {script}; rc=$?; "
+        f"chown -R {os.getuid()}:{os.getgid()} {path}; chmod -R go-rwx {path}; exit $rc"
+    )
+
+
+def _dump_mysql(stack: Deployment, dump: Path, log) -> None:
+    """mysqldump of the W&B database into dump (gzip), with a byte counter on a
+    terminal. mysqldump's stderr goes to a file: read after stdout, a full stderr
+    pipe could block it forever."""
     log("dumping the W&B database (mysqldump --single-transaction)")
-    dump = partial / "wandb.sql.gz"
     cmd = stack.compose.command("exec", "-T", "mysql", "sh", "-c", DUMP_CMD)
-    with gzip.open(dump, "wb") as out:
+    with tempfile.TemporaryFile() as err, gzip.open(dump, "wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=stack.compose.directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            cmd, cwd=stack.compose.directory, stdout=subprocess.PIPE, stderr=err
         )
-        for chunk in iter(lambda: proc.stdout.read(MIB), b""):
-            out.write(chunk)
-        err = proc.stderr.read().decode()
+        progress.copy(proc.stdout, out, None, "mysqldump")
         if proc.wait() != 0:
+            err.seek(0)
             raise KitError(
-                f"mysqldump failed: {err.strip()[-500:]}",
+                f"mysqldump failed: {_redacted(stack, err.read())}",
                 fix="check `wandb-kit logs mysql`",
                 exit_code=EXIT_FAILED,
             )
-    log("mirroring the bucket")
-    (partial / "bucket").mkdir()
-    stack.compose.run(
-        "run",
-        "--rm",
-        "--no-deps",
-        "-v",
-        f"{partial / 'bucket'}:/backup/bucket",
-        "minio-init",
-        f'{MC_ALIAS} && mc mirror --overwrite "kit/$BUCKET_NAME" /backup/bucket',
-        capture=True,
-    )
+
+
+def _redacted(stack: Deployment, raw: bytes) -> str:
+    return redact(raw.decode(errors="replace").strip()[-500:], extra=stack.secrets)
 
 
 def backup_name(project: str, when: float | None = None) -> str:
@@ -391,9 +438,39 @@ def _restore_embedded(stack: Deployment, root: Path, force: bool, log) -> None:
 
 
 def _restore_external(stack: Deployment, root: Path, force: bool, log) -> None:
+    services = (["mysql"] if stack.bundled_mysql else []) + (
+        ["seaweedfs"] if stack.bundled_s3 else []
+    )
+    stack.compose.run("up", "--detach", "--wait", *services, capture=True)
+    # Look before anything stops: a refused restore changes nothing.
+    has_tables = stack.bundled_mysql and _table_count(stack) > 0
+    if has_tables and not force:
+        raise KitError(
+            "the W&B database already has tables; restoring would overwrite them",
+            fix="back it up first (`wandb-kit backup`), then add --force",
+        )
     stack.compose.run("stop", "wandb", capture=True)
-    stack.compose.run("up", "--detach", "--wait", "mysql", "minio", capture=True)
-    tables = stack.compose.run(
+    if stack.bundled_mysql:
+        _load_mysql_safely(stack, root, has_tables, log)
+    if stack.bundled_s3:
+        log("restoring the bucket through the S3 API")
+        # The init job (re)creates the bucket and its CORS first.
+        stack.compose.run("run", "--rm", "--no-deps", "storage-init", capture=True)
+        stack.compose.run(
+            "run",
+            "--rm",
+            "--no-deps",
+            "-v",
+            f"{root / 'bucket'}:/backup/bucket:ro",
+            "storage-init",
+            f"{AWS_PATH_STYLE} && "
+            'aws s3 sync --only-show-errors /backup/bucket "s3://$BUCKET_NAME"',
+            capture=True,
+        )
+
+
+def _table_count(stack: Deployment) -> int:
+    out = stack.compose.run(
         "exec",
         "-T",
         "mysql",
@@ -403,35 +480,51 @@ def _restore_external(stack: Deployment, root: Path, force: bool, log) -> None:
         "information_schema.tables WHERE table_schema='$MYSQL_DATABASE'\"",
         capture=True,
     ).stdout.strip()
-    if int(tables or 0) and not force:
-        raise KitError(
-            "the W&B database already has tables; restoring would overwrite them",
-            fix="back it up first, then add --force",
-        )
-    log("loading the database dump")
+    return int(out or 0)
+
+
+def _load_mysql_safely(stack: Deployment, root: Path, has_tables: bool, log) -> None:
+    """Loads the dump; when the database held data (--force), a dump of it is taken
+    first and loaded back if the restore's load fails, so a failed restore leaves the
+    database as it was found."""
+    if not has_tables:
+        _load_mysql(stack, root / "wandb.sql.gz", log)
+        return
+    with tempfile.TemporaryDirectory(dir=stack.home, prefix=".pre-restore-") as safety:
+        before = Path(safety) / "before.sql.gz"
+        log("saving the database as it is now, to put it back if the restore fails")
+        _dump_mysql(stack, before, log)
+        try:
+            _load_mysql(stack, root / "wandb.sql.gz", log)
+        except KitError:
+            log("the restore's load failed: putting the database back as it was")
+            _load_mysql(stack, before, log)
+            raise
+
+
+def _load_mysql(stack: Deployment, dump: Path, log) -> None:
+    """Feeds the gzip dump to mysql. If mysql stops reading (an SQL error), its own
+    message is what the user gets, not a BrokenPipeError."""
+    log(f"loading the database dump {dump.name}")
     cmd = stack.compose.command("exec", "-T", "mysql", "sh", "-c", LOAD_CMD)
-    with gzip.open(root / "wandb.sql.gz", "rb") as dump:
+    with tempfile.TemporaryFile() as err, gzip.open(dump, "rb") as data:
         proc = subprocess.Popen(
-            cmd, cwd=stack.compose.directory, stdin=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for chunk in iter(lambda: dump.read(MIB), b""):
-            proc.stdin.write(chunk)
-        proc.stdin.close()
-        err = proc.stderr.read().decode()
+            cmd, cwd=stack.compose.directory, stdin=subprocess.PIPE, stderr=err,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            progress.copy(data, proc.stdin, None, "loading the dump")
+        except BrokenPipeError:
+            pass  # mysql stopped reading; its exit code and stderr say why
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
         if proc.wait() != 0:
+            err.seek(0)
             raise KitError(
-                f"loading the dump failed: {err.strip()[-500:]}",
+                f"loading the dump failed: {_redacted(stack, err.read())}",
                 fix="check `wandb-kit logs mysql`",
                 exit_code=EXIT_FAILED,
             )
-    log("restoring the bucket")
-    stack.compose.run(
-        "run",
-        "--rm",
-        "-v",
-        f"{root / 'bucket'}:/backup/bucket:ro",
-        "minio-init",
-        f'{MC_ALIAS} && mc mb --ignore-existing "kit/$BUCKET_NAME" >/dev/null && '
-        'mc mirror --overwrite /backup/bucket "kit/$BUCKET_NAME"',
-        capture=True,
-    )

@@ -112,6 +112,11 @@ COMMANDS: list[Command] = [
         "preflight, back up, then move the server to a new image tag",
     ),
     _command(
+        "migrate-minio",
+        "deploy.commands.storage",
+        "copy a previous kit's MinIO bucket into SeaweedFS once, sha256 compared",
+    ),
+    _command(
         "bundle", "deploy.commands.ops", "save/load all images of the stack for air-gapped hosts"
     ),
     _command(

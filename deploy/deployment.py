@@ -78,6 +78,16 @@ class Deployment:
         return self.values.get("WANDB_TLS") or "off"
 
     @property
+    def bundled_mysql(self) -> bool:
+        """External storage with the kit's own MySQL (not the lab's)."""
+        return self.storage == "external" and not self.values.get("WANDB_EXTERNAL_MYSQL_URL")
+
+    @property
+    def bundled_s3(self) -> bool:
+        """External storage with the kit's own SeaweedFS (not the lab's bucket)."""
+        return self.storage == "external" and not self.values.get("WANDB_EXTERNAL_BUCKET_URL")
+
+    @property
     def url(self) -> str:
         """The URL clients use (WANDB_HOST)."""
         return self.values.get("WANDB_HOST", "")

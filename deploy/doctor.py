@@ -56,11 +56,11 @@ PITFALLS: list[Pitfall] = [
         "bucket-unreachable",
         "Bucket endpoint not reachable from clients (split horizon)",
         "metrics arrive, media and artifacts do not; the SDK's debug log shows connection "
-        "errors to the bucket host (e.g. minio:9000)",
+        "errors to the bucket host (e.g. seaweedfs:8333)",
         "the bucket URL the server signs (WANDB_BUCKET_PUBLIC_URL) names a host that only "
-        "containers resolve (like `minio`), or a port that is not published to clients",
+        "containers resolve (like `seaweedfs`), or a port that is not published to clients",
         "set WANDB_BUCKET_PUBLIC_URL to this server's DNS name or LAN address (never "
-        "`minio` or localhost), publish the port (WANDB_BUCKET_BIND), then `wandb-kit init "
+        "`seaweedfs` or localhost), publish the port (WANDB_BUCKET_BIND), then `wandb-kit init "
         "&& wandb-kit up`",
     ),
     Pitfall(
@@ -69,8 +69,18 @@ PITFALLS: list[Pitfall] = [
         "the UI shows broken images, empty media panels, failed artifact file views",
         "browsers fetch media straight from the bucket; without a CORS rule allowing the "
         "W&B origin they refuse",
-        "allow GET, PUT and HEAD from the W&B origin on the bucket (`mc cors set`, S3 "
-        "PutBucketCors); the kit's MinIO gets it from WANDB_HOST via `wandb-kit init`",
+        "allow GET, PUT and HEAD from the W&B origin on the bucket (S3 PutBucketCors); "
+        "the kit's storage-init job sets it on every `wandb-kit up`, from WANDB_HOST",
+    ),
+    Pitfall(
+        "own-storage",
+        "Your own MySQL or bucket does not meet W&B's needs",
+        "W&B does not start (migrations fail), or uploads, media and artifacts fail",
+        "WANDB_EXTERNAL_MYSQL_URL / WANDB_EXTERNAL_BUCKET_URL name a service that is "
+        "unreachable under that name, refuses the credentials, or lacks a setting, grant, "
+        "CORS rule or S3 feature W&B needs",
+        "the finding names what was found and the fix; `wandb-kit preflight` runs the same "
+        "checks before `up`",
     ),
     Pitfall(
         "body-limit",
@@ -257,6 +267,8 @@ class LocalFacts:
     oom_killed: dict[str, bool] = field(default_factory=dict)
     logs: str = ""  # last lines of the wandb service
     bucket_error: str | None = None  # reaching WANDB_BUCKET_PUBLIC_URL from here
+    # Bring your own MySQL / bucket: storage_checks' results (name, status, detail, fix).
+    own_storage: list = field(default_factory=list)
     bucket_url: str = ""
 
     @property
@@ -655,6 +667,20 @@ def _admin_api(ev: Evidence) -> Finding | None:
     return None
 
 
+@detector("own-storage")
+def _own_storage(ev: Evidence) -> Finding | None:
+    bad = [c for c in ev.local.own_storage if c.status != "ok"]
+    if not bad:
+        return None
+    return Finding(
+        "own-storage",
+        FAIL if any(c.status == "fail" for c in bad) else WARN,
+        "your MySQL / bucket from .env: " + ", ".join(c.name for c in bad),
+        "; ".join(c.detail for c in bad),
+        "; ".join(c.fix for c in bad if c.fix),
+    )
+
+
 def diagnose(ev: Evidence) -> list[Finding]:
     out = []
     for fn in DETECTORS.values():
@@ -675,6 +701,9 @@ def _reach(url: str, timeout: float = 3.0) -> str | None:
 
 def observe_local(deployment: Deployment, values: dict[str, str]) -> LocalFacts:
     facts = LocalFacts(arch=platform.machine())
+    from deploy.storage_checks import check_own_storage
+
+    facts.own_storage = check_own_storage(values) if values else []
     try:
         import psutil
 

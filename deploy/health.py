@@ -536,9 +536,9 @@ def check_cors(sess, download_url: str | None, origin: str, timeout: float) -> L
         t.seconds,
         f"storage at {urlsplit(where).netloc} sends no CORS allowance for {origin} "
         f"(HTTP {resp.status_code}); browsers cannot show media, files or artifacts",
-        "allow GET, PUT and HEAD from the W&B origin on the bucket (the kit's MinIO gets "
-        "it from WANDB_HOST via `wandb-kit init`; `mc cors set` / S3 PutBucketCors "
-        "elsewhere)",
+        "allow GET, PUT and HEAD from the W&B origin on the bucket (the kit's storage-init "
+        "job sets it on `wandb-kit up`, from WANDB_HOST; elsewhere S3 PutBucketCors as the "
+        "bucket's owner)",
         {"status_code": resp.status_code, "allow_origin": allowed},
     )
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from deploy import net
+from deploy.checks import FAIL, OK, WARN, Check
 from deploy.compose import docker_data_root
 from deploy.settings import validate
 
-OK, WARN, FAIL = "ok", "warn", "fail"
 GIB = 1024**3
 
 # W&B's published minimums for a Docker host (4 vCPU, 8 GB RAM, 100 GB for /vol),
@@ -44,14 +44,6 @@ class HostFacts:
     env_mode: int | None = None  # permission bits of .env; None when not known
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
-
-
 def _version(text: str | None) -> tuple[int, ...] | None:
     m = re.search(r"(\d+)\.(\d+)", text or "")
     return (int(m.group(1)), int(m.group(2))) if m else None
@@ -69,7 +61,8 @@ def published_ports(values: dict[str, str]) -> list[tuple[str, int, str]]:
     else:
         ports.append((bind, int(values.get("WANDB_HTTPS_PORT", "443") or 0), "WANDB_HTTPS_PORT"))
         ports.append((bind, int(values.get("WANDB_HTTP_PORT", "80") or 0), "WANDB_HTTP_PORT"))
-    if values.get("WANDB_STORAGE") == "external":
+    if values.get("WANDB_STORAGE") == "external" and not values.get("WANDB_EXTERNAL_BUCKET_URL"):
+        # The bundled store's S3 port (your own bucket is served elsewhere).
         ports.append(
             (
                 values.get("WANDB_BUCKET_BIND", "0.0.0.0"),
@@ -272,10 +265,15 @@ def run(deployment) -> list[Check]:
         running = any(s.get("State") == "running" for s in deployment.compose.services())
     except KitError:
         running = False
+    from deploy.storage_checks import check_own_storage
+
     facts = observe(deployment.values, deployment.home, stack_running=running)
     if deployment.env_file.exists():
         facts.env_mode = deployment.env_file.stat().st_mode & 0o777
-    return check(facts, deployment.values, deployment.compose_dir)
+    # Your own MySQL / bucket (bring your own), checked as W&B will use them.
+    return check(facts, deployment.values, deployment.compose_dir) + check_own_storage(
+        deployment.values
+    )
 
 
 def observe(values: dict[str, str], compose_dir: Path, stack_running: bool = False) -> HostFacts:

@@ -16,14 +16,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from deploy.envfile import read_env
 from deploy.net import is_loopback
+from deploy.storage_urls import URLProblem, parse_bucket_url, parse_mysql_url
 
 STORAGE_CHOICES = ("embedded", "external")
 TLS_CHOICES = ("off", "internal", "files", "acme")
 
 
 def _token(nbytes: int) -> str:
-    """A URL-safe secret that never starts with '-': command lines (mc alias set ...,
-    mysql -p...) would read such a secret as an option."""
+    """A URL-safe secret that never starts with '-' (a tool would read it as an option)
+    and needs no escaping in JSON (SeaweedFS's identities file)."""
     while True:
         token = secrets.token_urlsafe(nbytes)
         if token[0].isalnum():
@@ -36,10 +37,24 @@ SECRET_FACTORIES = {
     "WANDB_ADMIN_API_KEY": lambda: "local-" + secrets.token_hex(20),
     "MYSQL_PASSWORD": lambda: _token(24),
     "MYSQL_ROOT_PASSWORD": lambda: _token(24),
-    "MINIO_ROOT_USER": lambda: "wandb-" + secrets.token_hex(6),
-    "MINIO_ROOT_PASSWORD": lambda: _token(30),
+    # The bundled store's admin identity: held only by the storage-init job.
+    "STORAGE_ADMIN_ACCESS_KEY": lambda: "kitadmin" + secrets.token_hex(8),
+    "STORAGE_ADMIN_SECRET_KEY": lambda: _token(30),
+    # W&B's own identity on the bundled store, limited to its bucket.
+    "WANDB_S3_ACCESS_KEY": lambda: "wandb" + secrets.token_hex(8),
+    "WANDB_S3_SECRET_KEY": lambda: _token(30),
 }
-SECRET_KEYS = frozenset(SECRET_FACTORIES) | {"WANDB_LICENSE", "WANDB_MYSQL_URL", "WANDB_BUCKET_URL"}
+SECRET_KEYS = frozenset(SECRET_FACTORIES) | {
+    "WANDB_LICENSE",
+    "WANDB_MYSQL_URL",
+    "WANDB_BUCKET_URL",
+    "WANDB_EXTERNAL_MYSQL_URL",
+    "WANDB_EXTERNAL_BUCKET_URL",
+    "STORAGE_INIT_SECRET_KEY",
+}
+# SeaweedFS's own ports inside its container: the S3 port must not take one.
+SEAWEEDFS_INTERNAL_PORTS = {"8080", "8888", "9333", "18080", "18888", "19333"}
+_S3_KEY = re.compile(r"^[A-Za-z0-9_.+/=-]{3,128}$")
 
 
 @dataclass(frozen=True)
@@ -62,8 +77,11 @@ def example_values(compose_dir: Path) -> dict[str, str]:
     return read_env(compose_dir / ".env.example")
 
 
-def compose_files(storage: str, tls: str, test: bool = False) -> list[str]:
-    """The compose files of a setup, base first; test overlays follow their base."""
+def compose_files(
+    storage: str, tls: str, test: bool = False, own_bucket: bool = False
+) -> list[str]:
+    """The compose files of a setup, base first; test overlays follow their base.
+    With your own bucket (own_bucket) nothing of the kit's sits in front of it."""
     files = ["compose.yaml"] + (["test.yaml"] if test else [])
     if storage == "external":
         files += ["external.yaml"] + (["test-external.yaml"] if test else [])
@@ -71,7 +89,7 @@ def compose_files(storage: str, tls: str, test: bool = False) -> list[str]:
         files += ["tls.yaml"] + (["test-tls.yaml"] if test else [])
     if tls == "acme" and test:
         files += ["test-acme.yaml"]  # a private ACME CA in place of Let's Encrypt
-    if storage == "external" and tls != "off":
+    if storage == "external" and tls != "off" and not own_bucket:
         # The bucket endpoint behind Caddy as well.
         files += ["external-tls.yaml"] + (["test-external-tls.yaml"] if test else [])
     return files
@@ -85,6 +103,8 @@ CHOICE_KEYS = {
     "bind": "WANDB_BIND",
     "bucket_url": "WANDB_BUCKET_PUBLIC_URL",
     "image": "WANDB_IMAGE",
+    "external_mysql_url": "WANDB_EXTERNAL_MYSQL_URL",
+    "external_bucket_url": "WANDB_EXTERNAL_BUCKET_URL",
 }
 
 
@@ -173,7 +193,7 @@ def generate_secrets(values: dict[str, str]) -> dict[str, str]:
 
 def bucket_scheme(tls: str) -> str:
     """With TLS on, Caddy serves the bucket over https (external-tls.yaml); without,
-    clients talk to MinIO's plain http port."""
+    clients talk to SeaweedFS's plain http S3 port."""
     return "http" if tls == "off" else "https"
 
 
@@ -181,39 +201,85 @@ def default_bucket_url(wandb_host: str, tls: str = "off") -> str:
     host = urlsplit(wandb_host).hostname or "localhost"
     if is_loopback(host):
         # localhost means a different machine inside the wandb container; this
-        # machine's name resolves to it on the host and is aliased to MinIO (or, with
-        # TLS, to Caddy) inside.
+        # machine's name resolves to it on the host and is aliased to SeaweedFS (or,
+        # with TLS, to Caddy) inside.
         host = socket.gethostname()
-    return f"{bucket_scheme(tls)}://{host}:9000"
+    return f"{bucket_scheme(tls)}://{host}:8333"
 
 
 def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
     """Fills the derived keys (URLs built from parts, with URL-quoting)."""
     out = dict(values)
     storage, tls = out.get("WANDB_STORAGE", "embedded"), out.get("WANDB_TLS", "off")
-    out["COMPOSE_FILE"] = ":".join(compose_files(storage, tls, test))
+    own_bucket = bool(out.get("WANDB_EXTERNAL_BUCKET_URL")) and storage == "external"
+    out["COMPOSE_FILE"] = ":".join(compose_files(storage, tls, test, own_bucket))
     host = urlsplit(out.get("WANDB_HOST", ""))
     out["WANDB_TLS_HOSTNAME"] = host.hostname or ""
     if storage == "external":
-        if not out.get("WANDB_BUCKET_PUBLIC_URL"):
-            out["WANDB_BUCKET_PUBLIC_URL"] = default_bucket_url(out.get("WANDB_HOST", ""), tls)
-        bucket = urlsplit(out["WANDB_BUCKET_PUBLIC_URL"])
-        port = bucket.port or (443 if bucket.scheme == "https" else 80)
-        out["WANDB_BUCKET_HOSTNAME"] = bucket.hostname or ""
-        out["WANDB_BUCKET_PORT"] = str(port)
-        out["WANDB_BUCKET_CORS_ORIGINS"] = origin(out.get("WANDB_HOST", ""))
-        # W&B URL-decodes these; quote every reserved character, including '+'.
-        q = lambda s: quote(s, safe="")  # noqa: E731
+        _derive_external(out)
+    return out
+
+
+def _derive_external(out: dict[str, str]) -> None:
+    """MySQL and bucket: the bundled services' addresses and identities, or yours."""
+    tls = out.get("WANDB_TLS", "off")
+    # W&B URL-decodes these; quote every reserved character, including '+'.
+    q = lambda s: quote(s, safe="")  # noqa: E731
+    out["WANDB_BUCKET_CORS_ORIGINS"] = origin(out.get("WANDB_HOST", ""))
+    profiles = []
+    own_mysql = out.get("WANDB_EXTERNAL_MYSQL_URL", "")
+    if own_mysql:
+        try:
+            out["WANDB_MYSQL_URL"] = parse_mysql_url(own_mysql).for_wandb()
+        except URLProblem:
+            pass  # validate() names it
+    else:
+        profiles.append("bundled-mysql")
         out["WANDB_MYSQL_URL"] = (
             f"mysql://{q(out.get('MYSQL_USER', ''))}:{q(out.get('MYSQL_PASSWORD', ''))}"
             f"@mysql:3306/{q(out.get('MYSQL_DATABASE', ''))}"
         )
+    own_bucket = out.get("WANDB_EXTERNAL_BUCKET_URL", "")
+    if own_bucket:
+        try:
+            b = parse_bucket_url(own_bucket, out.get("AWS_REGION") or "us-east-1")
+        except URLProblem:
+            b = None  # validate() names it
+        if b is not None:
+            out.update(
+                WANDB_BUCKET_PUBLIC_URL=b.endpoint,
+                WANDB_BUCKET_HOSTNAME=b.host,
+                WANDB_BUCKET_PORT=str(b.port),
+                WANDB_BUCKET_NAME=b.bucket,
+                AWS_REGION=b.region,
+                WANDB_BUCKET_URL=b.for_wandb(),
+                # Your store: storage-init reaches it under its public name, with W&B's
+                # own identity (it creates nothing when the bucket exists already).
+                STORAGE_INIT_ENDPOINT=b.endpoint,
+                STORAGE_INIT_ACCESS_KEY=b.access_key,
+                STORAGE_INIT_SECRET_KEY=b.secret_key,
+            )
+    else:
+        profiles.append("bundled-s3")
+        if not out.get("WANDB_BUCKET_PUBLIC_URL"):
+            out["WANDB_BUCKET_PUBLIC_URL"] = default_bucket_url(out.get("WANDB_HOST", ""), tls)
+        bucket = urlsplit(out["WANDB_BUCKET_PUBLIC_URL"])
+        try:
+            port = bucket.port or (443 if bucket.scheme == "https" else 80)
+        except ValueError:
+            port = 0  # validate() names it
+        out["WANDB_BUCKET_HOSTNAME"] = bucket.hostname or ""
+        out["WANDB_BUCKET_PORT"] = str(port)
         out["WANDB_BUCKET_URL"] = (
-            f"s3://{q(out.get('MINIO_ROOT_USER', ''))}:{q(out.get('MINIO_ROOT_PASSWORD', ''))}"
+            f"s3://{q(out.get('WANDB_S3_ACCESS_KEY', ''))}:{q(out.get('WANDB_S3_SECRET_KEY', ''))}"
             f"@{bucket.hostname}:{port}/{out.get('WANDB_BUCKET_NAME', '')}"
             + ("?tls=true" if bucket.scheme == "https" else "")
         )
-    return out
+        # The init job talks to the store inside the network, as its admin.
+        out["STORAGE_INIT_ENDPOINT"] = f"http://seaweedfs:{port}"
+        out["STORAGE_INIT_ACCESS_KEY"] = out.get("STORAGE_ADMIN_ACCESS_KEY", "")
+        out["STORAGE_INIT_SECRET_KEY"] = out.get("STORAGE_ADMIN_SECRET_KEY", "")
+    out["COMPOSE_PROFILES"] = ",".join(profiles)
 
 
 def origin(url: str) -> str:
@@ -319,7 +385,13 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
                     "use 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)",
                 )
             )
-    for key in ("WANDB_IMAGE", "MYSQL_IMAGE", "MINIO_IMAGE", "MC_IMAGE", "CADDY_IMAGE"):
+    for key in (
+        "WANDB_IMAGE",
+        "MYSQL_IMAGE",
+        "SEAWEEDFS_IMAGE",
+        "STORAGE_INIT_IMAGE",
+        "CADDY_IMAGE",
+    ):
         _image(values, key, p)
     if not _API_KEY.match(values.get("WANDB_ADMIN_API_KEY", "")):
         p.append(
@@ -352,72 +424,7 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
         )
 
     if storage == "external":
-        for key in ("MYSQL_DATABASE", "MYSQL_USER"):
-            if not _IDENT.match(values.get(key, "")):
-                p.append(
-                    Problem(
-                        key,
-                        f"{values.get(key, '')!r} is not a plain MySQL name",
-                        "use letters, digits and _ only",
-                    )
-                )
-        for key in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD", "MINIO_ROOT_USER"):
-            if not values.get(key):
-                p.append(
-                    Problem(key, "is empty", "clear it and run wandb-kit init to generate one")
-                )
-        for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
-            if values.get(key, "").startswith("-"):
-                p.append(
-                    Problem(
-                        key,
-                        "starts with '-', which `mc alias set` reads as an option",
-                        "clear it and run wandb-kit init to generate one",
-                    )
-                )
-        if len(values.get("MINIO_ROOT_PASSWORD", "")) < 8:
-            p.append(
-                Problem(
-                    "MINIO_ROOT_PASSWORD",
-                    "is shorter than MinIO's minimum of 8",
-                    "clear it and run wandb-kit init to generate one",
-                )
-            )
-        if not _BUCKET.match(values.get("WANDB_BUCKET_NAME", "")):
-            p.append(
-                Problem(
-                    "WANDB_BUCKET_NAME",
-                    "is not a valid S3 bucket name",
-                    "use 3-63 lowercase letters, digits, dots and hyphens",
-                )
-            )
-        bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
-        if (
-            bucket.scheme not in ("http", "https")
-            or not bucket.hostname
-            or bucket.path not in ("", "/")
-        ):
-            p.append(
-                Problem(
-                    "WANDB_BUCKET_PUBLIC_URL",
-                    "is not an http(s)://host:port URL",
-                    "set it to this server's name or LAN address, e.g. http://wandb.lab.example:9000",
-                )
-            )
-        elif is_loopback(bucket.hostname):
-            p.append(
-                Problem(
-                    "WANDB_BUCKET_PUBLIC_URL",
-                    f"names {bucket.hostname}, which inside the wandb container is that "
-                    "container itself",
-                    "use this server's DNS name or LAN address, reachable from clients "
-                    "and containers alike",
-                )
-            )
-        elif tls in TLS_CHOICES and bucket.scheme != bucket_scheme(tls):
-            p.append(_bucket_scheme_problem(bucket.scheme, tls))
-        elif tls in TLS_CHOICES and tls != "off":
-            p.extend(_bucket_port_clashes(values, bucket.port or 443))
+        p.extend(_validate_external(values, tls))
 
     if tls == "files" and compose_dir is not None:
         cert_dir = (compose_dir / values.get("WANDB_TLS_CERT_DIR", "")).resolve()
@@ -445,22 +452,138 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
     return p
 
 
-def _bad_port(parts) -> str:
-    """Why a URL's port is unusable, or '' when it is fine (or absent)."""
+def _validate_external(values: dict[str, str], tls: str) -> list[Problem]:
+    p: list[Problem] = []
+    own_mysql, own_bucket = (
+        values.get("WANDB_EXTERNAL_MYSQL_URL", ""),
+        values.get("WANDB_EXTERNAL_BUCKET_URL", ""),
+    )
+    if own_mysql:
+        try:
+            parse_mysql_url(own_mysql)
+        except URLProblem as err:
+            p.append(
+                Problem(
+                    "WANDB_EXTERNAL_MYSQL_URL",
+                    str(err),
+                    "pass --external-mysql-url mysql://USER:PASSWORD@HOST:3306/DATABASE "
+                    "(percent-encode @ : / in the password)",
+                )
+            )
+    else:
+        for key in ("MYSQL_DATABASE", "MYSQL_USER"):
+            if not _IDENT.match(values.get(key, "")):
+                p.append(
+                    Problem(
+                        key,
+                        f"{values.get(key, '')!r} is not a plain MySQL name",
+                        "use letters, digits and _ only",
+                    )
+                )
+        for key in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"):
+            if not values.get(key):
+                p.append(
+                    Problem(key, "is empty", "clear it and run wandb-kit init to generate one")
+                )
+    if own_bucket:
+        try:
+            parse_bucket_url(own_bucket)
+        except URLProblem as err:
+            p.append(
+                Problem(
+                    "WANDB_EXTERNAL_BUCKET_URL",
+                    str(err),
+                    "pass --external-bucket-url "
+                    "s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET?region=REGION&tls=true",
+                )
+            )
+            return p
+    else:
+        for key in (
+            "STORAGE_ADMIN_ACCESS_KEY",
+            "STORAGE_ADMIN_SECRET_KEY",
+            "WANDB_S3_ACCESS_KEY",
+            "WANDB_S3_SECRET_KEY",
+        ):
+            value = values.get(key, "")
+            if not _S3_KEY.match(value) or value.startswith("-"):
+                p.append(
+                    Problem(
+                        key,
+                        "is empty, too long, starts with '-' or holds a character other than "
+                        "letters, digits and _ . + / = - (it goes into SeaweedFS's JSON "
+                        "identities file)",
+                        "clear it and run wandb-kit init to generate one",
+                    )
+                )
+        if values.get("STORAGE_ADMIN_ACCESS_KEY") and values.get(
+            "STORAGE_ADMIN_ACCESS_KEY"
+        ) == values.get("WANDB_S3_ACCESS_KEY"):
+            p.append(
+                Problem(
+                    "WANDB_S3_ACCESS_KEY",
+                    "is the store admin's access key: W&B must get its own, bucket-limited one",
+                    "clear it and run wandb-kit init to generate one",
+                )
+            )
+    if not _BUCKET.match(values.get("WANDB_BUCKET_NAME", "")):
+        p.append(
+            Problem(
+                "WANDB_BUCKET_NAME",
+                "is not a valid S3 bucket name",
+                "use 3-63 lowercase letters, digits, dots and hyphens",
+            )
+        )
+    if own_bucket:
+        return p
+    bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
     try:
-        port = parts.port
-    except ValueError as err:
-        return str(err)
-    if port == 0:
-        return "port 0 means 'any free port' and cannot be published"
-    return ""
+        port = bucket.port
+    except ValueError:
+        port = -1
+    if (
+        bucket.scheme not in ("http", "https")
+        or not bucket.hostname
+        or bucket.path not in ("", "/")
+        or port == -1
+    ):
+        p.append(
+            Problem(
+                "WANDB_BUCKET_PUBLIC_URL",
+                "is not an http(s)://host:port URL",
+                "set it to this server's name or LAN address, e.g. http://wandb.lab.example:8333",
+            )
+        )
+    elif is_loopback(bucket.hostname):
+        p.append(
+            Problem(
+                "WANDB_BUCKET_PUBLIC_URL",
+                f"names {bucket.hostname}, which inside the wandb container is that "
+                "container itself",
+                "use this server's DNS name or LAN address, reachable from clients "
+                "and containers alike",
+            )
+        )
+    elif tls in TLS_CHOICES and bucket.scheme != bucket_scheme(tls):
+        p.append(_bucket_scheme_problem(bucket.scheme, tls))
+    elif str(port or (443 if bucket.scheme == "https" else 80)) in SEAWEEDFS_INTERNAL_PORTS:
+        p.append(
+            Problem(
+                "WANDB_BUCKET_PUBLIC_URL",
+                f"uses port {port}, which SeaweedFS uses inside for its master, volume or filer",
+                "give the bucket another port, e.g. :8333",
+            )
+        )
+    elif tls in TLS_CHOICES and tls != "off":
+        p.extend(_bucket_port_clashes(values, port or 443))
+    return p
 
 
 def _bucket_scheme_problem(scheme: str, tls: str) -> Problem:
     if tls == "off":
         return Problem(
             "WANDB_BUCKET_PUBLIC_URL",
-            "is https:// but WANDB_TLS=off: MinIO serves plain http, and only Caddy "
+            "is https:// but WANDB_TLS=off: SeaweedFS serves plain http, and only Caddy "
             "(TLS on) puts https in front of it",
             "use http://, or turn TLS on (wandb-kit init --tls internal|files|acme)",
         )
@@ -484,7 +607,7 @@ def _bucket_port_clashes(values: dict[str, str], port: int) -> list[Problem]:
         Problem(
             "WANDB_BUCKET_PUBLIC_URL",
             f"uses port {port}, which {taken[str(port)]} uses already",
-            "give the bucket its own port, e.g. https://NAME:9000",
+            "give the bucket its own port, e.g. https://NAME:8333",
         )
     ]
 
@@ -495,3 +618,14 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _bad_port(parts) -> str:
+    """Why a URL's port is unusable, or '' when it is fine (or absent)."""
+    try:
+        port = parts.port
+    except ValueError as err:
+        return str(err)
+    if port == 0:
+        return "port 0 means 'any free port' and cannot be published"
+    return ""

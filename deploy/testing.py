@@ -109,7 +109,7 @@ class LiveServer:
 def _free_test_subnet() -> tuple[str, str]:
     """A /24 no Docker network uses yet, and the bucket's address in it.
 
-    Tests reach MinIO's stand-in (or, with TLS, Caddy in front of it) at its container
+    Tests reach the object store's stand-in (or, with TLS, Caddy in front of it) at its container
     address (a test host on this machine) instead of a fixed host port, which would
     collide between stacks."""
     import docker
@@ -174,7 +174,7 @@ class StackFactory:
             subnet, bucket_ip = _free_test_subnet()
             # With TLS, Caddy serves the bucket on its port and also publishes it on
             # the host: a free loopback port keeps side-by-side stacks apart.
-            port = 9000 if tls == "off" else free_loopback_port()
+            port = 8333 if tls == "off" else free_loopback_port()
             values.update(
                 KIT_TEST_SUBNET=subnet,
                 KIT_TEST_BUCKET_IP=bucket_ip,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the offline test images (tests/images/*/Dockerfile): the stand-ins for
-# mysql, S3 object storage (MinIO), the TLS proxy (Caddy) and the W&B server.
+# mysql, S3 object storage (SeaweedFS; also MinIO for the migration test), the
+# storage-init job (AWS CLI), the TLS proxy (Caddy) and the W&B server.
 #
 #   scripts/build-images.sh [NAME ...]        (default: every image)
 #

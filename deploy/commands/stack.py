@@ -21,7 +21,19 @@ def configure_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls", choices=settings.TLS_CHOICES)
     p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
     p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
-    p.add_argument("--bucket-url", help="bucket endpoint for external storage (not localhost)")
+    p.add_argument("--bucket-url", help="public endpoint of the bundled bucket (not localhost)")
+    p.add_argument(
+        "--external-mysql-url",
+        metavar="URL|-",
+        help="your MySQL, mysql://USER:PASSWORD@HOST:3306/DB, instead of the bundled one "
+        "('-' reads it from standard input, keeping the password off the command line)",
+    )
+    p.add_argument(
+        "--external-bucket-url",
+        metavar="URL|-",
+        help="your bucket, s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET?region=R&tls=true, "
+        "instead of the bundled SeaweedFS ('-' reads it from standard input)",
+    )
     p.add_argument(
         "--image",
         help="the server image, pinned (default wandb/local:<tag>; a mirror or another "
@@ -36,6 +48,9 @@ def init(args) -> int:
         raise KitError(f"{example} is missing", fix="reinstall wandb-local-kit")
     existing = dict(dep.values)
     choices = {flag: getattr(args, flag, None) for flag in settings.CHOICE_KEYS}
+    for flag in ("external_mysql_url", "external_bucket_url"):
+        if choices[flag] == "-":  # a URL with a password, kept off the command line
+            choices[flag] = sys.stdin.readline().strip()
     values = settings.build_values(
         existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
     )
@@ -129,7 +144,12 @@ def up(args) -> int:
             "&& update-ca-certificates)"
         )
     if dep.storage == "external":
-        via = "through Caddy, same certificate" if dep.tls != "off" else "the object store"
+        if values.get("WANDB_EXTERNAL_BUCKET_URL"):
+            via = "your store"
+        elif dep.tls != "off":
+            via = "through Caddy, same certificate"
+        else:
+            via = "SeaweedFS"
         print(
             f"  bucket endpoint ({via}): {values['WANDB_BUCKET_PUBLIC_URL']}; training "
             "nodes and browsers must reach it too"

@@ -46,8 +46,10 @@ SECRET_KEYS = (
     "WANDB_ADMIN_API_KEY",
     "MYSQL_PASSWORD",
     "MYSQL_ROOT_PASSWORD",
-    "MINIO_ROOT_USER",
-    "MINIO_ROOT_PASSWORD",
+    "STORAGE_ADMIN_ACCESS_KEY",
+    "STORAGE_ADMIN_SECRET_KEY",
+    "WANDB_S3_ACCESS_KEY",
+    "WANDB_S3_SECRET_KEY",
 )
 TEST_LICENSE = "kit-test-license-7f3a9c"  # given "from the vault": must never be printed
 TIMES: dict[str, float] = {}
@@ -130,8 +132,10 @@ def test_env_file_equals_the_kits_derivation_and_keeps_secrets(tmp_path):
     kept = {
         "WANDB_ADMIN_API_KEY": "local-" + "ab" * 20,
         "MYSQL_ROOT_PASSWORD": "root/pw@kept+1",
-        "MINIO_ROOT_USER": "wandb-kept",
-        "MINIO_ROOT_PASSWORD": "minio:pw/kept@",
+        "STORAGE_ADMIN_ACCESS_KEY": "kitadmin-kept",
+        "STORAGE_ADMIN_SECRET_KEY": "admin/pw+kept=",
+        "WANDB_S3_ACCESS_KEY": "wandb-kept",
+        "WANDB_S3_SECRET_KEY": "s3/pw+kept=",
     }
     existing = "".join(f"{k}='{v}'\n" for k, v in kept.items())
     rendered, run = _derive_with_ansible(
@@ -155,7 +159,7 @@ def test_env_file_equals_the_kits_derivation_and_keeps_secrets(tmp_path):
     )
     expected = settings.derive(values)
     assert rendered == expected
-    assert "%2F" in rendered["WANDB_BUCKET_URL"] and "%40" in rendered["WANDB_BUCKET_URL"]
+    assert "%2F" in rendered["WANDB_BUCKET_URL"] and "%2B" in rendered["WANDB_BUCKET_URL"]
     assert settings.validate(rendered) == []
     for secret in (tricky, TEST_LICENSE, *kept.values()):
         assert secret not in run.output
@@ -184,8 +188,52 @@ def test_external_storage_with_tls_puts_the_bucket_behind_caddy_as_init_does(tmp
     )
     assert rendered == settings.derive(values)
     assert rendered["COMPOSE_FILE"].endswith(":tls.yaml:external-tls.yaml")
-    assert rendered["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.example:9000"
+    assert rendered["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.example:8333"
     assert settings.validate(rendered) == []
+
+
+def test_own_mysql_and_bucket_equal_the_kits_derivation(tmp_path):
+    """Bring your own: the role's .env for your MySQL and bucket (given as parts,
+    secrets full of reserved characters) equals `wandb-kit init --external-*-url`'s."""
+    mysql = {"host": "db.lab.example", "port": 3307, "user": "wb", "password": "p@ss/w:rd+",
+             "database": "wandb_prod"}  # fmt: skip
+    bucket = {"endpoint": "https://s3.lab.example:9443", "bucket": "lab-wandb",
+              "region": "eu-west-1", "access_key": "AKIDLAB",
+              "secret_key": "se/cr+et="}  # fmt: skip
+    rendered, run = _derive_with_ansible(
+        tmp_path,
+        {
+            "wandb_server_host": "https://wandb.lab.example",
+            "wandb_server_storage": "external",
+            "wandb_server_tls": "internal",
+            "wandb_server_license": TEST_LICENSE,
+            "wandb_server_external_mysql": mysql,
+            "wandb_server_external_bucket": bucket,
+        },
+        None,
+    )
+    values = settings.example_values(REPO / "compose")
+    values.update(
+        WANDB_HOST="https://wandb.lab.example",
+        WANDB_BIND="0.0.0.0",
+        WANDB_STORAGE="external",
+        WANDB_TLS="internal",
+        WANDB_LICENSE=TEST_LICENSE,
+        WANDB_EXTERNAL_MYSQL_URL=rendered["WANDB_EXTERNAL_MYSQL_URL"],
+        WANDB_EXTERNAL_BUCKET_URL=rendered["WANDB_EXTERNAL_BUCKET_URL"],
+        **{k: rendered[k] for k in settings.SECRET_FACTORIES},
+    )
+    assert rendered == settings.derive(values)
+    assert rendered["COMPOSE_PROFILES"] == ""  # neither bundled service runs
+    assert "external-tls.yaml" not in rendered["COMPOSE_FILE"]
+    assert rendered["STORAGE_INIT_ENDPOINT"] == "https://s3.lab.example:9443"
+    from deploy.storage_urls import parse_bucket_url, parse_mysql_url
+
+    assert parse_mysql_url(rendered["WANDB_EXTERNAL_MYSQL_URL"]).password == "p@ss/w:rd+"
+    assert parse_bucket_url(rendered["WANDB_EXTERNAL_BUCKET_URL"]).secret_key == "se/cr+et="
+    assert settings.validate(rendered) == []
+    for secret in ("p@ss/w:rd+", "se/cr+et=", TEST_LICENSE):
+        assert secret not in run.output
 
 
 def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
@@ -196,7 +244,7 @@ def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
         tmp_path / "b", {"wandb_server_host": "http://h.lab:8080"}, None
     )
     assert settings.validate(first) == []  # the admin key has the on-prem key format
-    for key in ("WANDB_ADMIN_API_KEY", "MYSQL_PASSWORD", "MINIO_ROOT_PASSWORD"):
+    for key in ("WANDB_ADMIN_API_KEY", "MYSQL_PASSWORD", "STORAGE_ADMIN_SECRET_KEY"):
         assert len(first[key]) >= 32 and first[key] != second[key]
 
 
@@ -211,7 +259,7 @@ def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
         ("wandb_server_port=http", "wandb_server_port", "int"),
         (
             "wandb_server_storage=external wandb_server_tls=internal "
-            "wandb_server_host=https://wandb.lab wandb_server_bucket_public_url=http://wandb.lab:9000",
+            "wandb_server_host=https://wandb.lab wandb_server_bucket_public_url=http://wandb.lab:8333",
             "wandb_server_bucket_public_url",
             "but wandb_server_tls is internal",
         ),

@@ -73,7 +73,7 @@ def test_image(docker_client):
 def stacks(wandb_stack_factory, test_image):
     """The kit's pytest plugin factory, running the kit's compose files with the
     offline stand-in images."""
-    for name in ("wandb-standin", "mysql", "s3", "caddy"):
+    for name in ("wandb-standin", "mysql", "s3", "aws-cli", "caddy"):
         test_image(name)
     wandb_stack_factory.test_images = True
     return wandb_stack_factory

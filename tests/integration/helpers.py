@@ -33,7 +33,7 @@ def wait_for(check, timeout: float = 60.0, what: str = "service"):
     raise AssertionError(f"{what} not ready after {timeout:.0f} s: {last!r}")
 
 
-def kit(server, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def kit(server, *args: str, timeout: float = 900, env=None) -> subprocess.CompletedProcess:
     """Runs `wandb-kit ARGS` against a test stack's compose dir and env file."""
     from deploy import settings
 
@@ -52,6 +52,7 @@ def kit(server, *args: str, timeout: float = 900) -> subprocess.CompletedProcess
         text=True,
         timeout=timeout,
         cwd=ROOT,
+        env=env,
     )
 
 

@@ -17,7 +17,7 @@ from tests.browser import assert_self_contained, chromium, keep_screenshot, open
 
 @pytest.fixture(scope="module", params=["embedded", "external"])
 def stack(request, wandb_stack_factory, test_image):
-    for name in ("wandb-standin", "mysql", "s3"):
+    for name in ("wandb-standin", "mysql", "s3", "aws-cli"):
         test_image(name)
     wandb_stack_factory.test_images = True
     server = wandb_stack_factory.start(request.param, "off")

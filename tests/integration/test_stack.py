@@ -180,14 +180,14 @@ def test_wrong_host_breaks_uploads(stacks, tmp_path):
 def test_bucket_url_only_reachable_inside_breaks_client_uploads(stacks, tmp_path):
     """The classic split-horizon mistake: BUCKET names the internal service. The
     server is healthy, but clients cannot resolve the presigned URLs' host."""
-    server = stacks.start("external", "off", WANDB_BUCKET_PUBLIC_URL="http://minio:9000")
+    server = stacks.start("external", "off", WANDB_BUCKET_PUBLIC_URL="http://seaweedfs:8333")
     try:
         assert _ready(server).status_code == 200
         env = sdk_env(server, tmp_path, KIT_FAST_FAIL="1")
         logged = run_sdk("log", "inside-only-bucket", env)
         back = run_sdk("check", logged["path"], env)
         assert not back["image_ok"]
-        assert "minio:9000" in logged["debug_log"]
+        assert "seaweedfs:8333" in logged["debug_log"]
     finally:
         stacks.stop(server)
 
@@ -197,7 +197,13 @@ def _default_config(storage: str, tls: str, tmp_path) -> dict:
     init would set them up for a lab server named wandb.lab.test."""
     scheme = settings.bucket_scheme(tls)
     args = argparse.Namespace(
-        storage=storage, tls=tls, host=None, bind=None, bucket_url=f"{scheme}://wandb.lab.test:9000"
+        storage=storage,
+        tls=tls,
+        host=None,
+        bind=None,
+        bucket_url=f"{scheme}://wandb.lab.test:8333",
+        external_mysql_url=None,
+        external_bucket_url=None,
     )
     values = build_values({}, settings.example_values(COMPOSE_DIR), args)
     env = tmp_path / ".env"
@@ -220,8 +226,14 @@ def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
         assert tag and tag != "latest", f"{name}: {image} is not pinned"
     assert images["wandb"].startswith("wandb/local:")
     if storage == "external":
+        # Each of these exists in a public registry today (README, "Images").
         assert images["mysql"].startswith("mysql:8.4.")
-        assert images["minio"].startswith("minio/minio:RELEASE.")
+        assert images["seaweedfs"] == "chrislusf/seaweedfs:4.44"
+        assert images["storage-init"] == "amazon/aws-cli:2.35.10"
+        # MinIO's images are gone from Docker Hub: none may remain, nor its settings.
+        assert not [i for i in images.values() if "minio" in i.lower()]
+        env_keys = {k for s in config["services"].values() for k in s.get("environment") or {}}
+        assert not [k for k in env_keys if k.upper().startswith("MINIO")], env_keys
     if tls != "off":
         assert images["caddy"].startswith("caddy:2.")
         assert images["caddy-ca"] == images["caddy"]
@@ -240,12 +252,15 @@ def test_bucket_name_belongs_to_the_service_clients_reach(tls, tmp_path):
     """Split horizon: the bucket's one name is an alias of whatever serves it on the
     host's port, MinIO without TLS, Caddy with it; never both."""
     services = _default_config("external", tls, tmp_path)["services"]
-    front, other = ("minio", "caddy") if tls == "off" else ("caddy", "minio")
+    front, other = ("seaweedfs", "caddy") if tls == "off" else ("caddy", "seaweedfs")
     assert "wandb.lab.test" in _aliases(services[front])
-    assert "9000" in _published(services[front])
+    assert "8333" in _published(services[front])
     if other in services:
         assert "wandb.lab.test" not in _aliases(services[other])
-        assert "9000" not in _published(services[other])
+        assert "8333" not in _published(services[other])
+    # SeaweedFS publishes nothing but (without TLS) its S3 port: master, volume and
+    # filer have no S3 authentication.
+    assert _published(services["seaweedfs"]) <= {"8333"}
     if tls != "off":
         wandb = services["wandb"]
         assert wandb["depends_on"]["caddy-ca"]["condition"] == "service_completed_successfully"

@@ -1,9 +1,9 @@
 """The offline stand-ins for MySQL and S3 object storage are usable as the real ones.
 
-These images stand in for mysql:8.4 and MinIO in every stack test, so what W&B needs
+These images stand in for mysql:8.4 and SeaweedFS in every stack test, so what W&B needs
 from them is asserted here: MySQL's env/init-script interface, SQL over the wire, and
-S3 buckets with presigned PUT/GET from the host, CORS rules, and data that survives a
-restart.
+S3 buckets with SeaweedFS's command line and identities file (enforced), presigned
+PUT/GET from the host, CORS rules, health endpoints, and data that survives a restart.
 """
 
 from __future__ import annotations
@@ -81,31 +81,57 @@ def test_mysql_standin_rejects_wrong_password(mysql_container):
     assert err.value.args[0] == 1045  # access denied
 
 
+IDENTITIES = {
+    "identities": [
+        {
+            "name": "kit-init",
+            "credentials": [{"accessKey": "kit-admin", "secretKey": "kit-admin-secret"}],
+            "actions": ["Admin"],
+        },
+        {
+            "name": "wandb",
+            "credentials": [{"accessKey": "kit-access", "secretKey": "kit-secret-key"}],
+            "actions": ["Read:wandb", "Write:wandb", "List:wandb", "Tagging:wandb"],
+        },
+    ]
+}
+
+
 @pytest.fixture
 def s3_container(test_image, tmp_path):
-    data = tmp_path / "s3data"
+    import json
+
+    data, conf = tmp_path / "s3data", tmp_path / "s3.json"
     data.mkdir()
+    conf.write_text(json.dumps(IDENTITIES))
+    conf.chmod(0o644)
+    # SeaweedFS's command line as compose/external.yaml gives it.
     container = publish_on_loopback(
         DockerContainer(test_image("s3"))
-        .with_env("MINIO_ROOT_USER", "kit-access")
-        .with_env("MINIO_ROOT_PASSWORD", "kit-secret-key")
-        .with_volume_mapping(str(data), "/data", "rw"),
-        9000,
+        .with_command(
+            "server -ip=seaweedfs -ip.bind=0.0.0.0 -s3 -s3.port=8333 "
+            "-s3.config=/etc/seaweedfs/s3.json -s3.port.iceberg=0 -s3.port.lance=0 "
+            "-s3.autoCreateBucket=false -s3.allowDeleteBucketNotEmpty=false "
+            "-master.telemetry=false"
+        )
+        .with_volume_mapping(str(data), "/data", "rw")
+        .with_volume_mapping(str(conf), "/etc/seaweedfs/s3.json", "ro"),
+        8333,
     )
     with container:
         yield container
 
 
-def _s3(container):
+def _s3(container, key="kit-admin", secret="kit-admin-secret"):
     import boto3
     from botocore.config import Config
 
-    endpoint = f"http://127.0.0.1:{container.get_exposed_port(9000)}"
+    endpoint = f"http://127.0.0.1:{container.get_exposed_port(8333)}"
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
-        aws_access_key_id="kit-access",
-        aws_secret_access_key="kit-secret-key",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
     )
@@ -113,14 +139,15 @@ def _s3(container):
 
 
 def _live(container):
-    url = f"http://127.0.0.1:{container.get_exposed_port(9000)}/minio/health/live"
+    url = f"http://127.0.0.1:{container.get_exposed_port(8333)}/healthz"
     requests.get(url, timeout=2).raise_for_status()
 
 
 def test_s3_standin_presigned_put_then_get_from_host(s3_container):
     wait_for(lambda: _live(s3_container), what="s3 stand-in")
-    _, s3 = _s3(s3_container)
-    s3.create_bucket(Bucket="wandb")
+    _, admin = _s3(s3_container)
+    admin.create_bucket(Bucket="wandb")
+    _, s3 = _s3(s3_container, "kit-access", "kit-secret-key")  # W&B's own key
     key = "entity/project/run/media/images/a b+c.png"
     payload = uuid.uuid4().bytes * 4096
     put_url = s3.generate_presigned_url(
@@ -133,6 +160,33 @@ def test_s3_standin_presigned_put_then_get_from_host(s3_container):
     got = requests.get(get_url, timeout=10)
     assert got.status_code == 200
     assert got.content == payload
+    # A URL whose signature was tampered with, and an unsigned request, are refused.
+    assert requests.get(get_url.replace("X-Amz-Signature=", "X-Amz-Signature=0")).status_code == 403
+    assert requests.get(get_url.split("?")[0], timeout=10).status_code == 403
+
+
+def test_s3_standin_enforces_the_identities_file(s3_container):
+    from botocore.exceptions import ClientError
+
+    wait_for(lambda: _live(s3_container), what="s3 stand-in")
+    _, admin = _s3(s3_container)
+    admin.create_bucket(Bucket="wandb")
+    admin.create_bucket(Bucket="other")
+    admin.put_object(Bucket="other", Key="k", Body=b"x")
+    _, wandb = _s3(s3_container, "kit-access", "kit-secret-key")
+    wandb.put_object(Bucket="wandb", Key="k", Body=b"mine")
+    for call in (
+        lambda: wandb.create_bucket(Bucket="new-one"),
+        lambda: wandb.get_object(Bucket="other", Key="k"),
+        lambda: wandb.list_objects_v2(Bucket="other"),
+    ):
+        with pytest.raises(ClientError) as err:
+            call()
+        assert err.value.response["Error"]["Code"] == "AccessDenied"
+    _, stranger = _s3(s3_container, "nobody", "whatever")
+    with pytest.raises(ClientError) as err:
+        stranger.list_buckets()
+    assert err.value.response["Error"]["Code"] == "InvalidAccessKeyId"
 
 
 def test_s3_standin_answers_cors_preflight_by_bucket_rules(s3_container):
@@ -163,6 +217,7 @@ def test_s3_standin_answers_cors_preflight_by_bucket_rules(s3_container):
     assert allowed.status_code == 200
     assert allowed.headers["Access-Control-Allow-Origin"] == "http://wandb.lab.test:8080"
     assert "PUT" in allowed.headers["Access-Control-Allow-Methods"]
+    # Bucket rules win over the server-wide fallback (-s3.allowedOrigins, default *).
     assert preflight("http://elsewhere.test").status_code == 403
 
 
@@ -179,3 +234,17 @@ def test_s3_standin_keeps_objects_across_restart(s3_container, docker_client):
     _, s3 = _s3(s3_container)
     body = s3.get_object(Bucket="wandb", Key="kept.bin")["Body"].read()
     assert body == b"survives restarts"
+
+
+def test_s3_standin_refuses_flags_seaweedfs_lacks(test_image):
+    """Go's flag package refuses unknown flags: so does the stand-in, so a typo in
+    external.yaml fails in the tests as it would with SeaweedFS."""
+    import subprocess
+
+    ran = subprocess.run(
+        ["docker", "run", "--rm", test_image("s3"), "server", "-s3", "-s3.bogus=1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode != 0 and "flag provided but not defined: -s3.bogus" in ran.stderr

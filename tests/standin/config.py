@@ -23,7 +23,7 @@ class MysqlURL:
 class BucketURL:
     access_key: str
     secret_key: str
-    endpoint: str  # e.g. http://minio:9000
+    endpoint: str  # e.g. http://seaweedfs:8333
     bucket: str
 
 

@@ -149,12 +149,12 @@ def test_bucket_unreachable_from_the_signed_url():
 
 def test_bucket_unreachable_from_the_env_file():
     local = doctor.LocalFacts(
-        arch="x86_64", memory=16 * GIB, bucket_url="http://minio:9000",
-        bucket_error="the name minio does not resolve on this machine",
+        arch="x86_64", memory=16 * GIB, bucket_url="http://seaweedfs:8333",
+        bucket_error="the name seaweedfs does not resolve on this machine",
     )  # fmt: skip
     f = ids(evidence(values=healthy_values(WANDB_STORAGE="external"), local=local))
     assert "does not resolve" in f["bucket-unreachable"].found
-    assert "never `minio`" in doctor.PITFALL["bucket-unreachable"].fix
+    assert "never `seaweedfs`" in doctor.PITFALL["bucket-unreachable"].fix
 
 
 def test_cors_missing():

@@ -34,6 +34,8 @@ def args(**kw) -> argparse.Namespace:
         host=None,
         bind=None,
         bucket_url=None,
+        external_mysql_url=None,
+        external_bucket_url=None,
         compose_dir=COMPOSE_DIR,
         env_file=None,
     )
@@ -76,15 +78,18 @@ def test_existing_values_are_kept():
 
 @pytest.mark.parametrize("password", [NASTY, "plain", "a+b c", "%41%"])
 def test_passwords_survive_into_urls(password):
-    values = external(MYSQL_PASSWORD=password, MINIO_ROOT_PASSWORD=password + "xxxxxxxx")
+    values = external(MYSQL_PASSWORD=password)
     mysql = urlsplit(values["WANDB_MYSQL_URL"])
     assert mysql.scheme == "mysql" and mysql.hostname == "mysql" and mysql.port == 3306
     # W&B decodes with unquote_plus (its chart's init container); both decoders agree.
     assert unquote_plus(mysql.password) == unquote(mysql.password) == password
     assert mysql.path == "/wandb_local"
     bucket = urlsplit(values["WANDB_BUCKET_URL"])
-    assert bucket.scheme == "s3" and bucket.hostname == "wandb.lab.test" and bucket.port == 9000
-    assert unquote_plus(bucket.password) == password + "xxxxxxxx"
+    assert bucket.scheme == "s3" and bucket.hostname == "wandb.lab.test" and bucket.port == 8333
+    # W&B's own, bucket-limited identity: never the store admin's.
+    assert unquote_plus(bucket.username) == values["WANDB_S3_ACCESS_KEY"]
+    assert unquote_plus(bucket.password) == values["WANDB_S3_SECRET_KEY"]
+    assert values["STORAGE_ADMIN_SECRET_KEY"] not in values["WANDB_BUCKET_URL"]
     assert bucket.path == "/wandb"
 
 
@@ -120,10 +125,10 @@ def test_https_bucket_endpoint_sets_tls_flag():
 
 def test_with_tls_the_default_bucket_endpoint_is_https_through_caddy():
     values = external_tls()
-    assert values["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.test:9000"
+    assert values["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.test:8333"
     assert values["WANDB_BUCKET_HOSTNAME"] == "wandb.lab.test"
-    assert values["WANDB_BUCKET_PORT"] == "9000"
-    assert values["WANDB_BUCKET_URL"].endswith("@wandb.lab.test:9000/wandb?tls=true")
+    assert values["WANDB_BUCKET_PORT"] == "8333"
+    assert values["WANDB_BUCKET_URL"].endswith("@wandb.lab.test:8333/wandb?tls=true")
     assert values["COMPOSE_FILE"].endswith(":tls.yaml:external-tls.yaml")
     assert settings.validate(values) == []
 
@@ -256,8 +261,15 @@ def test_defaults_are_valid():
         ("WANDB_CPUS", "0"),
         ("MYSQL_USER", "wandb-local"),
         ("MYSQL_PASSWORD", ""),
-        ("MINIO_ROOT_PASSWORD", "short"),
-        ("MINIO_ROOT_PASSWORD", "-starts-with-a-dash"),
+        ("STORAGE_ADMIN_SECRET_KEY", 'short"quote'),
+        ("STORAGE_ADMIN_SECRET_KEY", "-starts-with-a-dash"),
+        ("WANDB_S3_SECRET_KEY", ""),
+        ("WANDB_S3_ACCESS_KEY", "has space"),
+        ("SEAWEEDFS_IMAGE", "chrislusf/seaweedfs:latest"),
+        ("STORAGE_INIT_IMAGE", "amazon/aws-cli"),
+        ("WANDB_BUCKET_PUBLIC_URL", "http://files.lab.test:8888"),
+        ("WANDB_EXTERNAL_MYSQL_URL", "postgres://u:p@db/wandb"),
+        ("WANDB_EXTERNAL_MYSQL_URL", "mysql://u@db/wandb"),
         ("WANDB_BUCKET_NAME", "Wandb_Files"),
         ("WANDB_BUCKET_PUBLIC_URL", "http://localhost:9000"),
         ("WANDB_BUCKET_PUBLIC_URL", "http://127.0.0.1:9000"),
@@ -354,3 +366,142 @@ def test_generated_secrets_never_start_with_a_dash(monkeypatch):
     draws = itertools.chain(["-bad-first-draw", "_also-bad"], itertools.repeat("Good-secret"))
     monkeypatch.setattr(settings.secrets, "token_urlsafe", lambda n: next(draws))
     assert settings.generate_secrets({})["MYSQL_PASSWORD"] == "Good-secret"
+
+
+# --- object storage: bundled SeaweedFS, or your own MySQL / bucket (issue #13) ----------
+
+
+def test_bundled_store_gets_two_identities_and_both_profiles():
+    values = external()
+    assert values["COMPOSE_PROFILES"] == "bundled-mysql,bundled-s3"
+    assert values["WANDB_S3_ACCESS_KEY"] != values["STORAGE_ADMIN_ACCESS_KEY"]
+    # storage-init (and only it) gets the admin, inside the network.
+    assert values["STORAGE_INIT_ACCESS_KEY"] == values["STORAGE_ADMIN_ACCESS_KEY"]
+    assert values["STORAGE_INIT_SECRET_KEY"] == values["STORAGE_ADMIN_SECRET_KEY"]
+    assert values["STORAGE_INIT_ENDPOINT"] == "http://seaweedfs:8333"
+    assert not any(k.startswith("MINIO") for k in values)
+
+
+def test_default_bucket_endpoint_is_seaweedfs_s3_port():
+    values = build_values(
+        {}, defaults(), args(storage="external", host="http://wandb.lab.test:8080")
+    )
+    assert values["WANDB_BUCKET_PUBLIC_URL"] == "http://wandb.lab.test:8333"
+    assert values["STORAGE_INIT_ENDPOINT"] == "http://seaweedfs:8333"
+    assert settings.validate(values) == []
+
+
+def test_admin_and_wandb_keys_must_differ():
+    values = external()
+    values["WANDB_S3_ACCESS_KEY"] = values["STORAGE_ADMIN_ACCESS_KEY"]
+    assert [p.key for p in settings.validate(values)] == ["WANDB_S3_ACCESS_KEY"]
+
+
+def test_generated_keys_fit_the_identities_file():
+    import json
+
+    for _ in range(50):
+        values = external()
+        for key in ("STORAGE_ADMIN_SECRET_KEY", "WANDB_S3_SECRET_KEY"):
+            assert json.loads(json.dumps(values[key])) == values[key]
+            assert '"' not in values[key] and "\\" not in values[key]
+        assert settings.validate(values) == []
+
+
+def test_own_mysql_and_bucket_replace_the_bundled_services():
+    values = build_values(
+        {},
+        defaults(),
+        args(
+            storage="external",
+            host="https://wandb.lab.test",
+            tls="internal",
+            external_mysql_url="mysql://wb:p%40ss@db.lab.test:3307/wandb_prod",
+            external_bucket_url="s3://AKID:se%2Fcret@s3.lab.test:9443/wandb-files?region=eu-west-1&tls=true",
+        ),
+    )
+    assert values["COMPOSE_PROFILES"] == ""
+    assert values["WANDB_MYSQL_URL"] == "mysql://wb:p%40ss@db.lab.test:3307/wandb_prod"
+    assert values["WANDB_BUCKET_URL"] == "s3://AKID:se%2Fcret@s3.lab.test:9443/wandb-files?tls=true"
+    assert values["WANDB_BUCKET_NAME"] == "wandb-files"
+    assert values["AWS_REGION"] == "eu-west-1"
+    assert values["STORAGE_INIT_ENDPOINT"] == "https://s3.lab.test:9443"
+    assert values["STORAGE_INIT_ACCESS_KEY"] == "AKID"
+    # Nothing of the kit's sits in front of your bucket.
+    assert "external-tls.yaml" not in values["COMPOSE_FILE"]
+    assert settings.validate(values) == []
+
+
+def test_own_mysql_only_keeps_the_bundled_store():
+    values = build_values(
+        {},
+        defaults(),
+        args(
+            storage="external",
+            host="http://wandb.lab.test:8080",
+            external_mysql_url="mysql://wb:pw@db.lab.test/wandb",
+        ),
+    )
+    assert values["COMPOSE_PROFILES"] == "bundled-s3"
+    assert values["WANDB_MYSQL_URL"] == "mysql://wb:pw@db.lab.test:3306/wandb"
+
+
+@pytest.mark.parametrize(
+    "url,said",
+    [
+        ("http://s3.lab.test/b", "is not an s3://"),
+        ("s3://s3.lab.test/b", "access key"),
+        ("s3://a:b@s3.lab.test/", "bucket name"),
+        ("s3://a:b@s3.lab.test/b/prefix", "bucket name"),
+    ],
+)
+def test_bad_own_bucket_url_is_named_without_its_secret(url, said):
+    values = external(WANDB_EXTERNAL_BUCKET_URL=url)
+    problems = settings.validate(values)
+    assert [p.key for p in problems] == ["WANDB_EXTERNAL_BUCKET_URL"]
+    assert said in problems[0].problem and "--external-bucket-url" in problems[0].fix
+    assert ":b@" not in problems[0].render()
+
+
+def test_own_urls_can_come_from_stdin(monkeypatch, tmp_path):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mysql://wb:pw@db.lab.test/wandb\n"))
+    env = tmp_path / ".env"
+    code = cmd_init(
+        args(
+            env_file=env,
+            storage="external",
+            host="http://wandb.lab.test:8080",
+            external_mysql_url="-",
+            external_bucket_url=None,
+        )
+    )
+    assert code == 0
+    values = read_env(env)
+    assert values["WANDB_EXTERNAL_MYSQL_URL"] == "mysql://wb:pw@db.lab.test/wandb"
+
+
+def test_init_over_a_minio_era_env_keeps_what_migrate_minio_reads(tmp_path):
+    """A .env written before SeaweedFS: re-running init moves it to the new store,
+    generates the new identities, keeps every other value, and keeps the old MinIO root
+    credentials (at the end, outside .env.example) for `wandb-kit migrate-minio`."""
+    env = tmp_path / ".env"
+    env.write_text(
+        "WANDB_STORAGE='external'\nWANDB_HOST='http://wandb.lab.test:8080'\n"
+        "MYSQL_PASSWORD='kept-mysql'\nMYSQL_ROOT_PASSWORD='kept-root'\n"
+        "MINIO_IMAGE='minio/minio:RELEASE.2025-09-07T16-13-09Z'\n"
+        "MINIO_ROOT_USER='wandb-old'\nMINIO_ROOT_PASSWORD='old-minio-pass'\n"
+        "WANDB_BUCKET_PUBLIC_URL='http://wandb.lab.test:9000'\n"
+    )
+    assert cmd_init(args(env_file=env)) == 0
+    values = read_env(env)
+    assert values["MINIO_ROOT_USER"] == "wandb-old"
+    assert values["MINIO_ROOT_PASSWORD"] == "old-minio-pass"
+    assert values["MYSQL_PASSWORD"] == "kept-mysql"
+    assert values["STORAGE_ADMIN_SECRET_KEY"] and values["WANDB_S3_SECRET_KEY"]
+    assert "old-minio-pass" not in values["WANDB_BUCKET_URL"]
+    assert values["COMPOSE_PROFILES"] == "bundled-mysql,bundled-s3"
+    text = env.read_text()
+    assert text.index("MINIO_ROOT_USER") > text.index("# --- not in .env.example ---")
+    assert settings.validate(values) == []

@@ -64,7 +64,8 @@ if [ "$1" = "mysqld" ] || [ "$1" = "mariadbd" ]; then
       fi
       echo "FLUSH PRIVILEGES;"
     } | "${sql[@]}"
-    sql+=("-p${MYSQL_ROOT_PASSWORD:-}")
+    # The root password from now on in the environment, never on a command line.
+    export MYSQL_PWD="${MYSQL_ROOT_PASSWORD:-}"
     [ -n "${MYSQL_DATABASE:-}" ] && db=("$MYSQL_DATABASE") || db=()
     for f in /docker-entrypoint-initdb.d/*; do
       case "$f" in
@@ -74,6 +75,7 @@ if [ "$1" = "mysqld" ] || [ "$1" = "mariadbd" ]; then
         *)        [ -e "$f" ] && log "ignoring $f" ;;
       esac
     done
+    unset MYSQL_PWD
     kill "$pid"; wait "$pid" || true
     log "initialisation done"
   fi

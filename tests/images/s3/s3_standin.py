@@ -1,22 +1,51 @@
-"""A persistent S3 server for tests: moto's S3 API plus snapshots to a data dir.
+"""An S3 store for tests: moto's S3 API behind SeaweedFS's interface, or MinIO's.
 
-Usage (MinIO's command line): s3_standin.py server DATA_DIR [--address :9000]
-                                              [--console-address :9001]
-Like MinIO, MINIO_API_CORS_ALLOW_ORIGIN (comma-separated origins, or *) sets CORS for
-every bucket; when it is unset, moto answers preflights from each bucket's CORS rules.
-Test infrastructure, not object storage for real data: see the Dockerfile.
+TEST INFRASTRUCTURE, not object storage for real data (see the Dockerfile). It
+speaks the interface the kit's compose files use, so the test overlay swaps only the
+image:
+
+SeaweedFS (external.yaml's bundled store), the image's `server` subcommand:
+    server -s3 [-dir=/data] [-s3.port=8333] [-s3.config=FILE] [-s3.allowedOrigins=O,...]
+           [-filer.port=8888] [-ip=..] [-ip.bind=..] [flags accepted and ignored]
+  - identities from -s3.config (SeaweedFS's JSON format), ENFORCED: every request is
+    checked with AWS SigV4 (header or presigned) against the identity's secret and
+    its actions (Admin, Read, Write, List, Tagging, ..., optionally `Action:bucket`);
+    an empty list turns authentication off, as in SeaweedFS; an unreadable file
+    stops the server; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment add
+    a global admin, as SeaweedFS does;
+  - bucket CORS (PutBucketCors) wins; buckets without a rule fall back to
+    -s3.allowedOrigins (default *); preflights need no authentication;
+  - health: /status, /healthz, /readyz on the S3 port, /healthz on the filer port.
+
+MinIO (the previous layout, kept to test migrating off it): `server DIR [--address
+:9000]`, MINIO_ROOT_USER/MINIO_ROOT_PASSWORD as the one (enforced) admin identity,
+MINIO_API_CORS_ALLOW_ORIGIN as server-wide CORS, PutBucketCors answered with
+NotImplemented like MinIO's community edition, /minio/health/live|ready.
+
+Both keep objects across restarts: moto holds them in memory, so its state is
+snapshotted to the data directory shortly after every write (and on SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
+import fnmatch
+import hashlib
+import hmac
+import json
 import logging
 import os
 import pickle
+import re
 import signal
 import sys
 import threading
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote
 
 from moto.s3.models import s3_backends
 from moto.server import create_backend_app
@@ -24,6 +53,9 @@ from werkzeug.serving import make_server
 
 log = logging.getLogger("s3-standin")
 MUTATING = {"PUT", "POST", "DELETE"}
+MAX_SKEW_S = 15 * 60
+FALLBACK_METHODS = "GET, PUT, POST, DELETE, HEAD"
+FALLBACK_EXPOSE = "ETag, Content-Length, Content-Type, Last-Modified, x-amz-request-id"
 
 
 class Snapshots:
@@ -75,98 +107,602 @@ class Snapshots:
             os.replace(tmp, self.path)
 
 
-CORS_METHODS = "GET, PUT, HEAD, POST, DELETE"
+# --- identities -------------------------------------------------------------------------
 
 
-def global_cors_origins() -> list[str] | None:
-    raw = os.environ.get("MINIO_API_CORS_ALLOW_ORIGIN")
-    if raw is None:
+@dataclass
+class Identity:
+    name: str
+    secret: str
+    actions: list[str] = field(default_factory=list)
+
+    def can(self, action: str, bucket: str, key: str = "") -> bool:
+        """SeaweedFS's Identity.CanDo: a plain action is global; `Action:bucket[/prefix]`
+        (wildcards allowed) is limited to that bucket; Admin grants everything, and
+        `Admin:bucket` everything on that bucket."""
+        for granted in self.actions:
+            name, _, target = granted.partition(":")
+            if not target:
+                if name == "Admin" or name == action:
+                    return True
+                continue
+            if not bucket or name not in ("Admin", action):
+                continue
+            target_bucket, _, prefix = target.partition("/")
+            if fnmatch.fnmatchcase(bucket, target_bucket) and (
+                not prefix or fnmatch.fnmatchcase(key, prefix.rstrip("*") + "*")
+            ):
+                return True
+        return False
+
+    def sees(self, bucket: str) -> bool:
+        return any(self.can(a, bucket) for a in ("Admin", "Read", "Write", "List", "Tagging"))
+
+
+def load_identities(path: str | None) -> dict[str, Identity]:
+    """access key -> identity; SeaweedFS's `-s3.config` format."""
+    out: dict[str, Identity] = {}
+    if path:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            # SeaweedFS stops with glog.Fatalf on an unreadable config.
+            log.critical("fail to load config file %s: %s", path, err)
+            sys.exit(1)
+        for ident in data.get("identities") or []:
+            for cred in ident.get("credentials") or []:
+                out[cred["accessKey"]] = Identity(
+                    ident["name"], cred["secretKey"], list(ident.get("actions") or [])
+                )
+    env_key, env_secret = (
+        os.environ.get("AWS_ACCESS_KEY_ID"),
+        os.environ.get("AWS_SECRET_ACCESS_KEY"),
+    )
+    if env_key and env_secret:
+        # SeaweedFS merges these as a global admin, even next to -s3.config.
+        out[env_key] = Identity(f"admin-{env_key[:8]}", env_secret, ["Admin"])
+    return out
+
+
+# --- SigV4 --------------------------------------------------------------------------------
+
+
+class Denied(Exception):
+    def __init__(self, code: str, message: str, status: int = 403):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _uri_encode(value: str) -> str:
+    return quote(value, safe="-_.~")
+
+
+def _header(environ, name: str) -> str:
+    if name == "host":
+        value = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
+    elif name in ("content-type", "content-length"):
+        value = environ.get(name.upper().replace("-", "_"), "")
+    else:
+        value = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+    return re.sub(r"\s+", " ", value.strip())
+
+
+def _parse_amz_date(value: str) -> float:
+    try:
+        return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        raise Denied("AccessDenied", "X-Amz-Date is malformed") from None
+
+
+def authenticate(environ, identities: dict[str, Identity]) -> Identity:
+    """The identity that signed this request (SigV4, header or query), or Denied."""
+    raw_query = environ.get("QUERY_STRING", "")
+    query = parse_qsl(raw_query, keep_blank_values=True)
+    qdict = dict(query)
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if auth.startswith("AWS4-HMAC-SHA256 "):
+        fields = dict(
+            part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 ") :].split(",")
+        )
+        credential, signed_headers = fields.get("Credential", ""), fields.get("SignedHeaders", "")
+        signature = fields.get("Signature", "")
+        amz_date = _header(environ, "x-amz-date")
+        payload_hash = _header(environ, "x-amz-content-sha256") or "UNSIGNED-PAYLOAD"
+        if abs(time.time() - _parse_amz_date(amz_date)) > MAX_SKEW_S:
+            raise Denied(
+                "RequestTimeTooSkewed",
+                "The difference between the request time and the server's time is too large.",
+            )
+        presigned = False
+    elif qdict.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256":
+        credential, signed_headers = (
+            qdict.get("X-Amz-Credential", ""),
+            qdict.get("X-Amz-SignedHeaders", ""),
+        )
+        signature, amz_date = qdict.get("X-Amz-Signature", ""), qdict.get("X-Amz-Date", "")
+        payload_hash = "UNSIGNED-PAYLOAD"
+        start = _parse_amz_date(amz_date)
+        if start - time.time() > MAX_SKEW_S:
+            raise Denied("AccessDenied", "Request is not valid yet")
+        if time.time() > start + int(qdict.get("X-Amz-Expires", "0") or 0):
+            raise Denied("AccessDenied", "Request has expired")
+        presigned = True
+    elif auth.startswith("AWS ") or "AWSAccessKeyId" in qdict:
+        return authenticate_v2(environ, identities, auth, qdict)
+    else:
+        raise Denied("AccessDenied", "Access Denied")
+    access_key, _, scope = credential.partition("/")
+    identity = identities.get(access_key)
+    if identity is None:
+        raise Denied(
+            "InvalidAccessKeyId",
+            "The AWS access key Id you provided does not exist in our records.",
+        )
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO")
+    canonical_uri = raw_uri.split("?", 1)[0] or "/"
+    pairs = []
+    for part in raw_query.split("&") if raw_query else []:
+        k, _, v = part.partition("=")
+        k, v = unquote(k), unquote(v)
+        if presigned and k == "X-Amz-Signature":
+            continue
+        pairs.append((_uri_encode(k), _uri_encode(v)))
+    canonical_query = "&".join(f"{k}={v}" for k, v in sorted(pairs))
+    names = [h for h in signed_headers.split(";") if h]
+    canonical_headers = "".join(f"{h}:{_header(environ, h)}\n" for h in names)
+    canonical = "\n".join(
+        [
+            environ["REQUEST_METHOD"],
+            canonical_uri,
+            canonical_query,
+            canonical_headers,
+            signed_headers,
+            payload_hash,
+        ]
+    )
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            amz_date,
+            scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = ("AWS4" + identity.secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise Denied(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    return identity
+
+
+# Query parameters that are part of a SigV2 canonical resource.
+V2_SUBRESOURCES = {
+    "acl",
+    "cors",
+    "delete",
+    "lifecycle",
+    "location",
+    "logging",
+    "notification",
+    "partNumber",
+    "policy",
+    "requestPayment",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+}
+
+
+def authenticate_v2(environ, identities, auth: str, qdict: dict) -> Identity:
+    """AWS Signature Version 2 (SeaweedFS accepts it too; boto3 presigns with it
+    unless told s3v4)."""
+    import base64
+
+    if auth:
+        access_key, _, signature = auth[len("AWS ") :].partition(":")
+        date = "" if _header(environ, "x-amz-date") else _header(environ, "date")
+    else:
+        access_key, signature = qdict.get("AWSAccessKeyId", ""), qdict.get("Signature", "")
+        date = qdict.get("Expires", "")
+        if int(date or 0) < time.time():
+            raise Denied("AccessDenied", "Request has expired")
+    identity = identities.get(access_key)
+    if identity is None:
+        raise Denied(
+            "InvalidAccessKeyId",
+            "The AWS access key Id you provided does not exist in our records.",
+        )
+    amz = sorted(
+        (k[5:].lower().replace("_", "-"), re.sub(r"\s+", " ", v.strip()))
+        for k, v in environ.items()
+        if k.startswith("HTTP_X_AMZ_")
+    )
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO")
+    resource = raw_uri.split("?", 1)[0] or "/"
+    subs = sorted(
+        (k, v)
+        for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if k in V2_SUBRESOURCES
+    )
+    if subs:
+        resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in subs)
+    to_sign = "\n".join(
+        [
+            environ["REQUEST_METHOD"],
+            _header(environ, "content-md5"),
+            _header(environ, "content-type"),
+            date,
+        ]
+        + [f"{k}:{v}" for k, v in amz]
+        + [resource]
+    )
+    expected = base64.b64encode(
+        hmac.new(identity.secret.encode(), to_sign.encode(), hashlib.sha1).digest()
+    ).decode()
+    if not hmac.compare_digest(expected, signature):
+        raise Denied(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    return identity
+
+
+# --- what a request does ------------------------------------------------------------------
+
+
+def split_path(environ) -> tuple[str, str]:
+    path = environ.get("PATH_INFO", "/")
+    bucket, _, key = path.lstrip("/").partition("/")
+    return bucket, key
+
+
+def required_action(environ, bucket: str, key: str) -> str:
+    """SeaweedFS's routing of S3 operations to actions (s3api_server.go)."""
+    method = environ["REQUEST_METHOD"]
+    query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    if not bucket:
+        return "ListBuckets"
+    if "tagging" in query:
+        return "Tagging"
+    if "acl" in query:
+        return "ReadAcp" if method in ("GET", "HEAD") else "WriteAcp"
+    if not key:
+        if "cors" in query:
+            return "Read" if method == "GET" else "Write"
+        if method == "PUT":
+            # CreateBucket, and bucket settings W&B's identity has no business with.
+            return "Admin"
+        if method == "DELETE":
+            return "DeleteBucket"
+        if method == "POST":
+            return "Write"  # DeleteObjects
+        if method == "GET" and (
+            not query.keys()
+            - {
+                "list-type",
+                "prefix",
+                "delimiter",
+                "marker",
+                "max-keys",
+                "continuation-token",
+                "start-after",
+                "encoding-type",
+                "fetch-owner",
+                "uploads",
+                "key-marker",
+                "upload-id-marker",
+                "max-uploads",
+            }
+        ):
+            return "List"
+        return "Read"
+    if method in ("GET", "HEAD"):
+        return "Read"
+    return "Write"
+
+
+# --- CORS ---------------------------------------------------------------------------------
+
+
+def bucket_cors_rules(bucket: str) -> list | None:
+    for regions in list(s3_backends.values()):
+        for backend in list(regions.values()):
+            found = getattr(backend, "buckets", {}).get(bucket)
+            if found is not None:
+                return list(found.cors) or None
+    return None
+
+
+def _matches(patterns, value: str) -> bool:
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns or [])
+
+
+def cors_headers(
+    bucket: str, origin: str, method: str, req_headers: str, fallback: list[str] | None
+) -> list[tuple[str, str]] | None:
+    """The CORS answer for this origin: bucket rules win, else the server fallback.
+    None: not allowed."""
+    rules = bucket_cors_rules(bucket) if bucket else None
+    if rules:
+        for rule in rules:
+            if _matches(rule.allowed_origins, origin) and method in (rule.allowed_methods or []):
+                wanted = [h.strip() for h in req_headers.split(",") if h.strip()]
+                if all(
+                    _matches(rule.allowed_headers, h.lower()) or _matches(rule.allowed_headers, h)
+                    for h in wanted
+                ):
+                    out = [
+                        ("Access-Control-Allow-Origin", origin),
+                        ("Access-Control-Allow-Methods", ", ".join(rule.allowed_methods)),
+                        ("Vary", "Origin"),
+                    ]
+                    if wanted:
+                        out.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
+                    if rule.exposed_headers:
+                        out.append(
+                            ("Access-Control-Expose-Headers", ", ".join(rule.exposed_headers))
+                        )
+                    if rule.max_age_seconds:
+                        out.append(("Access-Control-Max-Age", str(rule.max_age_seconds)))
+                    return out
         return None
-    return [o.strip() for o in raw.split(",") if o.strip()]
+    if fallback is None or not ("*" in fallback or origin in fallback):
+        return None
+    out = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", FALLBACK_METHODS),
+        ("Access-Control-Expose-Headers", FALLBACK_EXPOSE),
+        ("Vary", "Origin"),
+    ]
+    if req_headers:
+        out.append(("Access-Control-Allow-Headers", req_headers))
+    return out
 
 
-def cors_allows(allowed: list[str], origin: str) -> bool:
-    return "*" in allowed or origin in allowed
+# --- the app ----------------------------------------------------------------------------
 
 
-def make_app(snapshots: Snapshots, cors_origins: list[str] | None):
+@dataclass
+class Mode:
+    name: str  # "seaweedfs" or "minio"
+    identities: dict[str, Identity]
+    cors_fallback: list[str] | None
+    health_paths: tuple[str, ...]
+
+
+def error_response(start_response, code: str, message: str, status: int, resource: str):
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        f"<Resource>{resource}</Resource><RequestId>{uuid.uuid4().hex}</RequestId></Error>"
+    ).encode()
+    reason = {403: "Forbidden", 501: "Not Implemented"}.get(status, "Error")
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _filter_bucket_list(body: bytes, identity: Identity) -> bytes:
+    """ListBuckets shows only the buckets this identity may use, as SeaweedFS does."""
+    text = body.decode()
+
+    def keep(match):
+        name = re.search(r"<Name>(.*?)</Name>", match.group(0))
+        return match.group(0) if name and identity.sees(name.group(1)) else ""
+
+    return re.sub(r"<Bucket>.*?</Bucket>", keep, text, flags=re.S).encode()
+
+
+def make_app(snapshots: Snapshots, mode: Mode):
     s3_app = create_backend_app("s3")
+    auth_on = bool(mode.identities)
 
     def app(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path in ("/minio/health/live", "/minio/health/ready"):
+        path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+        if path in mode.health_paths:
             start_response("200 OK", [("Content-Length", "0")])
             return [b""]
-        origin = environ.get("HTTP_ORIGIN")
-        if cors_origins is not None and origin and environ["REQUEST_METHOD"] == "OPTIONS":
-            # MinIO answers preflights from its global setting, not from bucket rules.
-            if not cors_allows(cors_origins, origin):
-                start_response("403 Forbidden", [("Content-Length", "0")])
-                return [b""]
-            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
-            start_response(
-                "200 OK",
-                [
-                    ("Access-Control-Allow-Origin", origin),
-                    ("Access-Control-Allow-Methods", CORS_METHODS),
-                    ("Access-Control-Allow-Headers", requested or "*"),
-                    ("Access-Control-Expose-Headers", "ETag"),
-                    ("Vary", "Origin"),
-                    ("Content-Length", "0"),
-                ],
+        bucket, key = split_path(environ)
+        origin = environ.get("HTTP_ORIGIN", "")
+        if method == "OPTIONS" and origin:
+            # Preflights carry no credentials: answered from CORS rules alone.
+            headers = cors_headers(
+                bucket,
+                origin,
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", ""),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
+                mode.cors_fallback,
             )
+            if headers is None:
+                return error_response(
+                    start_response, "AccessForbidden", "CORSResponse: not allowed", 403, path
+                )
+            start_response("200 OK", headers + [("Content-Length", "0")])
             return [b""]
-        status_holder = {}
+        identity = None
+        if auth_on:
+            try:
+                identity = authenticate(environ, mode.identities)
+                action = required_action(environ, bucket, key)
+                if action != "ListBuckets" and not identity.can(action, bucket, key):
+                    raise Denied("AccessDenied", "Access Denied")
+                copy = environ.get("HTTP_X_AMZ_COPY_SOURCE")
+                if copy:
+                    src_bucket, _, src_key = unquote(copy).lstrip("/").partition("/")
+                    if not identity.can("Read", src_bucket, src_key):
+                        raise Denied("AccessDenied", "Access Denied")
+            except Denied as err:
+                log.info("%s %s refused: %s", method, path, err.code)
+                return error_response(start_response, err.code, err.message, err.status, path)
+        query = environ.get("QUERY_STRING", "")
+        if mode.name == "minio" and bucket and not key and re.search(r"(^|&)cors(=|&|$)", query):
+            # MinIO's community edition: bucket CORS is a dummy handler.
+            return error_response(
+                start_response,
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+                501,
+                path,
+            )
+        status_holder: dict = {}
 
         def capture(status, headers, exc_info=None):
             status_holder["code"] = int(status.split(" ", 1)[0])
-            if cors_origins is not None:
-                # Replace whatever moto added with MinIO's global answer.
-                headers = [
-                    (k, v) for k, v in headers if not k.lower().startswith("access-control-")
-                ]
-                if origin and cors_allows(cors_origins, origin):
-                    headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+            headers = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+            if origin:
+                allowed = cors_headers(bucket, origin, method, "", mode.cors_fallback)
+                headers += [h for h in allowed or [] if h[0] != "Access-Control-Allow-Methods"]
+            status_holder["headers"] = headers
             return start_response(status, headers, exc_info)
 
+        if identity is not None and not bucket and method == "GET":
+            chunks: list[bytes] = []
+            held: dict = {}
+
+            def hold(status, headers, exc_info=None):
+                held.update(status=status, headers=headers)
+
+            chunks = list(s3_app(environ, hold))
+            body = _filter_bucket_list(b"".join(chunks), identity)
+            headers = [(k, v) for k, v in held["headers"] if k.lower() != "content-length"]
+            start_response(held["status"], headers + [("Content-Length", str(len(body)))])
+            return [body]
         body = s3_app(environ, capture)
-        if environ["REQUEST_METHOD"] in MUTATING and status_holder.get("code", 500) < 400:
+        if method in MUTATING and status_holder.get("code", 500) < 400:
             snapshots.schedule()
         return body
 
     return app
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="s3-standin")
-    parser.add_argument("command", choices=["server"])
-    parser.add_argument("data_dir", type=Path)
-    parser.add_argument("--address", default=":9000")
-    parser.add_argument("--console-address", default=None, help="accepted; no console")
-    return parser.parse_args(argv)
+# --- command lines ----------------------------------------------------------------------
+
+SEAWEED_FLAGS = {
+    # flag: default (None: boolean flag)
+    "dir": "/data",
+    "ip": "",
+    "ip.bind": "",
+    "s3": None,
+    "s3.port": "8333",
+    "s3.config": "",
+    "s3.allowedOrigins": "*",
+    "s3.port.iceberg": "8181",
+    "s3.port.lance": "9101",
+    "s3.autoCreateBucket": "true",
+    "s3.allowDeleteBucketNotEmpty": "true",
+    "filer.port": "8888",
+    "master.telemetry": "true",
+    "volume.max": "8",
+    "master.volumeSizeLimitMB": "30000",
+}
+
+
+def parse_seaweed(argv: list[str]) -> dict[str, str]:
+    """Go's flag syntax (-name=value, -name value, -bool), unknown flags refused."""
+    flags = {k: v for k, v in SEAWEED_FLAGS.items() if v is not None}
+    it = iter(argv)
+    for arg in it:
+        if not arg.startswith("-"):
+            sys.exit(f"s3-standin: unexpected argument {arg!r}")
+        name, eq, value = arg.lstrip("-").partition("=")
+        if name not in SEAWEED_FLAGS:
+            sys.exit(f"flag provided but not defined: -{name}")
+        if SEAWEED_FLAGS[name] is None:
+            flags[name] = value or "true"
+        else:
+            flags[name] = value if eq else next(it, "")
+    if flags.get("s3") != "true":
+        sys.exit("s3-standin: serves only `server -s3` (the S3 gateway)")
+    return flags
+
+
+def serve(servers, snapshots: Snapshots) -> int:
+    def stop(signum, frame):
+        # Save before exiting so `docker stop` / restart never loses a write.
+        for server in servers:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers[1:]]
+    for t in threads:
+        t.start()
+    servers[0].serve_forever()
+    snapshots.save()
+    log.info("state saved; bye")
+    return 0
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    args = parse_args(argv)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    snapshots = Snapshots(args.data_dir, float(os.environ.get("STANDIN_SNAPSHOT_DELAY", "0.2")))
+    if not argv or argv[0] != "server":
+        sys.exit("usage: s3_standin.py server -s3 [SeaweedFS flags] | server DIR [--address :9000]")
+    delay = float(os.environ.get("STANDIN_SNAPSHOT_DELAY", "0.2"))
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        parser = argparse.ArgumentParser(prog="minio")
+        parser.add_argument("data_dir", type=Path)
+        parser.add_argument("--address", default=":9000")
+        parser.add_argument("--console-address", default=None, help="accepted; no console")
+        args = parser.parse_args(argv[1:])
+        data_dir, port = args.data_dir, int(args.address.rpartition(":")[2])
+        user = os.environ.get("MINIO_ROOT_USER", "minioadmin")
+        password = os.environ.get("MINIO_ROOT_PASSWORD", "minioadmin")
+        raw = os.environ.get("MINIO_API_CORS_ALLOW_ORIGIN", "*")
+        mode = Mode(
+            "minio",
+            {user: Identity("minio-root", password, ["Admin"])},
+            [o.strip() for o in raw.split(",") if o.strip()],
+            ("/minio/health/live", "/minio/health/ready"),
+        )
+        extra_ports: list[int] = []
+    else:
+        flags = parse_seaweed(argv[1:])
+        data_dir, port = Path(flags["dir"]), int(flags["s3.port"])
+        identities = load_identities(flags["s3.config"] or None)
+        if not identities:
+            log.warning("no identities: authentication is OFF (SeaweedFS allows all access)")
+        origins = [o.strip() for o in flags["s3.allowedOrigins"].split(",") if o.strip()]
+        mode = Mode("seaweedfs", identities, origins, ("/status", "/healthz", "/readyz"))
+        extra_ports = [int(flags["filer.port"])]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    snapshots = Snapshots(data_dir, delay)
     snapshots.load()
-    host, _, port = args.address.rpartition(":")
-    app = make_app(snapshots, global_cors_origins())
-    server = make_server(host or "0.0.0.0", int(port), app, threaded=True)
+    servers = [make_server("0.0.0.0", port, make_app(snapshots, mode), threaded=True)]
+    for extra in extra_ports:
+        # The filer's health endpoint (the compose healthcheck asks it too).
+        servers.append(make_server("0.0.0.0", extra, _filer_health, threaded=True))
+    log.info(
+        "S3 stand-in (%s interface) on :%d, %d identities, data in %s",
+        mode.name,
+        port,
+        len(mode.identities),
+        data_dir,
+    )
+    return serve(servers, snapshots)
 
-    def stop(signum, frame):
-        # Save before exiting so `docker stop` / restart never loses a write.
-        threading.Thread(target=server.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("S3 stand-in listening on %s, data in %s", args.address, args.data_dir)
-    server.serve_forever()
-    snapshots.save()
-    log.info("state saved; bye")
-    return 0
+def _filer_health(environ, start_response):
+    status = "200 OK" if environ.get("PATH_INFO") == "/healthz" else "404 Not Found"
+    start_response(status, [("Content-Length", "0")])
+    return [b""]
 
 
 if __name__ == "__main__":
