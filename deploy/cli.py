@@ -122,6 +122,20 @@ COMMANDS: list[Command] = [
         _lazy("deploy.bench.command", "run"),
         issue=9,
     ),
+    Command(
+        "export",
+        "write W&B's Kubernetes operator v2 resource from these settings, or check one",
+        _options("deploy.growth.export_command", "configure"),
+        _lazy("deploy.growth.export_command", "run"),
+        issue=17,
+    ),
+    Command(
+        "migrate",
+        "copy projects, runs, files and artifacts to another server, then verify",
+        _options("deploy.growth.migrate_command", "configure"),
+        _lazy("deploy.growth.migrate_command", "run"),
+        issue=17,
+    ),
 ]
 
 
