@@ -26,8 +26,14 @@ def settings():
 def group_member(project: str, index: int) -> None:
     import wandb
 
-    run = wandb.init(project=project, group="ddp", job_type="worker", name=f"rank-{index}",
-                     config={"rank": index}, settings=settings())
+    run = wandb.init(
+        project=project,
+        group="ddp",
+        job_type="worker",
+        name=f"rank-{index}",
+        config={"rank": index},
+        settings=settings(),
+    )
     for step in range(20):
         run.log({"value": index * 1000 + step}, step=step)
     run.finish()
@@ -43,22 +49,30 @@ def media_run(project: str) -> str:
     import wandb
 
     rng = np.random.default_rng(7)
-    run = wandb.init(project=project, name="media", tags=["media", "fixture"],
-                     notes="every media type", settings=settings())
+    run = wandb.init(
+        project=project,
+        name="media",
+        tags=["media", "fixture"],
+        notes="every media type",
+        settings=settings(),
+    )
     video = rng.integers(0, 255, size=(4, 3, 16, 16), dtype=np.uint8)
     plt.figure()
     plt.plot([1, 2, 3], [3, 1, 2])
     tone = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000).astype(np.float32)
-    run.log({
-        "image": wandb.Image(rng.integers(0, 255, size=(8, 8, 3), dtype=np.uint8), caption="c"),
-        "clip_gif": wandb.Video(video, fps=4, format="gif"),
-        "plot_plotly": wandb.Plotly(go.Figure(data=go.Scatter(x=[1, 2], y=[2, 1]))),
-        "plot_matplotlib": wandb.Plotly(plt.gcf()),
-        "table": wandb.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]]),
-        "html": wandb.Html("<h1>hello</h1>", inject=False),
-        "tone": wandb.Audio(tone, sample_rate=8000, caption="440 Hz"),
-        "weights": wandb.Histogram(rng.normal(size=200), num_bins=16),
-    }, step=0)
+    run.log(
+        {
+            "image": wandb.Image(rng.integers(0, 255, size=(8, 8, 3), dtype=np.uint8), caption="c"),
+            "clip_gif": wandb.Video(video, fps=4, format="gif"),
+            "plot_plotly": wandb.Plotly(go.Figure(data=go.Scatter(x=[1, 2], y=[2, 1]))),
+            "plot_matplotlib": wandb.Plotly(plt.gcf()),
+            "table": wandb.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]]),
+            "html": wandb.Html("<h1>hello</h1>", inject=False),
+            "tone": wandb.Audio(tone, sample_rate=8000, caption="440 Hz"),
+            "weights": wandb.Histogram(rng.normal(size=200), num_bins=16),
+        },
+        step=0,
+    )
     extra = Path(tempfile.mkdtemp()) / "notes.txt"
     extra.write_text("a user file\n")
     run.save(str(extra), base_path=str(extra.parent), policy="now")
@@ -69,8 +83,13 @@ def media_run(project: str) -> str:
 def scalars_run(project: str, steps: int) -> str:
     import wandb
 
-    run = wandb.init(project=project, name="scalars", config={"lr": 0.01, "opt": {"b1": 0.9}},
-                     job_type="train", settings=settings())
+    run = wandb.init(
+        project=project,
+        name="scalars",
+        config={"lr": 0.01, "opt": {"b1": 0.9}},
+        job_type="train",
+        settings=settings(),
+    )
     for step in range(steps):
         run.log({"loss": 1.0 / (step + 1), "acc": step / steps, "sub/x": step * 0.5}, step=step)
     run.summary["best_acc"] = 0.99
@@ -86,8 +105,9 @@ def artifact_chain(project: str) -> list[str]:
     run = wandb.init(project=project, name="prepare", job_type="data", settings=settings())
     for version in range(2):
         (root / "data.csv").write_text(f"x,y\n{version},1\n")
-        art = wandb.Artifact("dataset", type="dataset", description=f"v{version}",
-                             metadata={"rows": version + 1})
+        art = wandb.Artifact(
+            "dataset", type="dataset", description=f"v{version}", metadata={"rows": version + 1}
+        )
         art.add_file(str(root / "data.csv"))
         run.log_artifact(art, aliases=["best"] if version == 1 else []).wait()
     run.finish()
@@ -112,8 +132,11 @@ def sweep(project: str) -> str:
     import wandb
 
     sweep_id = wandb.sweep(
-        {"method": "grid", "metric": {"name": "score", "goal": "maximize"},
-         "parameters": {"a": {"values": [1, 2]}}},
+        {
+            "method": "grid",
+            "metric": {"name": "score", "goal": "maximize"},
+            "parameters": {"a": {"values": [1, 2]}},
+        },
         project=project,
     )
 

@@ -180,3 +180,17 @@ def inventory(url: str, key: str, project_path: str, tmp: Path) -> dict:
         if line.startswith("KIT-COUNT "):
             return json.loads(line[len("KIT-COUNT ") :])
     raise AssertionError(result.stderr[-3000:])
+
+
+def inventory_entity(url: str, key: str, tmp: Path) -> str:
+    """The default entity of the key (the admin's on a kit stack)."""
+    env = clean_env(tmp, WANDB_BASE_URL=url, WANDB_API_KEY=key)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wandb; print(wandb.Api().default_entity)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
