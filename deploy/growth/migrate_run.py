@@ -62,8 +62,11 @@ def _reach(job: Job):
             api = _api(url, key)
             api.viewer  # noqa: B018 - the first request: checks URL and key
         except (wandb.errors.CommError, wandb.errors.AuthenticationError, ValueError) as err:
+            from deploy.client import redact
+
+            reason = redact(str(err)[:200], [job.source_key, job.target_key])
             raise KitError(
-                f"the {role} server {url} did not accept the request: {str(err)[:200]}",
+                f"the {role} server {url} did not accept the request: {reason}",
                 fix=f"check the URL and the {role} API key "
                 f"({'WANDB_FROM_API_KEY' if role == 'source' else 'WANDB_TO_API_KEY'})",
                 exit_code=EXIT_UNREACHABLE,
@@ -213,7 +216,7 @@ def copy(job: Job) -> dict:
             try:
                 finished(pool.submit(migrate_copy.copy_run, task(p)).result())
             except Exception as err:  # one run's failure is reported; the rest go on
-                failures.append(f"{p.path}: {type(err).__name__}: {str(err)[:300]}")
+                failures.append(_failure(p, err, job))
         pending = {}
         queue = [p for p in todo if not p.artifacts]
         while queue or pending:
@@ -226,7 +229,7 @@ def copy(job: Job) -> dict:
                 try:
                     finished(fut.result())
                 except Exception as err:
-                    failures.append(f"{p.path}: {type(err).__name__}: {str(err)[:300]}")
+                    failures.append(_failure(p, err, job))
     totals["seconds"] = time.monotonic() - started
     job.say(
         f"copied {totals['runs']} run(s), {totals['rows']} rows, {totals['files']} files, "
@@ -243,6 +246,13 @@ def copy(job: Job) -> dict:
             exit_code=EXIT_FAILED,
         )
     return totals
+
+
+def _failure(p: Planned, err: Exception, job: Job) -> str:
+    from deploy.client import redact
+
+    text = redact(str(err)[:300], [job.source_key, job.target_key])
+    return f"{p.path}: {type(err).__name__}: {text}"
 
 
 def verify(job: Job) -> list[str]:
