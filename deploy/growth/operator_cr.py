@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from deploy.errors import KitError
+from deploy.growth.operator_check import MIN_VERSION
 
 API_VERSION = "apps.wandb.com/v2"
 KIND = "WeightsAndBiases"
@@ -316,6 +317,19 @@ def pick_version(requested: str, running: str, image: str) -> str:
     """The version to pin: the requested one (never below the running server's), else the
     running server's, else the image tag. Downgrading a migrated database is never safe."""
     floor = running if version_tuple(running or "") else image_tag(image)
+    chosen = _pick(requested, floor, image)
+    if version_tuple(chosen) < version_tuple(MIN_VERSION):
+        raise KitError(
+            f"version {chosen} is below {MIN_VERSION}, the lowest W&B Server Manager and "
+            "the operator's server manifests accept",
+            fix=f"upgrade this server first (wandb-kit upgrade --to {MIN_VERSION} or later), "
+            f"or pin a newer one with --wandb-version (>= {MIN_VERSION}; the operator then "
+            "migrates the database forward, so back up first)",
+        )
+    return chosen
+
+
+def _pick(requested: str, floor: str, image: str) -> str:
     if requested:
         if not version_tuple(requested):
             raise KitError(
