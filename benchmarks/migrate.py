@@ -244,6 +244,9 @@ def main() -> int:
         f"- raw write to the target (SDK): {rw['rows_per_s']} rows/s, {rw['mib_per_s']} MiB/s",
         f"- verification pass: {result['verify']['seconds']} s, zero differences: "
         f"{result['verify']['zero_differences']}",
+        "- how to read it: the migration's rates are over its whole wall time (rows, files "
+        "and process start-up together), so its MiB/s is not a pure transfer rate; the raw "
+        "rates are one phase each",
     ]
     print("\n".join(lines))
     print(json.dumps(result, indent=2))
