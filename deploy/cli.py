@@ -130,6 +130,16 @@ COMMANDS: list[Command] = [
         _options("deploy.commands.bench", "configure"),
         _lazy("deploy.commands.bench", "run"),
     ),
+    _command(
+        "export",
+        "deploy.commands.export",
+        "write W&B's Kubernetes operator v2 resource and Secrets from .env, or check them",
+    ),
+    _command(
+        "migrate",
+        "deploy.commands.migrate",
+        "copy projects, runs, artifacts and sweeps to another server, then verify",
+    ),
 ]
 
 

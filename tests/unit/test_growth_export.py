@@ -1,0 +1,380 @@
+"""`wandb-kit export operator` / `export check`: the operator v2 resource built from the
+kit's settings, and the offline check that stands in for the cluster's schema + webhook."""
+
+from __future__ import annotations
+
+import copy
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deploy import cli, settings
+from deploy.errors import KitError
+from deploy.growth import operator_check, operator_cr
+
+COMPOSE_DIR = settings.default_compose_dir()
+
+
+def bundled_values(**extra) -> dict[str, str]:
+    values = settings.example_values(COMPOSE_DIR)
+    values.update(
+        WANDB_STORAGE="external",
+        WANDB_HOST="http://wandb.lab.example:8080",
+        WANDB_LICENSE="lic-123",
+        MYSQL_PASSWORD="p@ss:w/rd#1",
+        WANDB_S3_ACCESS_KEY="wandb-abc",
+        WANDB_S3_SECRET_KEY="s3cr3t+/=pass",
+    )
+    values.update(extra)
+    return settings.derive(settings.generate_secrets(values))
+
+
+def byo_values(**extra) -> dict[str, str]:
+    """A lab's own MySQL and S3 (Ceph RGW), given as plain URLs."""
+    values = {
+        "WANDB_STORAGE": "external",
+        "WANDB_HOST": "https://wandb.lab.example",
+        "WANDB_IMAGE": "wandb/local:0.83.0",
+        "WANDB_LICENSE": "lic-123",
+        "MYSQL_URL": "mysql://lab_user:p%40ss%3Aword@db.lab.example:3307/wandb_prod",
+        "BUCKET_URL": "s3://AKIA1:sk%2Fsecret@rgw.lab.example:7480/wandb-data/prefix?tls=true",
+        "REDIS_URL": "redis://:r3d1s@redis.lab.example:6380",
+    }
+    values.update(extra)
+    return values
+
+
+def export(values, **kw) -> operator_cr.Export:
+    kw.setdefault("namespace", "wandb")
+    kw.setdefault("version", "0.83.0")
+    return operator_cr.build(values, **kw)
+
+
+def docs(exp: operator_cr.Export):
+    return [("cr", exp.resource)] + [("secret", s) for s in exp.secrets]
+
+
+def secret_data(exp, name):
+    return next(s for s in exp.secrets if s["metadata"]["name"] == name)["stringData"]
+
+
+def every_reference_resolves(exp: operator_cr.Export) -> None:
+    refs = list(operator_check._selectors(exp.resource["spec"], ("spec",)))
+    assert refs, "the resource references no Secrets"
+    for path, sel in refs:
+        data = secret_data(exp, sel["name"])
+        assert sel["key"] in data, f"{path} -> {sel} has no key in the export"
+        assert data[sel["key"]] != "", f"{path} -> {sel} is empty"
+
+
+# --- what the export writes -------------------------------------------------------------
+
+
+def test_bundled_external_export_resolves_and_passes_the_check():
+    exp = export(bundled_values())
+    every_reference_resolves(exp)
+    assert operator_check.check_documents(docs(exp)) == []
+    spec = exp.resource["spec"]
+    assert exp.resource["apiVersion"] == "apps.wandb.com/v2"
+    assert spec["retentionPolicy"] == {"onDelete": "detach"}
+    assert spec["wandb"]["hostname"] == "http://wandb.lab.example:8080"
+    assert spec["wandb"]["license"] == "lic-123"
+    assert list(spec["mysql"]) == ["default"] and list(spec["objectStore"]) == ["default"]
+    assert "redis" not in spec  # managed by the operator
+    mysql = secret_data(exp, operator_cr.MYSQL_SECRET)
+    # The password survives URL quoting in WANDB_MYSQL_URL byte for byte.
+    assert mysql["password"] == "p@ss:w/rd#1" and mysql["database"] == "wandb_local"
+    # "mysql" is the compose service name; the cluster must use the server's name.
+    assert mysql["host"] == "wandb.lab.example"
+    store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
+    assert store["secretKey"] == "s3cr3t+/=pass" and store["bucket"] == "wandb"
+    assert store["endpoint"] == "wandb.lab.example" and store["port"] == "8333"
+    assert store["tlsEnabled"] == "false" and store["forcePathStyle"] == "true"
+
+
+def test_bring_your_own_storage_and_redis():
+    exp = export(byo_values(), tls=operator_cr.TlsChoice(cluster_issuer="letsencrypt"))
+    every_reference_resolves(exp)
+    assert operator_check.check_documents(docs(exp)) == []
+    mysql = secret_data(exp, operator_cr.MYSQL_SECRET)
+    assert (mysql["host"], mysql["port"], mysql["database"]) == (
+        "db.lab.example",
+        "3307",
+        "wandb_prod",
+    )
+    assert mysql["username"] == "lab_user" and mysql["password"] == "p@ss:word"
+    store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
+    assert store["endpoint"] == "rgw.lab.example" and store["port"] == "7480"
+    assert store["bucket"] == "wandb-data" and store["path"] == "prefix"
+    assert store["secretKey"] == "sk/secret" and store["tlsEnabled"] == "true"
+    redis = secret_data(exp, operator_cr.REDIS_SECRET)
+    assert redis == {"host": "redis.lab.example", "port": "6380", "password": "r3d1s"}
+    assert "externalRedis" in exp.resource["spec"]["redis"]["default"]
+
+
+def test_tls_by_secret_and_by_issuer():
+    exp = export(byo_values(), tls=operator_cr.TlsChoice(cert_pem="CERT", key_pem="KEY"))
+    tls = exp.resource["spec"]["networking"]["tls"]
+    assert tls == {"secretName": operator_cr.TLS_SECRET}
+    secret = next(s for s in exp.secrets if s["metadata"]["name"] == operator_cr.TLS_SECRET)
+    assert secret["type"] == "kubernetes.io/tls"
+    assert secret["stringData"] == {"tls.crt": "CERT", "tls.key": "KEY"}
+    assert operator_check.check_documents(docs(exp)) == []
+
+    exp = export(byo_values(), tls=operator_cr.TlsChoice(issuer="lab-ca"))
+    assert exp.resource["spec"]["networking"]["tls"]["certManager"] == {"issuer": "lab-ca"}
+    assert operator_check.check_documents(docs(exp)) == []
+
+    with pytest.raises(KitError, match="no certificate or issuer"):
+        export(byo_values())  # https without a way to get a certificate
+
+
+def test_embedded_storage_is_refused_with_the_way_forward():
+    values = settings.derive(settings.generate_secrets(settings.example_values(COMPOSE_DIR)))
+    with pytest.raises(KitError) as err:
+        export(values)
+    assert "embedded" in err.value.problem and "wandb-kit migrate" in err.value.fix
+
+
+def test_version_never_below_the_running_server():
+    assert operator_cr.pick_version("", "0.84.1", "wandb/local:0.83.0") == "0.84.1"
+    assert operator_cr.pick_version("", "", "wandb/local:0.83.0") == "0.83.0"
+    assert operator_cr.pick_version("0.85.0", "0.84.1", "") == "0.85.0"
+    with pytest.raises(KitError, match="below the running server"):
+        operator_cr.pick_version("0.83.0", "0.84.1", "wandb/local:0.84.1")
+    with pytest.raises(KitError, match="cannot tell which server version"):
+        operator_cr.pick_version("", "", "wandb/local")
+
+
+# --- the offline check rejects what W&B's own docs and examples get wrong ------------------
+
+
+def good():
+    return docs(export(byo_values(), tls=operator_cr.TlsChoice(cluster_issuer="letsencrypt")))
+
+
+def edited(change) -> list[str]:
+    d = copy.deepcopy(good())
+    change(d[0][1]["spec"], d)
+    return [f.render() for f in operator_check.check_documents(d)]
+
+
+def test_check_rejects_unkeyed_infra_sections():
+    # The operator's own examples and chart CR: `mysql: {externalMysql: ...}`, no `default:`.
+    def unkeyed(spec, _):
+        spec["mysql"] = spec["mysql"]["default"]
+
+    found = edited(unkeyed)
+    assert any('"default" instance is required' in f for f in found), found
+    assert any("map of instances" in f for f in found), found
+
+
+@pytest.mark.parametrize(
+    "change, expect",
+    [
+        # wsm's cr-fields.md: `external` instead of externalMysql
+        (
+            lambda s, _: s["mysql"]["default"].update(
+                external=s["mysql"]["default"].pop("externalMysql")
+            ),
+            "'external' was unexpected",
+        ),
+        # wsm's doc: clickHouse with a capital H
+        (lambda s, _: s.update(clickHouse={"default": {"managedClickhouse": {}}}), "clickHouse"),
+        # wsm's doc: certManager.kind
+        (lambda s, _: s["networking"]["tls"]["certManager"].update(kind="ClusterIssuer"), "'kind'"),
+        # the kustomize overlays: URL instead of url, port instead of tcpPort
+        (
+            lambda s, _: s["mysql"]["default"]["externalMysql"].update(
+                URL={"name": "x", "key": "u"}
+            ),
+            "'URL'",
+        ),
+        (
+            lambda s, _: s.update(
+                clickhouse={
+                    "default": {
+                        "externalClickhouse": {
+                            "host": {"name": "c", "key": "h"},
+                            "port": {"name": "c", "key": "p"},
+                        }
+                    }
+                }
+            ),
+            "'port'",
+        ),
+        # the CR misses what the CRD requires
+        (lambda s, _: s.pop("retentionPolicy"), "'retentionPolicy' is a required property"),
+        (lambda s, _: s["wandb"].pop("bucketProxy"), "'bucketProxy' is a required property"),
+        (lambda s, _: s["wandb"].pop("features"), "'features' is a required property"),
+        # plain typos
+        (lambda s, _: s["wandb"].update(hostName=s["wandb"].pop("hostname")), "'hostName'"),
+        (lambda s, _: s.update(objectstore=s.pop("objectStore")), "'objectstore'"),
+        (lambda s, _: s.update(size="2xlarge"), "2xlarge"),
+        (lambda s, _: s["retentionPolicy"].update(onDelete="keep"), "keep"),
+        # webhook rules
+        (lambda s, _: s["wandb"].update(version="latest"), "not a pinned version"),
+        (lambda s, _: s["wandb"].update(hostname="wandb.lab.example"), "lacks a scheme"),
+        (lambda s, _: s["mysql"]["default"].update(managedMysql={}), "mutually exclusive"),
+        (
+            lambda s, _: s["redis"]["default"]["externalRedis"]["port"].update(name=""),
+            "needs both name and key",
+        ),
+        (lambda s, _: s["wandb"].update(version="0.79.0"), "below 0.80.0"),
+        # a reference the Secrets cannot satisfy
+        (lambda s, d: d[2][1]["stringData"].pop("bucket"), "has no key 'bucket'"),
+        (
+            lambda s, _: s["mysql"]["default"]["externalMysql"]["host"].update(name="nope"),
+            "'nope' is not among",
+        ),
+    ],
+)
+def test_check_rejects(change, expect):
+    found = edited(change)
+    assert any(expect in f for f in found), found
+
+
+def test_check_rejects_the_wsm_docs_complete_example_shape():
+    cr = {
+        "apiVersion": "apps.wandb.com/v2",
+        "kind": "WeightsAndBiases",
+        "metadata": {"name": "wandb", "namespace": "wandb"},
+        "spec": {
+            "retentionPolicy": {"onDelete": "detach"},
+            "wandb": {"hostname": "https://w.example", "version": "0.83.0", "features": {}},
+            "clickHouse": {"default": {"managedClickHouse": {}}},
+            "networking": {"tls": {"certManager": {"issuer": "ca", "kind": "Issuer"}}},
+        },
+    }
+    found = [f.render() for f in operator_check.check_documents([("doc", cr)], False)]
+    assert len(found) == 3, found  # clickHouse, certManager.kind, missing bucketProxy
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def write_env(tmp_path: Path, values: dict[str, str]) -> Path:
+    env = tmp_path / ".env"
+    env.write_text("".join(f"{k}='{v}'\n" for k, v in values.items()))
+    return env
+
+
+def test_cli_writes_private_files_that_pass_check(tmp_path, capsys):
+    env = write_env(tmp_path, bundled_values())
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "export",
+            "operator",
+            "--env-file",
+            str(env),
+            "--output",
+            str(out),
+            "--namespace",
+            "ml",
+            "--url",
+            "http://127.0.0.1:9",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    for name in ("weightsandbiases.yaml", "secrets.yaml"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    cr = yaml.safe_load((out / "weightsandbiases.yaml").read_text())
+    assert cr["metadata"]["namespace"] == "ml" and cr["spec"]["wandb"]["version"] == "0.83.0"
+    for step in (
+        "1.34",
+        "cert-manager",
+        "wandb-kit backup",
+        "kubectl apply",
+        "wsm",
+        "migration",
+        "wandb-kit health",
+        "wandb-kit smoke --url",
+    ):
+        assert step in printed, step
+    assert "s3cr3t" not in printed and "p@ss" not in printed  # no secret in the output
+    assert cli.main(["export", "check", str(out)]) == 0
+    # A second export does not silently overwrite.
+    assert (
+        cli.main(
+            [
+                "export",
+                "operator",
+                "--env-file",
+                str(env),
+                "--output",
+                str(out),
+                "--url",
+                "http://127.0.0.1:9",
+            ]
+        )
+        == 2
+    )
+
+
+def test_cli_check_fails_on_a_stale_file(tmp_path, capsys):
+    stale = tmp_path / "stale.yaml"
+    stale.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "apps.wandb.com/v2",
+                "kind": "WeightsAndBiases",
+                "metadata": {"name": "wandb"},
+                "spec": {
+                    "retentionPolicy": {"onDelete": "detach"},
+                    "wandb": {
+                        "hostname": "https://w.example",
+                        "version": "0.83.0",
+                        "features": {},
+                        "bucketProxy": False,
+                    },
+                    "mysql": {"managedMysql": {}},
+                },
+            }
+        )
+    )
+    assert cli.main(["export", "check", "--no-secrets", str(stale)]) == 1
+    assert "default" in capsys.readouterr().out
+
+
+def test_cli_refuses_embedded(tmp_path, capsys):
+    values = settings.derive(settings.generate_secrets(settings.example_values(COMPOSE_DIR)))
+    env = write_env(tmp_path, values)
+    assert (
+        cli.main(["export", "operator", "--env-file", str(env), "--output", str(tmp_path / "o")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "wandb-kit migrate" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bring_your_own_settings_as_init_writes_them_export_and_pass():
+    """The lab's own MySQL and bucket, given to `wandb-kit init` as the kit takes them
+    (--external-mysql-url / --external-bucket-url): the export points the cluster at
+    the same services, every reference resolves, and the check passes it."""
+    values = settings.build_values(
+        {},
+        settings.example_values(COMPOSE_DIR),
+        {
+            "storage": "external",
+            "host": "https://wandb.lab.example",
+            "tls": "internal",
+            "external_mysql_url": "mysql://lab:p%40ss@db.lab.example:3307/wandb_prod",
+            "external_bucket_url": "s3://AKIA1:sk%2Fsecret@rgw.lab.example:7480/wandb-data?tls=true",
+        },
+    )
+    exp = export(
+        {**values, "WANDB_LICENSE": "lic-123"},
+        tls=operator_cr.TlsChoice(cluster_issuer="lab-ca"),
+    )
+    every_reference_resolves(exp)
+    assert operator_check.check_documents(docs(exp)) == []
+    mysql = secret_data(exp, operator_cr.MYSQL_SECRET)
+    assert mysql["host"] == "db.lab.example" and mysql["password"] == "p@ss"
+    store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
+    assert store["endpoint"] == "rgw.lab.example" and store["secretKey"] == "sk/secret"
