@@ -507,24 +507,11 @@ def _load_mysql(stack: Deployment, dump: Path, log) -> None:
     message is what the user gets, not a BrokenPipeError."""
     log(f"loading the database dump {dump.name}")
     cmd = stack.compose.command("exec", "-T", "mysql", "sh", "-c", LOAD_CMD)
-    with tempfile.TemporaryFile() as err, gzip.open(dump, "rb") as data:
-        proc = subprocess.Popen(
-            cmd, cwd=stack.compose.directory, stdin=subprocess.PIPE, stderr=err,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            progress.copy(data, proc.stdin, None, "loading the dump")
-        except BrokenPipeError:
-            pass  # mysql stopped reading; its exit code and stderr say why
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        if proc.wait() != 0:
-            err.seek(0)
-            raise KitError(
-                f"loading the dump failed: {_redacted(stack, err.read())}",
-                fix="check `wandb-kit logs mysql`",
-                exit_code=EXIT_FAILED,
-            )
+    with gzip.open(dump, "rb") as data:
+        code, err = progress.feed(cmd, data, None, "loading the dump", stack.compose.directory)
+    if code != 0:
+        raise KitError(
+            f"loading the dump failed: {_redacted(stack, err)}",
+            fix="check `wandb-kit logs mysql`",
+            exit_code=EXIT_FAILED,
+        )

@@ -76,27 +76,13 @@ def _docker_save(images: list[str], partial: Path) -> None:
 
 def _docker_load(bundle: Path) -> None:
     """`docker load` fed from the file, so the bar shows the bytes the engine took."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as err, open(bundle, "rb") as f:
-        proc = subprocess.Popen(
-            ["docker", "load"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err
+    with open(bundle, "rb") as f:
+        code, err = progress.feed(["docker", "load"], f, bundle.stat().st_size, "docker load")
+    if code != 0:
+        raise KitError(
+            f"`docker load` failed: {err.decode(errors='replace').strip()[-500:]}",
+            fix="is the Docker engine running? (`docker info`)",
         )
-        try:
-            progress.copy(f, proc.stdin, bundle.stat().st_size, "docker load")
-        except BrokenPipeError:  # the engine stopped reading: its error says why
-            pass
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        if proc.wait() != 0:
-            err.seek(0)
-            raise KitError(
-                f"`docker load` failed: {err.read().decode(errors='replace').strip()[-500:]}",
-                fix="is the Docker engine running? (`docker info`)",
-            )
 
 
 def save(images: list[str], target: Path, log=print) -> dict:

@@ -109,3 +109,29 @@ def watch_file(
         if path.exists():
             advance.to(path.stat().st_size)
     return proc.returncode
+
+
+def feed(cmd: list[str], src: BinaryIO, total: int | None, description: str, cwd=None):
+    """Streams src into the stdin of a child process with a bar, and returns (exit
+    code, stderr bytes). A child that stops reading (it failed) is no BrokenPipeError:
+    its exit code and its own message say why. stderr goes to a file, so a chatty
+    child can never block on a full pipe."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err
+        )
+        try:
+            copy(src, proc.stdin, total, description)
+        except BrokenPipeError:
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        code = proc.wait()
+        err.seek(0)
+        return code, err.read()
