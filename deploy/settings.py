@@ -10,6 +10,7 @@ import ipaddress
 import re
 import secrets
 import socket
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -295,96 +296,76 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _API_KEY = re.compile(r"^[A-Za-z0-9]+-[\w-]{40,}$")
 
 
-def _port(values, key, problems):
-    raw = values.get(key, "")
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        problems.append(Problem(key, f"{raw!r} is not a port number", f"set {key} to 1-65535"))
+# --- validation: a table of rules, each one concern, each naming the key and the fix ----
+
+Rule = Callable[[dict[str, str], "Path | None"], Iterable[Problem]]
 
 
-def _image(values, key, problems):
-    image = values.get(key, "")
-    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
-    if not tag or tag == "latest":
-        problems.append(
-            Problem(
-                key, f"{image!r} has no pinned tag", f"set {key} to a release tag, never latest"
-            )
-        )
-
-
-def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Problem]:
-    """Every problem with the settings, each naming the key and the fix."""
-    p: list[Problem] = []
-    storage, tls = values.get("WANDB_STORAGE", ""), values.get("WANDB_TLS", "")
+def _choices(v: dict[str, str], _dir) -> Iterator[Problem]:
+    storage, tls = v.get("WANDB_STORAGE", ""), v.get("WANDB_TLS", "")
     if storage not in STORAGE_CHOICES:
-        p.append(
-            Problem(
-                "WANDB_STORAGE",
-                f"{storage!r} is not a storage choice",
-                f"use one of {', '.join(STORAGE_CHOICES)}",
-            )
+        yield Problem(
+            "WANDB_STORAGE",
+            f"{storage!r} is not a storage choice",
+            f"use one of {', '.join(STORAGE_CHOICES)}",
         )
     if tls not in TLS_CHOICES:
-        p.append(
-            Problem(
-                "WANDB_TLS", f"{tls!r} is not a TLS choice", f"use one of {', '.join(TLS_CHOICES)}"
-            )
+        yield Problem(
+            "WANDB_TLS", f"{tls!r} is not a TLS choice", f"use one of {', '.join(TLS_CHOICES)}"
         )
 
-    host = urlsplit(values.get("WANDB_HOST", ""))
+
+def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
+    """WANDB_HOST: the one URL clients use; the first problem found is the one named."""
+    raw, tls = v.get("WANDB_HOST", ""), v.get("WANDB_TLS", "")
+    host = urlsplit(raw)
     if host.scheme not in ("http", "https") or not host.hostname:
-        p.append(
-            Problem(
-                "WANDB_HOST",
-                f"{values.get('WANDB_HOST', '')!r} is not an http(s) URL",
-                "set it to the URL clients use, e.g. http://wandb.lab.example:8080",
-            )
+        yield Problem(
+            "WANDB_HOST",
+            f"{raw!r} is not an http(s) URL",
+            "set it to the URL clients use, e.g. http://wandb.lab.example:8080",
         )
     elif host.query or host.fragment or host.path not in ("", "/"):
-        p.append(
-            Problem(
-                "WANDB_HOST",
-                f"{values.get('WANDB_HOST', '')!r} has a path, query or fragment (W&B serves "
-                "from the root of its host)",
-                "use scheme://host[:port] only, e.g. http://wandb.lab.example:8080",
-            )
+        yield Problem(
+            "WANDB_HOST",
+            f"{raw!r} has a path, query or fragment (W&B serves from the root of its host)",
+            "use scheme://host[:port] only, e.g. http://wandb.lab.example:8080",
         )
     elif _bad_port(host):
-        p.append(
-            Problem(
-                "WANDB_HOST",
-                f"{values.get('WANDB_HOST', '')!r} has no valid port ({_bad_port(host)})",
-                "use a port from 1 to 65535, e.g. http://wandb.lab.example:8080",
-            )
+        yield Problem(
+            "WANDB_HOST",
+            f"{raw!r} has no valid port ({_bad_port(host)})",
+            "use a port from 1 to 65535, e.g. http://wandb.lab.example:8080",
         )
     elif tls in ("internal", "files", "acme") and host.scheme != "https":
-        p.append(
-            Problem(
-                "WANDB_HOST",
-                f"is {host.scheme}:// but WANDB_TLS={tls}",
-                "use https:// with TLS on, or set WANDB_TLS=off",
-            )
+        yield Problem(
+            "WANDB_HOST",
+            f"is {host.scheme}:// but WANDB_TLS={tls}",
+            "use https:// with TLS on, or set WANDB_TLS=off",
         )
     elif tls == "acme" and (is_loopback(host.hostname) or _is_ip(host.hostname)):
-        p.append(
-            Problem(
-                "WANDB_HOST",
-                "ACME needs a public DNS name, not an address",
-                "use WANDB_TLS=internal for a lab without public DNS",
-            )
+        yield Problem(
+            "WANDB_HOST",
+            "ACME needs a public DNS name, not an address",
+            "use WANDB_TLS=internal for a lab without public DNS",
         )
 
+
+def _ports_and_binds(v: dict[str, str], _dir) -> Iterator[Problem]:
     for key in ("WANDB_PORT", "WANDB_HTTPS_PORT", "WANDB_HTTP_PORT"):
-        _port(values, key, p)
+        raw = v.get(key, "")
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            yield Problem(key, f"{raw!r} is not a port number", f"set {key} to 1-65535")
     for key in ("WANDB_BIND", "WANDB_BUCKET_BIND"):
-        if not _is_ip(values.get(key, "")):
-            p.append(
-                Problem(
-                    key,
-                    f"{values.get(key, '')!r} is not an IP address",
-                    "use 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)",
-                )
+        if not _is_ip(v.get(key, "")):
+            yield Problem(
+                key,
+                f"{v.get(key, '')!r} is not an IP address",
+                "use 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)",
             )
+
+
+def _images(v: dict[str, str], _dir) -> Iterator[Problem]:
     for key in (
         "WANDB_IMAGE",
         "MYSQL_IMAGE",
@@ -392,64 +373,86 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
         "STORAGE_INIT_IMAGE",
         "CADDY_IMAGE",
     ):
-        _image(values, key, p)
-    if not _API_KEY.match(values.get("WANDB_ADMIN_API_KEY", "")):
-        p.append(
-            Problem(
-                "WANDB_ADMIN_API_KEY",
-                "is not an on-prem API key (prefix-<40+ chars>)",
-                "clear it and run wandb-kit init to generate one",
+        image = v.get(key, "")
+        _, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+        if not tag or tag == "latest":
+            yield Problem(
+                key, f"{image!r} has no pinned tag", f"set {key} to a release tag, never latest"
             )
+
+
+def _admin_api(v: dict[str, str], _dir) -> Iterator[Problem]:
+    if not _API_KEY.match(v.get("WANDB_ADMIN_API_KEY", "")):
+        yield Problem(
+            "WANDB_ADMIN_API_KEY",
+            "is not an on-prem API key (prefix-<40+ chars>)",
+            "clear it and run wandb-kit init to generate one",
         )
-    if values.get("WANDB_ADMIN_API_ENABLED", "") not in ("true", "false"):
-        p.append(Problem("WANDB_ADMIN_API_ENABLED", "must be true or false", "set true or false"))
-    if not _MEMORY.match(values.get("WANDB_MEMORY", "")):
-        p.append(
-            Problem(
-                "WANDB_MEMORY",
-                f"{values.get('WANDB_MEMORY', '')!r} is not a size",
-                "use e.g. 8g or 8192m",
-            )
+    if v.get("WANDB_ADMIN_API_ENABLED", "") not in ("true", "false"):
+        yield Problem("WANDB_ADMIN_API_ENABLED", "must be true or false", "set true or false")
+
+
+def _resources(v: dict[str, str], _dir) -> Iterator[Problem]:
+    if not _MEMORY.match(v.get("WANDB_MEMORY", "")):
+        yield Problem(
+            "WANDB_MEMORY", f"{v.get('WANDB_MEMORY', '')!r} is not a size", "use e.g. 8g or 8192m"
         )
-    try:
-        if float(values.get("WANDB_CPUS", "")) <= 0:
-            raise ValueError
-    except ValueError:
-        p.append(
-            Problem(
-                "WANDB_CPUS",
-                f"{values.get('WANDB_CPUS', '')!r} is not a CPU count",
-                "use e.g. 4 or 2.5",
-            )
+    if not _number(v.get("WANDB_CPUS")):
+        yield Problem(
+            "WANDB_CPUS", f"{v.get('WANDB_CPUS', '')!r} is not a CPU count", "use e.g. 4 or 2.5"
         )
 
-    if storage == "external":
-        p.extend(_validate_external(values, tls))
 
-    if tls == "files" and compose_dir is not None:
-        cert_dir = (compose_dir / values.get("WANDB_TLS_CERT_DIR", "")).resolve()
-        missing = [n for n in ("cert.pem", "key.pem") if not (cert_dir / n).is_file()]
-        if missing:
-            p.append(
-                Problem(
-                    "WANDB_TLS_CERT_DIR",
-                    f"{cert_dir} lacks {', '.join(missing)}",
-                    "put your certificate pair there as cert.pem and key.pem",
-                )
-            )
-    if tls == "acme" and "@" not in values.get("WANDB_ACME_EMAIL", ""):
-        p.append(Problem("WANDB_ACME_EMAIL", "is required for ACME", "set an email address"))
-    acme_ca = urlsplit(values.get("WANDB_ACME_CA", ""))
-    if tls == "acme" and (acme_ca.scheme != "https" or not acme_ca.hostname):
-        p.append(
-            Problem(
-                "WANDB_ACME_CA",
-                f"{values.get('WANDB_ACME_CA', '')!r} is not an https:// ACME directory URL "
-                "(Caddy refuses plain http)",
-                "use https://acme-v02.api.letsencrypt.org/directory, or your ACME CA's directory",
-            )
+def _external(v: dict[str, str], _dir) -> Iterable[Problem]:
+    if v.get("WANDB_STORAGE") == "external":
+        return _validate_external(v, v.get("WANDB_TLS", ""))
+    return ()
+
+
+def _tls_files(v: dict[str, str], compose_dir: Path | None) -> Iterator[Problem]:
+    if v.get("WANDB_TLS") != "files" or compose_dir is None:
+        return
+    cert_dir = (compose_dir / v.get("WANDB_TLS_CERT_DIR", "")).resolve()
+    missing = [n for n in ("cert.pem", "key.pem") if not (cert_dir / n).is_file()]
+    if missing:
+        yield Problem(
+            "WANDB_TLS_CERT_DIR",
+            f"{cert_dir} lacks {', '.join(missing)}",
+            "put your certificate pair there as cert.pem and key.pem",
         )
-    return p
+
+
+def _acme(v: dict[str, str], _dir) -> Iterator[Problem]:
+    if v.get("WANDB_TLS") != "acme":
+        return
+    if "@" not in v.get("WANDB_ACME_EMAIL", ""):
+        yield Problem("WANDB_ACME_EMAIL", "is required for ACME", "set an email address")
+    acme_ca = urlsplit(v.get("WANDB_ACME_CA", ""))
+    if acme_ca.scheme != "https" or not acme_ca.hostname:
+        yield Problem(
+            "WANDB_ACME_CA",
+            f"{v.get('WANDB_ACME_CA', '')!r} is not an https:// ACME directory URL "
+            "(Caddy refuses plain http)",
+            "use https://acme-v02.api.letsencrypt.org/directory, or your ACME CA's directory",
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    _choices,
+    _host,
+    _ports_and_binds,
+    _images,
+    _admin_api,
+    _resources,
+    _external,
+    _tls_files,
+    _acme,
+)
+
+
+def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Problem]:
+    """Every problem with the settings, each naming the key and the fix (RULES, in order)."""
+    return [problem for rule in RULES for problem in rule(values, compose_dir)]
 
 
 def _validate_external(values: dict[str, str], tls: str) -> list[Problem]:
