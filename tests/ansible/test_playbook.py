@@ -343,6 +343,9 @@ def deployed(lab_server, standin_archive, test_image, tmp_path_factory):  # noqa
         "wandb_server_cpus": "1",
         "wandb_server_memory": "1g",
         "wandb_server_license": TEST_LICENSE,
+        # A throwaway test server: its admin API key is the tests' API key, so the admin
+        # API stays on here, unlike the role's default.
+        "wandb_server_admin_api_enabled": True,
         # Debian 12 has no compose v2 package: the plugin comes from the controller.
         "wandb_engine_compose_plugin_src": compose_plugin(),
         # The target keeps /var/lib/docker on a volume, so the nested engine can use overlay2.
