@@ -143,7 +143,12 @@ COMMANDS: list[Command] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that command's options are added (and so only its
+    module imported): `wandb-kit --help` and every command start fast."""
     parser = argparse.ArgumentParser(
         prog="wandb-kit",
         description="Run your own Weights & Biases server (wandb/local) and prove it works.",
@@ -161,15 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EXIT_CODES_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        if command.configure:
+        if command.configure and only in (None, command.name):
             command.configure(p)
         p.set_defaults(_command=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    named = next((a for a in args_list if not a.startswith("-")), "")
+    parser = build_parser(only=named if named in BY_NAME else "")
+    args = parser.parse_args(args_list)
     command: Command | None = getattr(args, "_command", None)
     if command is None:
         parser.print_help()
