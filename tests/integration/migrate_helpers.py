@@ -4,6 +4,7 @@ halfway, and change the target by hand."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -81,12 +82,22 @@ def migrate(src, dst, state, env, *extra, timeout=1800) -> subprocess.CompletedP
     )
 
 
-def rows_on(url: str, key: str, run_path: str) -> int:
-    """History rows the server has for the run right now (-1 when it does not exist)."""
+@functools.lru_cache(maxsize=8)
+def _api(url: str, key: str):
     import wandb
 
+    return wandb.Api(api_key=key, overrides={"base_url": url}, timeout=20)
+
+
+def rows_on(url: str, key: str, run_path: str) -> int:
+    """History rows the server has for the run right now (-1 when it does not exist).
+    One Api per server, so a poll is one query and the window mid-copy is not missed."""
+    import wandb
+
+    api = _api(url, key)
+    api.flush()  # no cached answer: the run as the server has it now
     try:
-        run = wandb.Api(api_key=key, overrides={"base_url": url}, timeout=20).run(run_path)
+        run = api.run(run_path)
     except (wandb.errors.CommError, ValueError):
         return -1
     return int(run._attrs.get("historyLineCount") or 0)
@@ -96,18 +107,24 @@ def kill_halfway(src, dst, state: Path, env, until, timeout=900) -> dict:
     """Starts a migration in its own session and SIGKILLs the whole session (the CLI, its
     workers and their SDK services) as soon as until(runs in the state file) is true.
     Returns the state file's runs as they were at the kill."""
+    log = state.with_suffix(".log").open("w+")
     proc = subprocess.Popen(
         migrate_cmd(src, dst, state, "--concurrency", "1", "--no-verify"),
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            assert proc.poll() is None, "the migration finished before it could be killed"
+            if proc.poll() is not None:
+                log.seek(0)
+                raise AssertionError(
+                    f"the migration finished (exit {proc.returncode}) before it could be "
+                    f"killed; its output ends:\n{log.read()[-3000:]}"
+                )
             try:
                 runs = json.loads(state.read_text())["runs"]
             except (OSError, ValueError, KeyError):
