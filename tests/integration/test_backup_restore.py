@@ -213,3 +213,41 @@ def test_retention_keeps_the_newest_n(embedded, tmp_path):
         time.sleep(1.1)  # backup names carry the second
     assert len(names[-1]) == 2
     assert names[-1] == sorted(set(names[1]) | set(names[2]))[-2:]
+
+
+def test_an_external_restore_whose_load_fails_leaves_the_data_as_it_was(stacks, tmp_path):
+    """mysql refuses the dump half way: the user gets mysql's own error (no
+    BrokenPipeError), the database is put back from the safety dump, and wandb runs
+    again on it."""
+    import gzip
+
+    from deploy.backup import write_manifest
+
+    server = stacks.start("external", "off")
+    try:
+        env = sdk_env(server, tmp_path / "sdk")
+        logged = smoke(server, env, "--only", "basics", "--keep", "--project", "fail-rt")
+        assert logged.returncode == 0, logged.stdout[-3000:]
+        before = snapshot(env, "fail-rt")
+        made = kit(server, "backup", "--dest", str(tmp_path / "b"))
+        assert made.returncode == 0, made.stderr
+        backup = only_backup(tmp_path / "b")
+        # A dump that starts well, then holds SQL mysql refuses; the manifest is made to
+        # match, so it is the load that fails, after the safety dump was taken.
+        good = gzip.open(backup / "wandb.sql.gz").read()
+        with gzip.open(backup / "wandb.sql.gz", "wb") as f:
+            f.write(good[: len(good) // 2] + b"\nTHIS IS NOT SQL;\n")
+        meta = json.loads((backup / "manifest.json").read_text())
+        write_manifest(backup, {k: v for k, v in meta.items() if k not in ("files", "total_bytes")})
+
+        failed = kit(server, "restore", str(backup), "--force")
+        out = failed.stdout + failed.stderr
+        assert failed.returncode == 1, out
+        assert "loading the dump failed" in out and "ERROR" in out
+        assert "Traceback" not in out and "BrokenPipe" not in out
+        assert "putting the database back as it was" in out
+        assert requests.get(f"{server.base_url}/ready", timeout=30).status_code == 200
+        after = snapshot(sdk_env(server, tmp_path / "sdk-after"), "fail-rt")
+        assert after == before
+    finally:
+        stacks.stop(server)

@@ -51,6 +51,12 @@ def test_up_status_down_through_the_cli(stacks, tmp_path):
         ).stdout
         assert f"{values['COMPOSE_PROJECT_NAME']}_wandb-data" in volumes
 
+        # A backup of a stack that `down` removed: a clear refusal, not a traceback.
+        late = kit(server, "backup", "--dest", str(tmp_path / "late"))
+        assert late.returncode == 2, late.stdout + late.stderr
+        assert "does not exist" in late.stderr and "wandb-kit up" in late.stderr
+        assert "Traceback" not in late.stderr and not (tmp_path / "late").exists()
+
         gone = kit(server, "down", "--volumes", "--yes")
         assert gone.returncode == 0 and "deleted" in gone.stdout
         volumes = subprocess.run(

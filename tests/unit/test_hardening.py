@@ -1,0 +1,170 @@
+"""The wrong answers issue #15 found, each pinned: what the kit said before was
+misleading or a traceback; these say what is true."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from deploy import client, doctor, health, preflight, settings
+from deploy.deployment import Deployment
+from deploy.envfile import render, write_private
+from deploy.testing import LiveServer
+from tests.unit.test_doctor import evidence, ok_layers
+
+KEY = "local-" + "e5" * 20
+
+
+class _Server:
+    """A tiny HTTP server answering every request with what `answer(path, body)` says."""
+
+    def __init__(self, answer):
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                code, payload, ctype = answer(self.path, body)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_PUT = do_GET = _reply  # noqa: N815
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        outer.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "code,payload,ctype,status",
+    [
+        (200, {"data": {"project": None}}, "application/json", health.OK),
+        (400, {"errors": [{"message": "bad run"}]}, "application/json", health.OK),
+        (400, b"<html>400 Bad Request</html>", "text/html", health.FAIL),
+        (401, {"errors": [{"message": "unauthorized"}]}, "application/json", health.FAIL),
+        (500, b"Internal Server Error", "text/plain", health.FAIL),
+        (413, b"Request Entity Too Large", "text/html", health.FAIL),
+    ],
+)
+def test_the_10_mb_post_counts_only_what_reached_the_server(code, payload, ctype, status):
+    with _Server(lambda path, body: (code, payload, ctype)) as srv:
+        layer = health.check_large_post(client.session(), srv.url, KEY, "ada", 30)
+    assert layer.status == status, layer.detail
+    if code in (401,):
+        assert "API key" in layer.detail and "wandb-kit login" in layer.fix
+
+
+def test_a_probe_file_listed_without_a_url_fails_the_layer_not_the_command():
+    def answer(path, body):
+        if path.startswith("/graphql"):
+            q = json.loads(body)["query"]
+            if "upsertBucket" in q:
+                return 200, {"data": {"upsertBucket": {"bucket": {"id": "r1"}}}}, "application/json"
+            if "createRunFiles" in q:
+                files = [{"name": "wandb-kit-probe.txt", "uploadUrl": "/upload"}]
+                return 200, {"data": {"createRunFiles": {"files": files}}}, "application/json"
+            if "RunFiles" in q:  # listed, but with neither url nor directUrl
+                node = {"name": "wandb-kit-probe.txt", "url": None, "directUrl": None}
+                run = {"files": {"edges": [{"node": node}]}}
+                return 200, {"data": {"project": {"run": run}}}, "application/json"
+            return 200, {"data": {}}, "application/json"
+        return 200, b"", "text/plain"  # the PUT
+
+    with _Server(answer) as srv:
+        layer, download = health.check_signed_url(client.session(), srv.url, KEY, "ada", 5)
+    assert layer.status == health.FAIL and download is None
+    assert "does not list the file with a download URL" in layer.detail
+
+
+def test_doctor_names_a_scheme_less_host_instead_of_aborting():
+    layers = ok_layers(
+        versions=health.Layer(
+            "versions", health.OK, 0.001, "ok", facts={"frontend_host": "wandb.lab.test:8080"}
+        )
+    )
+    findings = doctor.diagnose(evidence(layers=layers))
+    found = [f for f in findings if f.pitfall == "host-mismatch"]
+    assert found and "without http:// or https://" in found[0].found
+
+
+def test_ports_below_1024_are_not_in_use_just_because_this_user_cannot_bind_them(monkeypatch):
+    def refuse(self, address):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    assert preflight._port_free("0.0.0.0", 443) is True
+
+
+def test_a_port_really_in_use_is_reported():
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        assert preflight._port_free("127.0.0.1", held.getsockname()[1]) is False
+
+
+def _deployment(tmp_path: Path, **changes) -> Deployment:
+    compose_dir = settings.default_compose_dir()
+    values = settings.build_values({}, settings.example_values(compose_dir), {})
+    values.update(changes)
+    env = tmp_path / ".env"
+    write_private(env, render((compose_dir / ".env.example").read_text(), values))
+    return Deployment.load(compose_dir, env)
+
+
+def test_upgrade_verifies_the_stack_it_upgraded_not_the_shells_server(tmp_path, monkeypatch):
+    from deploy import upgrade
+
+    dep = _deployment(tmp_path, WANDB_HOST="http://wandb.lab.test:8080")
+    monkeypatch.setenv("WANDB_BASE_URL", "http://somewhere-else:9999")
+    seen = {}
+
+    def fake_run(target, key, source, deep, timeout):
+        seen["url"] = target.url
+        return health.Report(target.url, target.source, source, deep, [])
+
+    monkeypatch.setattr(health, "run", fake_run)
+    monkeypatch.setattr(health, "render", lambda report, secrets=(): "")
+    upgrade._deep_health(health, dep)
+    assert seen["url"] == "http://wandb.lab.test:8080"
+
+
+def test_the_kits_own_ca_wins_over_a_preset_bundle_and_failures_name_the_bundle(tmp_path):
+    dep = _deployment(tmp_path, WANDB_HOST="https://wandb.lab.test", WANDB_TLS="internal")
+    dep.certs_dir.mkdir(parents=True)
+    dep.ca_export.write_text("-----BEGIN CERTIFICATE-----\n")
+    corporate = {"SSL_CERT_FILE": "/etc/corp-bundle.pem"}
+    own = client.target_for(dep, environ=corporate)
+    assert own.verify == str(dep.ca_export) and "exported" in own.ca_source
+    elsewhere = client.target_for(dep, url="https://other.lab.test", environ=corporate)
+    assert elsewhere.verify == "/etc/corp-bundle.pem"
+    assert "SSL_CERT_FILE" in elsewhere.ca_source
+
+
+def test_a_live_servers_repr_shows_no_key_and_no_settings(tmp_path):
+    server = LiveServer(
+        "http://127.0.0.1:1", KEY, "p", {"MYSQL_PASSWORD": "hunter2-long"},
+        tmp_path / ".env", tmp_path, [],
+    )  # fmt: skip
+    text = repr(server)
+    assert KEY not in text and "hunter2-long" not in text and "http://127.0.0.1:1" in text
