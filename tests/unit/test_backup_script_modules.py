@@ -1,0 +1,39 @@
+"""scripts/backup.py runs on a lab server with the standard library and the few kit
+modules the Ansible role copies next to it (roles/backups/vars/main.yml): that list
+must be exactly what the script imports, or the nightly backup dies on the server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_role_copies_every_module_the_backup_script_imports():
+    code = (
+        "import runpy, sys; sys.argv = ['backup.py', '--help']\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'scripts' / 'backup.py')!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'deploy')))\n"
+    )
+    # -S: no site-packages, as on a server with only python3 and docker.
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    imported = {
+        "__init__.py" if m == "deploy" else m.removeprefix("deploy.") + ".py"
+        for m in out.stdout.strip().splitlines()[-1].split()
+    }
+    listed = set(
+        yaml.safe_load((ROOT / "ansible/roles/backups/vars/main.yml").read_text())[
+            "wandb_backups_modules"
+        ]
+    )
+    assert imported - listed == set(), "add these to roles/backups/vars/main.yml"
