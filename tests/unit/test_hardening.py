@@ -4,6 +4,7 @@ misleading or a traceback; these say what is true."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,3 +169,61 @@ def test_a_live_servers_repr_shows_no_key_and_no_settings(tmp_path):
     )  # fmt: skip
     text = repr(server)
     assert KEY not in text and "hunter2-long" not in text and "http://127.0.0.1:1" in text
+
+
+def test_preflight_measures_free_disk_where_docker_keeps_its_data(monkeypatch, tmp_path):
+    """Not /var/lib/docker by assumption: the data root `docker info` names."""
+    import types
+
+    from deploy import compose
+
+    seen = []
+    monkeypatch.setattr(compose.shutil, "which", lambda name: "/usr/bin/docker")
+    monkeypatch.setattr(compose, "docker", lambda *a, **k: "/srv/docker-data\n")
+    usage = types.SimpleNamespace(total=1 << 41, used=0, free=1 << 40)
+    monkeypatch.setattr(
+        preflight.shutil, "disk_usage", lambda path: seen.append(str(path)) or usage
+    )
+    monkeypatch.setattr(preflight, "_memory_total", lambda: 16 << 30)
+    values = settings.build_values({}, settings.example_values(settings.default_compose_dir()), {})
+    preflight.observe(values, tmp_path)
+    assert seen == ["/srv/docker-data"]
+
+
+def test_smoke_cleanup_trusts_the_ca_the_checks_used(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    from deploy.smoke import runner
+    from deploy.smoke.context import SmokeContext
+
+    seen = {}
+
+    class FakeApi:
+        default_entity = "ada"
+
+        def __init__(self, **kwargs):
+            seen["ca"] = (os.environ.get("SSL_CERT_FILE"), os.environ.get("REQUESTS_CA_BUNDLE"))
+
+        def runs(self, path, filters):
+            return []
+
+    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(Api=FakeApi))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    ctx = SmokeContext("https://w.lab", KEY, "p", "t", str(tmp_path), ca_file="/kit/ca.pem")
+    assert runner.cleanup(ctx) == 0
+    assert seen["ca"] == ("/kit/ca.pem", "/kit/ca.pem")
+    assert "SSL_CERT_FILE" not in os.environ  # put back as it was
+
+
+def test_bench_raw_put_failures_are_a_phase_error_naming_the_step(tmp_path):
+    from deploy.bench import phases
+    from deploy.smoke.context import SmokeContext
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens once the socket is closed
+    ctx = SmokeContext(f"http://127.0.0.1:{closed}", KEY, "p", "t", str(tmp_path))
+    with pytest.raises(phases.PhaseError, match="while asking the server for an upload URL"):
+        phases.raw_put(ctx, 1, True)
