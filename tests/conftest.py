@@ -5,6 +5,28 @@ test (or by the developer) would point another test's SDK at a server long gone.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
+import pytest
+
 os.environ.setdefault("WANDB_CONFIG_DIR", tempfile.mkdtemp(prefix="kit-tests-wandb-config-"))
+
+
+@pytest.fixture(autouse=True)
+def _no_sdk_service_outlives_its_test():
+    """A test that uses wandb.Api in this process starts a wandb-core service and
+    records it in WANDB_SERVICE, which every later test and child would inherit; once
+    that service is gone they fail with 'Failed to connect to service on socket' or
+    fall back to the SDK's default cloud URL. Each test ends with the SDK torn down."""
+    yield
+    os.environ.pop("WANDB_SERVICE", None)
+    helpers = sys.modules.get("tests.integration.migrate_helpers")
+    if helpers is not None and hasattr(helpers, "_api"):
+        helpers._api.cache_clear()
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and hasattr(wandb, "teardown"):
+        try:
+            wandb.teardown()
+        except Exception:  # a service already gone: nothing left to tear down
+            pass
