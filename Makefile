@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY   ?= $(VENV)/bin/python
-KIT  ?= $(PY) -m deploy
+KIT  ?= $(PY) -m wandb_local_kit
 PYTEST_ARGS ?=
 
 .PHONY: help venv images up down status logs health doctor smoke test test-unit lint

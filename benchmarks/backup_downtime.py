@@ -24,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from wandb_local_kit.stack import settings  # noqa: E402
+from wandb_local_kit.testing import StackFactory  # noqa: E402
+
 from benchmarks.common import ROOT, append_results, machine  # noqa: E402
-from deploy import settings  # noqa: E402
-from deploy.testing import StackFactory  # noqa: E402
 
 WRITER = r"""
 import sys, time, wandb
@@ -77,7 +78,7 @@ def _runs(env) -> dict:
 def _kit(server, *args: str) -> float:
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "deploy", *args, "--compose-dir", str(server.compose_dir),
+        [sys.executable, "-m", "wandb_local_kit", *args, "--compose-dir", str(server.compose_dir),
          "--env-file", str(server.env_file)],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip

@@ -21,9 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from wandb_local_kit.stack import settings  # noqa: E402
+from wandb_local_kit.testing import StackFactory  # noqa: E402
+
 from benchmarks.common import ROOT, append_results, machine  # noqa: E402
-from deploy import settings  # noqa: E402
-from deploy.testing import StackFactory  # noqa: E402
 
 FILL = r"""
 import os, sys, wandb

@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from wandb_local_kit.stack import settings  # noqa: E402
+from wandb_local_kit.testing import StackFactory  # noqa: E402
+
 from benchmarks.common import ROOT, append_results, machine, median  # noqa: E402
-from deploy import settings  # noqa: E402
-from deploy.testing import StackFactory  # noqa: E402
 
 SETUPS = [
     ("embedded", "off"),
@@ -79,7 +80,9 @@ def timed_cli(args: list[str], repeats: int = 10) -> float:
     times = []
     for _ in range(repeats):
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "deploy", *args], capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "wandb_local_kit", *args], capture_output=True, cwd=ROOT
+        )
         times.append(time.monotonic() - started)
     return round(statistics.median(times) * 1000, 1)
 

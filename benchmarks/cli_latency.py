@@ -24,7 +24,7 @@ def timed(args: list[str], env: dict[str, str], repeats: int) -> dict:
     for _ in range(repeats):
         started = time.monotonic()
         r = subprocess.run(
-            [sys.executable, "-m", "deploy", *args], env=env, cwd=ROOT, capture_output=True
+            [sys.executable, "-m", "wandb_local_kit", *args], env=env, cwd=ROOT, capture_output=True
         )
         times.append(time.monotonic() - started)
         codes.add(r.returncode)

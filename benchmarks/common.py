@@ -21,7 +21,7 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
 def free_port() -> int:
-    from deploy.testing import free_loopback_port
+    from wandb_local_kit.testing import free_loopback_port
 
     return free_loopback_port()
 

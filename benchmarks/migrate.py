@@ -126,8 +126,8 @@ def servers(kind: str):
         with standin_process() as (a, ka, _), standin_process() as (b, kb, _):
             yield (a, ka), (b, kb)
         return
-    from deploy import settings
-    from deploy.testing import StackFactory
+    from wandb_local_kit.stack import settings
+    from wandb_local_kit.testing import StackFactory
 
     factory = StackFactory(settings.default_compose_dir(), test_images=True)
     src = dst = None

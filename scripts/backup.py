@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The kit's package lives in deploy/ (a checkout, or the copy the Ansible role makes).
+sys.path.insert(0, str(ROOT / "deploy"))
 
-from deploy.backup import backup, restore  # noqa: E402
-from deploy.deployment import Deployment  # noqa: E402
-from deploy.errors import KitError  # noqa: E402
+from wandb_local_kit.core.errors import KitError  # noqa: E402
+from wandb_local_kit.ops.backup import backup, restore  # noqa: E402
+from wandb_local_kit.stack.deployment import Deployment  # noqa: E402
 
 # The nightly timer waits this long for another operation (a manual backup, a
 # restore, an upgrade) to finish before it gives up for the night.

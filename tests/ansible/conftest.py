@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from wandb_local_kit.testing import free_loopback_port
 
-from deploy.testing import free_loopback_port
 from tests.integration.conftest import docker_client, test_image  # noqa: F401
 from tests.integration.helpers import wait_for
 
@@ -238,7 +238,7 @@ def lab_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
 @pytest.fixture(scope="module")
 def standin_archive(docker_client, test_image, tmp_path_factory):  # noqa: F811
     """The W&B stand-in image as a `wandb-kit bundle save` file: the air-gapped path."""
-    from deploy import bundle
+    from wandb_local_kit.ops import bundle
 
     tag = test_image("wandb-standin")
     path = tmp_path_factory.mktemp("images") / "wandb-standin.bundle.tar"

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 import requests
 from dotenv import dotenv_values
+from wandb_local_kit.core.envfile import read_env
+from wandb_local_kit.stack import settings
 
-from deploy import settings
-from deploy.envfile import read_env
 from tests.ansible.conftest import (
     ANSIBLE_DIR,
     REPO,
@@ -126,7 +126,7 @@ def _derive_with_ansible(tmp_path: Path, extra_vars: dict, existing_env: str | N
 
 def test_env_file_equals_the_kits_derivation_and_keeps_secrets(tmp_path):
     """External storage with passwords full of URL-reserved characters: the role's
-    .env equals deploy.settings.derive() for the same input, secrets given in the
+    .env equals wandb_local_kit.stack.settings.derive() for the same input, secrets given in the
     variables win, and secrets already on the server are kept (never rotated)."""
     tricky = "p@ss:w/rd+%#$&?= x"
     kept = {
@@ -227,7 +227,7 @@ def test_own_mysql_and_bucket_equal_the_kits_derivation(tmp_path):
     assert rendered["COMPOSE_PROFILES"] == ""  # neither bundled service runs
     assert "external-tls.yaml" not in rendered["COMPOSE_FILE"]
     assert rendered["STORAGE_INIT_ENDPOINT"] == "https://s3.lab.example:9443"
-    from deploy.storage_urls import parse_bucket_url, parse_mysql_url
+    from wandb_local_kit.core.storage_urls import parse_bucket_url, parse_mysql_url
 
     assert parse_mysql_url(rendered["WANDB_EXTERNAL_MYSQL_URL"]).password == "p@ss/w:rd+"
     assert parse_bucket_url(rendered["WANDB_EXTERNAL_BUCKET_URL"]).secret_key == "se/cr+et="
@@ -429,7 +429,7 @@ def test_wandb_kit_health_deep_from_the_controller(deployed, tmp_path):
     env_file = tmp_path / "server.env"
     env_file.write_text(deployed.lab.exec("cat", "/opt/wandb-kit/compose/.env"))
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "health", "--url", deployed.base_url,
+        [sys.executable, "-m", "wandb_local_kit", "health", "--url", deployed.base_url,
          "--env-file", str(env_file), "--deep", "--json"],
         env=sdk_env(deployed, tmp_path / "sdk"), capture_output=True, text=True, timeout=300,
     )  # fmt: skip

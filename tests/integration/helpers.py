@@ -35,7 +35,7 @@ def wait_for(check, timeout: float = 60.0, what: str = "service"):
 
 def kit(server, *args: str, timeout: float = 900, env=None) -> subprocess.CompletedProcess:
     """Runs `wandb-kit ARGS` against a test stack's compose dir and env file."""
-    from deploy import settings
+    from wandb_local_kit.stack import settings
 
     return subprocess.run(
         [

@@ -76,7 +76,7 @@ def snapshot(env: dict[str, str], project_path: str) -> dict:
 def smoke(server, env: dict[str, str], *args: str, timeout: float = 900):
     """Runs `wandb-kit smoke` against a live stack; returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, "-m", "deploy", "smoke", "--url", server.base_url, *args],
+        [sys.executable, "-m", "wandb_local_kit", "smoke", "--url", server.base_url, *args],
         env=env,
         capture_output=True,
         text=True,

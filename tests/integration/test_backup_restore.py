@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from wandb_local_kit.stack import settings
 
-from deploy import settings
 from tests.integration.helpers import kit
 from tests.integration.sdk import sdk_env, smoke, snapshot
 
@@ -221,7 +221,7 @@ def test_an_external_restore_whose_load_fails_leaves_the_data_as_it_was(stacks, 
     again on it."""
     import gzip
 
-    from deploy.backup import write_manifest
+    from wandb_local_kit.ops.backup import write_manifest
 
     server = stacks.start("external", "off")
     try:

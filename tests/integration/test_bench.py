@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deploy import settings
+from wandb_local_kit.stack import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def bench(*args: str, env=None, timeout=600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "deploy", "bench", *args],
+        [sys.executable, "-m", "wandb_local_kit", "bench", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

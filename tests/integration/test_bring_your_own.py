@@ -26,10 +26,10 @@ import time
 import uuid
 
 import pytest
+from wandb_local_kit.stack import settings
+from wandb_local_kit.stack.storage_checks import check_bucket, check_mysql
+from wandb_local_kit.testing import free_loopback_port
 
-from deploy import settings
-from deploy.storage_checks import check_bucket, check_mysql
-from deploy.testing import free_loopback_port
 from tests.integration.helpers import kit, wait_for
 from tests.integration.sdk import sdk_env, smoke
 
@@ -271,7 +271,7 @@ def test_preflight_runs_the_checks_and_names_the_fix(lab, tmp_path):
     input, not the command line), then preflight fails on the bucket without CORS."""
     _wait_mysql(lab)
     env_file = tmp_path / ".env"
-    cmd = [sys.executable, "-m", "deploy", "init", "--compose-dir", str(COMPOSE_DIR),
+    cmd = [sys.executable, "-m", "wandb_local_kit", "init", "--compose-dir", str(COMPOSE_DIR),
            "--env-file", str(env_file), "--storage", "external",
            "--host", "http://wandb.lab.test:8080", "--external-mysql-url", _mysql_url(lab),
            "--external-bucket-url", "-"]  # fmt: skip
@@ -280,7 +280,7 @@ def test_preflight_runs_the_checks_and_names_the_fix(lab, tmp_path):
     )
     assert made.returncode == 0, made.stderr
     checked = subprocess.run(
-        [sys.executable, "-m", "deploy", "preflight", "--compose-dir", str(COMPOSE_DIR),
+        [sys.executable, "-m", "wandb_local_kit", "preflight", "--compose-dir", str(COMPOSE_DIR),
          "--env-file", str(env_file)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -294,8 +294,8 @@ def test_preflight_runs_the_checks_and_names_the_fix(lab, tmp_path):
 def test_store_that_refuses_bucket_cors_gets_a_warning_not_a_failure(stacks, lab, test_image):
     """storage-init against your own MinIO (community MinIO answers PutBucketCors with
     NotImplemented): it warns with the manual fix and exits 0, so W&B still starts."""
-    from deploy.compose import Compose
-    from deploy.envfile import render, write_private
+    from wandb_local_kit.core.envfile import render, write_private
+    from wandb_local_kit.stack.compose import Compose
 
     port, root = _free_port(), ("labroot", "lab-minio-" + uuid.uuid4().hex[:12])
     name = f"lab-minio-{uuid.uuid4().hex[:8]}"

@@ -189,7 +189,7 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
 
 def kit(*args: str, env: dict, cwd: Path | None = None, timeout=180):
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", *args],
+        [sys.executable, "-m", "wandb_local_kit", *args],
         env=env, cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     text = result.stdout + result.stderr
@@ -260,7 +260,7 @@ def test_login_good_wrong_and_no_key(standin, tmp_path):
     assert r.returncode == 2 and "rejected the API key (HTTP 401)" in r.stderr
     assert not netrc.exists()
     r = subprocess.run(
-        [sys.executable, "-m", "deploy", "login", "--url", standin.url], env=env,
+        [sys.executable, "-m", "wandb_local_kit", "login", "--url", standin.url], env=env,
         capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert r.returncode == 2

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import subprocess
 
-from deploy.envfile import render, write_private
+from wandb_local_kit.core.envfile import render, write_private
+
 from tests.integration.helpers import kit
 
 

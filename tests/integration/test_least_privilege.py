@@ -19,8 +19,8 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from wandb_local_kit.stack import settings
 
-from deploy import settings
 from tests.integration.helpers import kit
 
 

@@ -22,8 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from deploy.testing import free_loopback_port
+from wandb_local_kit.testing import free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which every account may run

@@ -10,8 +10,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from wandb_local_kit.smoke.registry import CHECKS
 
-from deploy.smoke.registry import CHECKS
 from tests.browser import assert_self_contained, chromium, keep_screenshot, open_report
 
 

@@ -17,10 +17,10 @@ import subprocess
 import pytest
 import requests
 import yaml
+from wandb_local_kit.core.envfile import render
+from wandb_local_kit.stack import settings
+from wandb_local_kit.testing import TEST_ACME_CA
 
-from deploy import settings
-from deploy.envfile import render
-from deploy.testing import TEST_ACME_CA
 from tests.integration.helpers import certificate_pair, kit, wait_for
 from tests.integration.sdk import log_and_check, run_sdk, sdk_env, smoke
 
@@ -28,6 +28,7 @@ from tests.integration.sdk import log_and_check, run_sdk, sdk_env, smoke
 def build_values(existing, defaults, choices):
     """init's values for argparse-shaped choices (the domain takes a plain dict)."""
     return settings.build_values(existing, defaults, vars(choices))
+
 
 COMPOSE_DIR = settings.default_compose_dir()
 SETUPS = [("embedded", "off"), ("external", "off"), ("external", "internal")]

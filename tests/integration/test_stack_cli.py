@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 
 import requests
+from wandb_local_kit.core.envfile import render, write_private
 
-from deploy.envfile import render, write_private
 from tests.integration.helpers import certificate_pair, kit
 from tests.integration.sdk import log_and_check
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from deploy.smoke.registry import CHECKS
+from wandb_local_kit.smoke.registry import CHECKS
+
 from tests.integration.helpers import kit
 from tests.integration.sdk import sdk_env, smoke
 

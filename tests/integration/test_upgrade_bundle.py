@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.ops import bundle
+from wandb_local_kit.stack import settings
 
-from deploy import bundle, settings
-from deploy.errors import KitError
 from tests.integration.helpers import kit
 from tests.integration.sdk import run_sdk, sdk_env, smoke
 
@@ -43,7 +44,7 @@ def test_bundle_saves_loads_and_refuses_damage(test_image, tmp_path):
     data[layer.offset_data + layer.size // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "bundle", "load", str(damaged)],
+        [sys.executable, "-m", "wandb_local_kit", "bundle", "load", str(damaged)],
         capture_output=True,
         text=True,
         cwd=ROOT,

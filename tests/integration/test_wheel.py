@@ -14,8 +14,7 @@ import venv
 from pathlib import Path
 
 import pytest
-
-from deploy.testing import free_loopback_port
+from wandb_local_kit.testing import free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
@@ -76,7 +75,8 @@ def test_the_installed_wheel_runs_the_whole_journey_outside_the_checkout(install
 
     where = subprocess.run(
         [str(installed / "bin" / "python"), "-c",
-         "import deploy, deploy.locations as l; print(deploy.__file__); print(l.compose_dir())"],
+         "import wandb_local_kit as k, wandb_local_kit.core.locations as l; "
+         "print(k.__file__); print(l.compose_dir())"],
         cwd=work, env=env, capture_output=True, text=True,
     )  # fmt: skip
     module_path, compose_dir = where.stdout.split()

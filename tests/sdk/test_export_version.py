@@ -4,8 +4,9 @@ and never pins a lower one."""
 from __future__ import annotations
 
 import yaml
+from wandb_local_kit import cli
+from wandb_local_kit.stack import settings
 
-from deploy import cli, settings
 from tests.standin import VERSION
 
 

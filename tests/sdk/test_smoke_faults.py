@@ -15,8 +15,8 @@ import subprocess
 import sys
 
 import pytest
+from wandb_local_kit.smoke.registry import CHECKS
 
-from deploy.smoke.registry import CHECKS
 from tests.sdk.conftest import REPO, StandIn
 
 FAULTS = ",".join(

@@ -13,7 +13,7 @@ from tests.sdk.conftest import REPO
 
 
 def _argv(standin) -> list[str]:
-    return [sys.executable, "-m", "deploy", "smoke", "--url", standin.url]
+    return [sys.executable, "-m", "wandb_local_kit", "smoke", "--url", standin.url]
 
 
 def _env(standin) -> dict:

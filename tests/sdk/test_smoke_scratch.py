@@ -17,7 +17,7 @@ def test_smoke_deletes_its_scratch_directory_unless_keep(standin, tmp_path, keep
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env.update(WANDB_API_KEY=standin.admin_key, TMPDIR=str(tmp_path))
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "smoke", "--url", standin.url, "--only", "files"]
+        [sys.executable, "-m", "wandb_local_kit", "smoke", "--url", standin.url, "--only", "files"]
         + (["--keep"] if keep else []),
         cwd=REPO,
         env=env,

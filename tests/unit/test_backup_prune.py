@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from deploy.backup import MANIFEST, backup_name, prune
+from wandb_local_kit.ops.backup import MANIFEST, backup_name, prune
 
 
 def _backup(dest, name, complete=True):

@@ -20,17 +20,18 @@ def test_the_role_copies_every_module_the_backup_script_imports():
         f"    runpy.run_path({str(ROOT / 'scripts' / 'backup.py')!r}, run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'deploy')))\n"
+        "from pathlib import Path\n"
+        f"deploy = Path({str(ROOT / 'deploy')!r})\n"
+        "print(' '.join(sorted(str(Path(m.__file__).relative_to(deploy))\n"
+        "    for n, m in list(sys.modules.items()) if n.split('.')[0] == 'wandb_local_kit')))\n"
     )
     # -S: no site-packages, as on a server with only python3 and docker.
     out = subprocess.run(
         [sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    imported = {
-        "__init__.py" if m == "deploy" else m.removeprefix("deploy.") + ".py"
-        for m in out.stdout.strip().splitlines()[-1].split()
-    }
+    imported = set(out.stdout.strip().splitlines()[-1].split())
+    assert "wandb_local_kit/ops/backup.py" in imported
     listed = set(
         yaml.safe_load((ROOT / "ansible/roles/backups/vars/main.yml").read_text())[
             "wandb_backups_modules"

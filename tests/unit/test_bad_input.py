@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from wandb_local_kit.core.envfile import render
+from wandb_local_kit.stack import settings
 
-from deploy import settings
-from deploy.envfile import render
 from tests.unit.test_health import GOOD_KEY, WRONG_KEY, FakeWandb
 
 COMPOSE_DIR = settings.default_compose_dir()
@@ -1236,7 +1236,7 @@ def test_bad_input(case: Case, tmp_path: Path, server):
         HOME=str(tmp_path), NETRC=str(tmp_path / ".netrc"), WANDB_CONFIG_DIR=str(tmp_path / "cfg"),
         WANDB_KIT_HOME=str(tmp_path), **case.env,
     )  # fmt: skip
-    command = [sys.executable, "-m", "deploy", *args]
+    command = [sys.executable, "-m", "wandb_local_kit", *args]
     if args[0] != "deploy" and not any(a in ("--help",) for a in args):
         command += ["--env-file", str(env_file)]
     result = subprocess.run(

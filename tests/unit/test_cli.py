@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from deploy import __version__
-from deploy.cli import COMMANDS
+from wandb_local_kit import __version__
+from wandb_local_kit.cli import COMMANDS
 
 # The subcommands the kit promises (issue #2); later issues fill them in.
 PROMISED = (
@@ -17,7 +17,7 @@ PROMISED = (
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "deploy", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "wandb_local_kit", *args], capture_output=True, text=True, timeout=60
     )
 
 
@@ -46,7 +46,7 @@ def test_every_promised_command_is_built():
 
 
 def test_a_command_not_built_yet_exits_2_and_says_so(monkeypatch, capsys):
-    import deploy.cli as cli
+    import wandb_local_kit.cli as cli
 
     monkeypatch.setattr(cli, "COMMANDS", [*COMMANDS, cli.Command("future", "later", issue=99)])
     assert cli.main(["future"]) == 2
@@ -64,7 +64,7 @@ def test_unknown_command_is_a_usage_error():
 def test_startup_imports_no_heavy_library():
     # --help must stay fast: wandb, torch, docker and friends load only inside commands.
     code = (
-        "import sys, deploy.cli; deploy.cli.build_parser(); "
+        "import sys, wandb_local_kit.cli; wandb_local_kit.cli.build_parser(); "
         "print(','.join(m for m in ('wandb','torch','docker','boto3','rich','yaml','requests') "
         "if m in sys.modules))"
     )

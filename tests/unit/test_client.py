@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from wandb_local_kit.commands.common import target
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.core.redact import redact
+from wandb_local_kit.server import client
 
-from deploy import client
-from deploy.commands.common import target
-from deploy.errors import KitError
-from deploy.redact import redact
 from tests.unit.test_health import (
     ADMIN_KEY,
     GOOD_KEY,
@@ -222,7 +222,7 @@ def test_login_reads_the_key_from_wandb_api_key(tmp_path):
 def test_login_without_a_key_prints_where_to_get_one(tmp_path):
     with FakeWandb() as fake:
         result = subprocess.run(
-            [sys.executable, "-m", "deploy", "login", "--url", fake.url],
+            [sys.executable, "-m", "wandb_local_kit", "login", "--url", fake.url],
             env=clean_env(tmp_path), capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     assert result.returncode == 2

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
+from wandb_local_kit.server import client, doctor, health
 
-from deploy import client, doctor, health
 from tests.unit.test_health import GOOD_KEY, Behaviour, FakeWandb, clean_env, free_port, run_kit
 
 GIB = 1024**3
@@ -93,7 +93,7 @@ def test_readme_troubleshooting_is_the_pitfall_table():
     m = re.search(r"<!-- pitfalls:begin -->\n(.*?)\n<!-- pitfalls:end -->", text, re.S)
     assert m, "README.md lacks the generated Troubleshooting table"
     assert m.group(1).strip() == doctor.render_markdown().strip(), (
-        "README's Troubleshooting table drifted from deploy/doctor.py: regenerate it with "
+        "README's Troubleshooting table drifted from server/doctor.py: regenerate it with "
         "`wandb-kit doctor --markdown`"
     )
 

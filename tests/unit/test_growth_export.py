@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from deploy import cli, settings
-from deploy.errors import KitError
-from deploy.growth import operator_check, operator_cr
+from wandb_local_kit import cli
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.growth import operator_check, operator_cr
+from wandb_local_kit.stack import settings
 
 COMPOSE_DIR = settings.default_compose_dir()
 

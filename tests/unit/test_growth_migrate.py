@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from deploy import cli
-from deploy.commands import migrate as migrate_command
-from deploy.errors import KitError
-from deploy.growth import migrate_copy
-from deploy.growth.migrate_state import State
+from wandb_local_kit import cli
+from wandb_local_kit.commands import migrate as migrate_command
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.growth import migrate_copy
+from wandb_local_kit.growth.migrate_state import State
 
 
 def test_keys_come_from_the_environment_only(monkeypatch, capsys):

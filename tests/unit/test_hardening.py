@@ -11,11 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from wandb_local_kit.core.envfile import render, write_private
+from wandb_local_kit.server import client, doctor, health
+from wandb_local_kit.stack import preflight, settings
+from wandb_local_kit.stack.deployment import Deployment
+from wandb_local_kit.testing import LiveServer
 
-from deploy import client, doctor, health, preflight, settings
-from deploy.deployment import Deployment
-from deploy.envfile import render, write_private
-from deploy.testing import LiveServer
 from tests.unit.test_doctor import evidence, ok_layers
 
 KEY = "local-" + "e5" * 20
@@ -134,7 +135,7 @@ def _deployment(tmp_path: Path, **changes) -> Deployment:
 
 
 def test_upgrade_verifies_the_stack_it_upgraded_not_the_shells_server(tmp_path, monkeypatch):
-    from deploy import upgrade
+    from wandb_local_kit.ops import upgrade
 
     dep = _deployment(tmp_path, WANDB_HOST="http://wandb.lab.test:8080")
     monkeypatch.setenv("WANDB_BASE_URL", "http://somewhere-else:9999")
@@ -175,7 +176,7 @@ def test_preflight_measures_free_disk_where_docker_keeps_its_data(monkeypatch, t
     """Not /var/lib/docker by assumption: the data root `docker info` names."""
     import types
 
-    from deploy import compose
+    from wandb_local_kit.stack import compose
 
     seen = []
     monkeypatch.setattr(compose.shutil, "which", lambda name: "/usr/bin/docker")
@@ -194,8 +195,8 @@ def test_smoke_cleanup_trusts_the_ca_the_checks_used(monkeypatch, tmp_path):
     import sys
     import types
 
-    from deploy.smoke import runner
-    from deploy.smoke.context import SmokeContext
+    from wandb_local_kit.smoke import runner
+    from wandb_local_kit.smoke.context import SmokeContext
 
     seen = {}
 
@@ -218,8 +219,8 @@ def test_smoke_cleanup_trusts_the_ca_the_checks_used(monkeypatch, tmp_path):
 
 
 def test_bench_raw_put_failures_are_a_phase_error_naming_the_step(tmp_path):
-    from deploy.bench import phases
-    from deploy.smoke.context import SmokeContext
+    from wandb_local_kit.bench import phases
+    from wandb_local_kit.smoke.context import SmokeContext
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,9 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from deploy import client, health
-from deploy.cli import main
+from wandb_local_kit.cli import main
+from wandb_local_kit.server import client, health
 
 GOOD_KEY = "local-" + "a1" * 20
 ADMIN_KEY = "local-" + "b2" * 20
@@ -431,7 +430,7 @@ def test_certificate_renewal_overdue_scales_with_its_lifetime(lifetime, left, ov
 
 def run_kit(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "deploy", *args],
+        [sys.executable, "-m", "wandb_local_kit", *args],
         capture_output=True, text=True, timeout=120, env=env, cwd=cwd,
     )  # fmt: skip
 
@@ -481,7 +480,7 @@ def test_cli_help_documents_health_exit_codes():
 def test_plain_health_imports_neither_wandb_nor_torch(tmp_path):
     with FakeWandb() as fake:
         code = (
-            "import sys; from deploy.cli import main; rc = main(['health', '--url', "
+            "import sys; from wandb_local_kit.cli import main; rc = main(['health', '--url', "
             f"'{fake.url}']); "
             "print('LOADED', [m for m in ('wandb', 'torch') if m in sys.modules], rc)"
         )

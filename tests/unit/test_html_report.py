@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
-
-from deploy.bench.html import bench_page, percentile
-from deploy.htmlpage import CSP
-from deploy.smoke import evidence
-from deploy.smoke.context import Result
-from deploy.smoke.html import smoke_page
+from wandb_local_kit.bench.html import bench_page, percentile
+from wandb_local_kit.core.htmlpage import CSP
+from wandb_local_kit.smoke import evidence
+from wandb_local_kit.smoke.context import Result
+from wandb_local_kit.smoke.html import smoke_page
 
 
 def _png_bytes(array) -> bytes:

@@ -18,7 +18,7 @@ def _lint(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(LINT), "--config", str(tree / "pyproject.toml"), "--no-cache"],
         cwd=tree,
-        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(tree / "deploy"), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -39,16 +39,16 @@ def test_the_package_keeps_its_layers(tree):
 
 
 def test_an_import_against_the_data_flow_fails_lint(tree):
-    with (tree / "deploy" / "settings.py").open("a") as f:
-        f.write("\nfrom deploy import client  # noqa: E402,F401\n")
+    with (tree / "deploy" / "wandb_local_kit" / "stack" / "settings.py").open("a") as f:
+        f.write("\nfrom wandb_local_kit.server import client  # noqa: E402,F401\n")
     result = _lint(tree)
     assert result.returncode != 0
-    assert "deploy.settings is not allowed to import deploy.client" in result.stdout
+    assert "wandb_local_kit.stack.settings -> wandb_local_kit.server.client" in result.stdout
 
 
 def test_argparse_in_a_domain_module_fails_lint(tree):
-    with (tree / "deploy" / "backup.py").open("a") as f:
+    with (tree / "deploy" / "wandb_local_kit" / "ops" / "backup.py").open("a") as f:
         f.write("\nimport argparse  # noqa: E402,F401\n")
     result = _lint(tree)
     assert result.returncode != 0
-    assert "deploy.backup is not allowed to import argparse" in result.stdout
+    assert "wandb_local_kit.ops.backup -> argparse" in result.stdout

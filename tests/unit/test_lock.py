@@ -11,11 +11,11 @@ import threading
 import time
 
 import pytest
-
-from deploy import lock, settings
-from deploy.deployment import Deployment
-from deploy.envfile import render, write_private
-from deploy.errors import KitError
+from wandb_local_kit.core import lock
+from wandb_local_kit.core.envfile import render, write_private
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.stack import settings
+from wandb_local_kit.stack.deployment import Deployment
 
 COMPOSE_DIR = settings.default_compose_dir()
 
@@ -33,7 +33,7 @@ def _kit(*args, env_file, wait=None):
     if wait is not None:
         env["WANDB_KIT_LOCK_WAIT"] = str(wait)
     return subprocess.run(
-        [sys.executable, "-m", "deploy", *args, "--env-file", str(env_file)],
+        [sys.executable, "-m", "wandb_local_kit", *args, "--env-file", str(env_file)],
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
 
@@ -79,7 +79,7 @@ def test_a_second_operation_waits_for_the_first_when_asked(deployment):
 def test_the_lock_is_released_when_its_holder_dies(deployment):
     """A crash (kill -9) never leaves a stale lock: the kernel drops a dead flock."""
     code = (
-        "import time, sys; from deploy.deployment import Deployment\n"
+        "import time, sys; from wandb_local_kit.stack.deployment import Deployment\n"
         f"d = Deployment.load(None, __import__('pathlib').Path({str(deployment.env_file)!r}))\n"
         "with d.locked('backup'):\n"
         "    print('held', flush=True); time.sleep(60)\n"

@@ -1,4 +1,4 @@
-"""What the wheel holds: every package of deploy/, every compose file the kit ships,
+"""What the wheel holds: every package in deploy/, every compose file the kit ships,
 and nothing of a user's own (.env, certificates, keys) from a checkout beside them."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def test_every_package_of_deploy_is_listed_for_the_wheel():
         tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     )
     found = {
-        ".".join(p.parent.relative_to(ROOT).parts)
+        ".".join(p.parent.relative_to(ROOT / "deploy").parts)
         for p in (ROOT / "deploy").rglob("__init__.py")
         if "__pycache__" not in p.parts
     }
@@ -46,5 +46,5 @@ def test_the_wheel_ships_the_compose_files_and_no_user_secrets(tmp_path):
     ).stdout.split()
     assert tracked, "compose/ is tracked by git"
     for path in tracked:
-        assert "deploy/_compose/" + path.removeprefix("compose/") in names, path
+        assert "wandb_local_kit/_compose/" + path.removeprefix("compose/") in names, path
     assert not [n for n in names if n.endswith((".pem", "/.env"))]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 
 import pytest
-
-from deploy import preflight as pf
-from deploy import settings
+from wandb_local_kit.stack import preflight as pf
+from wandb_local_kit.stack import settings
 
 
 def build_values(existing, defaults, choices):
     """init's values for argparse-shaped choices (the domain takes a plain dict)."""
     return settings.build_values(existing, defaults, vars(choices))
+
 
 GIB = pf.GIB
 

@@ -1,4 +1,4 @@
-"""deploy.progress: a bar with bytes and rate on a terminal, nothing at all otherwise."""
+"""core.progress: a bar with bytes and rate on a terminal, nothing at all otherwise."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 CODE = """
 import io, sys
-from deploy import progress
+from wandb_local_kit.core import progress
 src = io.BytesIO(b"x" * (24 << 20))
 n = progress.copy(src, io.BytesIO(), 24 << 20, "copying volume")
 print("copied", n)

@@ -1,10 +1,10 @@
-"""deploy.redact: every kind of secret the kit knows leaves any text it shows or saves."""
+"""core.redact: every kind of secret the kit knows leaves any text it shows or saves."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from deploy.redact import MASK, redact, redact_env
+from wandb_local_kit.core.redact import MASK, redact, redact_env
 
 DB_PASS = "Db-pass_4u+/=x"  # characters that URL-quoting changes
 VALUES = {

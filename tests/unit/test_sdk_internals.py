@@ -1,4 +1,4 @@
-"""Every private wandb SDK internal the kit still uses (deploy/client.py), pinned: a
+"""Every private wandb SDK internal the kit still uses (server/client.py), pinned: a
 new SDK that renames, moves or changes one of them fails here, by name, before a
 user's `wandb-kit login` or `configure` breaks.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import netrc
 
-from deploy import client
+from wandb_local_kit.server import client
 
 
 def test_the_key_format_check_is_the_sdks_own():

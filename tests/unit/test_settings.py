@@ -8,16 +8,16 @@ from pathlib import Path
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 import pytest
-
-from deploy import settings
-from deploy.commands.stack import init as cmd_init
-from deploy.envfile import read_env, render, write_private
-from deploy.errors import KitError
+from wandb_local_kit.commands.stack import init as cmd_init
+from wandb_local_kit.core.envfile import read_env, render, write_private
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.stack import settings
 
 
 def build_values(existing, defaults, choices):
     """init's values for argparse-shaped choices (the domain takes a plain dict)."""
     return settings.build_values(existing, defaults, vars(choices))
+
 
 COMPOSE_DIR = settings.default_compose_dir()
 NASTY = "p@ss:w/o#r%d+$HOME !"
@@ -354,7 +354,7 @@ def test_init_reports_bad_values_already_in_env(tmp_path, capsys):
     ],
 )
 def test_env_parser_reads_compose_syntax(line, value):
-    from deploy.envfile import parse_env
+    from wandb_local_kit.core.envfile import parse_env
 
     assert parse_env(f"# comment\n{line}\n") == {"A": value}
 

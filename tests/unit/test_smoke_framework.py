@@ -8,10 +8,9 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from deploy.errors import KitError
-from deploy.smoke import registry, report
-from deploy.smoke.context import FAIL, PASS, SKIP, WARN, CheckFailed, Result, diff, expect
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.smoke import registry, report
+from wandb_local_kit.smoke.context import FAIL, PASS, SKIP, WARN, CheckFailed, Result, diff, expect
 
 
 def test_diff_names_the_path_of_each_difference():
@@ -99,11 +98,11 @@ def test_json_report_round_trips():
     "command", [["smoke", "--only", "basics"], ["bench"]], ids=["smoke", "bench"]
 )
 def test_against_a_stopped_server_exits_3_without_traceback(command):
-    from deploy.testing import free_loopback_port
+    from wandb_local_kit.testing import free_loopback_port
 
     port = free_loopback_port()
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", *command, "--url", f"http://127.0.0.1:{port}"],
+        [sys.executable, "-m", "wandb_local_kit", *command, "--url", f"http://127.0.0.1:{port}"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -115,7 +114,16 @@ def test_against_a_stopped_server_exits_3_without_traceback(command):
 
 def test_bench_refuses_unbounded_sizes():
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "bench", "--url", "http://127.0.0.1:9", "--runs", "0"],
+        [
+            sys.executable,
+            "-m",
+            "wandb_local_kit",
+            "bench",
+            "--url",
+            "http://127.0.0.1:9",
+            "--runs",
+            "0",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -126,7 +134,7 @@ def test_bench_refuses_unbounded_sizes():
 
 def test_smoke_refuses_a_check_timeout_that_is_not_positive():
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "smoke", "--url", "http://127.0.0.1:9"]
+        [sys.executable, "-m", "wandb_local_kit", "smoke", "--url", "http://127.0.0.1:9"]
         + ["--check-timeout", "0"],
         capture_output=True,
         text=True,

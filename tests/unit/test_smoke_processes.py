@@ -13,17 +13,16 @@ import time
 
 import psutil
 import pytest
-
-from deploy.smoke import processes, runner
-from deploy.smoke.context import CheckFailed, SmokeContext
-from deploy.smoke.registry import BY_NAME
+from wandb_local_kit.smoke import processes, runner
+from wandb_local_kit.smoke.context import CheckFailed, SmokeContext
+from wandb_local_kit.smoke.registry import BY_NAME
 
 # Starts a grandchild like wandb-core (own session, our stdout), records its pid,
 # then does what `then` says.
 CHILD = textwrap.dedent(
     """
     import subprocess, sys, time, os
-    from deploy.smoke import processes
+    from wandb_local_kit.smoke import processes
     g = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
                          start_new_session=True)
     open("grandchild.pid", "w").write(str(g.pid))

@@ -4,9 +4,8 @@ checks against real services are in tests/integration/test_bring_your_own.py).""
 from __future__ import annotations
 
 import pytest
-
-from deploy.storage_checks import _version_ok, check_own_storage
-from deploy.storage_urls import URLProblem, parse_bucket_url, parse_mysql_url
+from wandb_local_kit.core.storage_urls import URLProblem, parse_bucket_url, parse_mysql_url
+from wandb_local_kit.stack.storage_checks import _version_ok, check_own_storage
 
 
 @pytest.mark.parametrize(

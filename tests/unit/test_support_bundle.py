@@ -11,8 +11,9 @@ import subprocess
 import sys
 import tarfile
 
-from deploy import settings
-from deploy.envfile import render, write_private
+from wandb_local_kit.core.envfile import render, write_private
+from wandb_local_kit.stack import settings
+
 from tests.bundle_scan import planted_settings, scan
 
 REPO = settings.default_compose_dir().parent
@@ -31,7 +32,14 @@ def test_bundle_with_docker_down_gathers_the_rest_and_leaks_no_secret(tmp_path):
     out = tmp_path / "bundle.tar.gz"
     env = {**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:1"}
     result = subprocess.run(
-        [sys.executable, "-m", "deploy", "support-bundle", "--compose-dir", str(compose_dir)]
+        [
+            sys.executable,
+            "-m",
+            "wandb_local_kit",
+            "support-bundle",
+            "--compose-dir",
+            str(compose_dir),
+        ]
         + ["--output", str(out)],
         capture_output=True,
         text=True,
@@ -60,7 +68,7 @@ def test_bundle_with_docker_down_gathers_the_rest_and_leaks_no_secret(tmp_path):
 
 
 def test_size_cap_keeps_the_end_of_a_log_and_says_what_was_left_out(tmp_path):
-    from deploy.support_bundle import Bundle
+    from wandb_local_kit.ops.support_bundle import Bundle
 
     b = Bundle(values={}, limit=64 * 1024)
     b.add("logs/wandb.log", "".join(f"line {i}\n" for i in range(20000)))  # ~160 KB

@@ -1,0 +1,5 @@
+import sys
+
+from wandb_local_kit.cli import main
+
+sys.exit(main())

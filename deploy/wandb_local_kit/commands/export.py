@@ -1,0 +1,243 @@
+"""`wandb-kit export operator` and `wandb-kit export check`: the CLI side of the operator
+export (argument parsing, files, the printed steps); decisions live in operator_cr."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from wandb_local_kit.commands.common import add_location_options, deployment
+from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
+
+CR_FILE = "weightsandbiases.yaml"
+SECRETS_FILE = "secrets.yaml"
+
+
+def configure_export(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="export_what", metavar="WHAT", required=True)
+    op = sub.add_parser(
+        "operator",
+        help="write the operator v2 WeightsAndBiases resource and its Secrets",
+        description="Write W&B's operator v2 WeightsAndBiases resource and the Secrets it "
+        "references from this kit's settings (external storage only), check them offline, "
+        "and print the steps to apply them.",
+    )
+    add_location_options(op)
+    op.add_argument("--namespace", default="wandb", help="namespace (default: %(default)s)")
+    op.add_argument("--name", default="wandb", help="resource name (default: %(default)s)")
+    op.add_argument(
+        "--output",
+        type=Path,
+        default=Path("wandb-operator"),
+        help="directory for the files (default: %(default)s)",
+    )
+    op.add_argument(
+        "--hostname",
+        default="",
+        help="the URL users will open on the cluster (default: WANDB_HOST)",
+    )
+    op.add_argument(
+        "--wandb-version",
+        default="",
+        help="server version to pin (default: the running server's, else the image tag)",
+    )
+    op.add_argument(
+        "--url", default="", help="the running server to ask for its version (default: WANDB_HOST)"
+    )
+    op.add_argument(
+        "--size",
+        default="small",
+        choices=["dev", "micro", "small", "medium", "large", "xlarge", "xxlarge"],
+        help="operator size profile (default: %(default)s; changing to or from "
+        "dev later is not supported)",
+    )
+    op.add_argument(
+        "--mysql-host",
+        default="",
+        help="MySQL host as the cluster reaches it (default: from the settings)",
+    )
+    op.add_argument("--ingress-class", default="", help="IngressClass (default: the cluster's)")
+    op.add_argument(
+        "--gateway-class",
+        default="",
+        help="use a managed Gateway API gateway of this class instead of an ingress",
+    )
+    op.add_argument(
+        "--bucket-proxy",
+        action="store_true",
+        help="route bucket traffic through W&B (clients need not reach the bucket)",
+    )
+    tls = op.add_mutually_exclusive_group()
+    tls.add_argument("--cluster-issuer", default="", help="cert-manager ClusterIssuer for TLS")
+    tls.add_argument("--issuer", default="", help="cert-manager Issuer (in the namespace)")
+    tls.add_argument(
+        "--tls-cert-dir",
+        type=Path,
+        default=None,
+        help="directory with cert.pem and key.pem for a TLS Secret "
+        "(default with WANDB_TLS=files: WANDB_TLS_CERT_DIR)",
+    )
+    op.add_argument("--force", action="store_true", help="overwrite existing files")
+    op.set_defaults(_export=run_operator)
+
+    chk = sub.add_parser(
+        "check",
+        help="check a WeightsAndBiases resource (and its Secrets) offline",
+        description="Check operator v2 files offline: the strict schema, the admission "
+        "webhook's rules, and that every Secret reference resolves. Exit 1 on findings.",
+    )
+    chk.add_argument("files", nargs="+", type=Path, help="YAML files or directories")
+    chk.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="do not require the referenced Secrets among the files",
+    )
+    chk.set_defaults(_export=run_check)
+
+
+def export(args) -> int:
+    return args._export(args)
+
+
+def _running_version(url: str, values: dict[str, str]) -> str:
+    """The running server's version (serverInfo), or "" when it does not answer."""
+    from wandb_local_kit.server import client, health
+
+    try:
+        target = client.Target(url=client.normalize_url(url), source="--url", values=values)
+        key, _ = client.find_key(target)
+        if not key:
+            return ""
+        info = client.graphql(client.session(), target.url, key, health.SERVER_INFO, timeout=5)
+    except (KitError, client.GraphQLError, OSError):
+        return ""
+    local = ((info or {}).get("serverInfo") or {}).get("latestLocalVersionInfo") or {}
+    return local.get("versionOnThisInstanceString") or ""
+
+
+def _tls_choice(args, values: dict[str, str]):
+    from wandb_local_kit.growth.operator_cr import TlsChoice
+
+    cert_dir = args.tls_cert_dir
+    if (
+        cert_dir is None
+        and values.get("WANDB_TLS") == "files"
+        and not (args.issuer or args.cluster_issuer)
+    ):
+        cert_dir = (deployment(args).compose_dir / values.get("WANDB_TLS_CERT_DIR", "")).resolve()
+    if cert_dir is not None:
+        pair = [cert_dir / "cert.pem", cert_dir / "key.pem"]
+        missing = [str(p) for p in pair if not p.is_file()]
+        if missing:
+            raise KitError(
+                f"{', '.join(missing)} not found",
+                fix="give --tls-cert-dir a "
+                "directory holding cert.pem and key.pem, or use --cluster-issuer",
+            )
+        return TlsChoice(cert_pem=pair[0].read_text(), key_pem=pair[1].read_text())
+    return TlsChoice(issuer=args.issuer, cluster_issuer=args.cluster_issuer)
+
+
+def _write(path: Path, docs: list[dict], force: bool) -> None:
+    import yaml
+
+    from wandb_local_kit.core.envfile import write_private
+
+    if path.exists() and not force:
+        raise KitError(f"{path} exists", fix="pass --force to overwrite, or another --output")
+    write_private(path, yaml.safe_dump_all(docs, sort_keys=False))
+
+
+def run_operator(args) -> int:
+    from wandb_local_kit.growth import operator_check, operator_cr
+
+    values = deployment(args).values
+    operator_cr.refuse_embedded(values)  # before asking any server anything
+    url = args.url or values.get("WANDB_HOST", "")
+    running = _running_version(url, values) if url else ""
+    version = operator_cr.pick_version(args.wandb_version, running, values.get("WANDB_IMAGE", ""))
+    export = operator_cr.build(
+        values,
+        namespace=args.namespace,
+        name=args.name,
+        version=version,
+        hostname=args.hostname,
+        size=args.size,
+        tls=_tls_choice(args, values),
+        ingress_class=args.ingress_class,
+        gateway_class=args.gateway_class,
+        bucket_proxy=args.bucket_proxy,
+        mysql_host=args.mysql_host,
+    )
+    findings = operator_check.check_documents(
+        [("export", export.resource)] + [("export", s) for s in export.secrets]
+    )
+    if findings:  # the export's own bug: never write a resource the check rejects
+        for f in findings:
+            print(f.render(), file=sys.stderr)
+        raise KitError(
+            "the export failed its own offline check",
+            exit_code=EXIT_FAILED,
+            fix="report this as a bug of wandb-local-kit",
+        )
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    _write(out / SECRETS_FILE, export.secrets, args.force)
+    _write(out / CR_FILE, [export.resource], args.force)
+    source = f"the running server's {running}" if running else "WANDB_IMAGE's tag"
+    print(f"wrote {out / CR_FILE} and {out / SECRETS_FILE} (mode 0600: they hold secrets)")
+    print(f"pinned version {version} ({'--wandb-version' if args.wandb_version else source})")
+    for note in export.notes:
+        print(f"note: {note}")
+    print(steps(args.namespace, args.name, out, export.resource["spec"]["wandb"]["hostname"]))
+    return EXIT_OK
+
+
+def steps(namespace: str, name: str, out: Path, hostname: str) -> str:
+    return f"""
+Next steps:
+ 1. Prerequisites: Kubernetes 1.34+, cert-manager with its CRDs, an ingress controller
+    (or Gateway API CRDs + a gateway), a default StorageClass, x86-64 nodes, Helm >= 3.8.
+ 2. Back up first: `wandb-kit backup` (MySQL and the bucket), and keep the backup.
+ 3. Stop writes to this server (`wandb-kit down`): two servers must never share one database.
+ 4. Install operator v2 (OCI chart; wandb.install=false so it does not create its own CR):
+      helm upgrade --install wandb-operator \\
+        oci://us-docker.pkg.dev/wandb-production/public/wandb/charts/operator \\
+        -n {namespace} --create-namespace --set wandb.install=false
+ 5. Apply, Secrets first:
+      kubectl apply -n {namespace} -f {out / SECRETS_FILE}
+      kubectl apply -n {namespace} --server-side -f {out / CR_FILE}
+    or with W&B Server Manager: wsm deploy-v2 wandb deploy --cr-file {out / CR_FILE}
+    (wsm overwrites spec.networking unless you pass --ingress-class, and spec.networking.tls
+    for https hostnames; create the Secrets with kubectl first).
+ 6. Wait for the migration gate: kubectl get wandb -n {namespace} (Migration column), or
+      kubectl wait -n {namespace} wandb/{name} --timeout=30m \\
+        --for=jsonpath='{{.status.wandb.migration.ready}}'=true
+ 7. Check it: wandb-kit health --url {hostname}; wandb-kit doctor --url {hostname};
+    wandb-kit smoke --url {hostname}
+ Roll back: delete the CR (onDelete: detach keeps MySQL and the bucket), then
+ `wandb-kit up` here with the same settings; restore the backup only if the new server
+ migrated the database to a version this one cannot open."""
+
+
+def run_check(args) -> int:
+    from wandb_local_kit.growth import operator_check
+
+    for p in args.files:
+        if not p.exists():
+            raise KitError(f"{p} does not exist", fix="give YAML files or a directory")
+    try:
+        docs = operator_check.load_documents(args.files)
+    except Exception as err:  # yaml.YAMLError and decoding errors: input, not our bug
+        raise KitError(f"cannot read the files as YAML: {err}", fix="fix the YAML") from None
+    findings = operator_check.check_documents(docs, require_secrets=not args.no_secrets)
+    for f in findings:
+        print(f.render())
+    if findings:
+        print(f"{len(findings)} problem(s)")
+        return EXIT_FAILED
+    print("ok: schema, webhook rules and Secret references")
+    return EXIT_OK

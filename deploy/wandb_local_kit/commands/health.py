@@ -1,0 +1,89 @@
+"""`wandb-kit health` and `wandb-kit doctor`: is the server well, and if not, why."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from wandb_local_kit.commands.common import add_target_options, deployment, target
+from wandb_local_kit.core.errors import EXIT_OK
+from wandb_local_kit.core.redact import redact
+from wandb_local_kit.server import client, doctor, health
+
+
+def configure_health(p: argparse.ArgumentParser) -> None:
+    add_target_options(p)
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also upload+download a file via signed URLs, check the storage's "
+        "CORS, and POST 10 MB of GraphQL (creates and deletes a run in project "
+        f"{health.HEALTH_PROJECT})",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=client.DEFAULT_TIMEOUT_S,
+        help="seconds per request (default %(default)s; the 10 MB POST gets >= 60)",
+    )
+    p.epilog = health.HEALTH_EXIT_CODES
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def run_health(args) -> int:
+    where = target(args)
+    key, key_source = client.find_key(where)
+    report = health.run(where, key, key_source, deep=args.deep, timeout=args.timeout)
+    secrets = ((key,) if key else ()) + tuple(deployment(args, must_exist=False).secrets)
+    if args.json:
+        print(redact(json.dumps(report.to_json(), indent=2), extra=secrets))
+    else:
+        print(health.render(report, secrets))
+    sys.stdout.flush()
+    return report.exit_code
+
+
+def configure_doctor(p: argparse.ArgumentParser) -> None:
+    add_target_options(p)
+    p.add_argument(
+        "--no-deep",
+        dest="deep",
+        action="store_false",
+        help="skip the signed-URL, CORS and 10 MB POST checks",
+    )
+    p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.add_argument("--timeout", type=float, default=client.DEFAULT_TIMEOUT_S)
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the pitfall table (README's Troubleshooting) and exit",
+    )
+    p.epilog = doctor.DOCTOR_EXIT_CODES
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def run_doctor(args) -> int:
+    if args.markdown:
+        print(doctor.render_markdown())
+        return EXIT_OK
+    where = target(args)
+    exam = doctor.examine(deployment(args, must_exist=False), where, args.deep, args.timeout)
+    if args.json:
+        print(redact(json.dumps(exam.to_json(), indent=2), extra=exam.secrets))
+        return exam.exit_code
+    print(health.render(exam.report, exam.secrets))
+    if exam.local.compose_error and where.values:
+        print(f"(compose project not inspected: {exam.local.compose_error})")
+    print()
+    if not exam.findings:
+        print("doctor: no known pitfall found")
+    for f in exam.findings:
+        print(redact(f.render(), extra=exam.secrets))
+        print()
+    counts = {s: sum(f.severity == s for f in exam.findings) for s in doctor.SEVERITIES}
+    fail, warn, note = (counts[s] for s in doctor.SEVERITIES)
+    print(f"doctor: {fail} failure(s), {warn} warning(s), {note} note(s) (exit {exam.exit_code})")
+    sys.stdout.flush()
+    return exam.exit_code

@@ -1,0 +1,177 @@
+"""`wandb-kit smoke`: options, server/key resolution, live progress, reports, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
+from wandb_local_kit.server.client import ensure_reachable
+from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    from wandb_local_kit.commands.common import add_target_options
+
+    add_target_options(p)  # --url, --ca-file, --compose-dir, --env-file
+    p.add_argument("--only", help="comma-separated checks to run")
+    p.add_argument("--skip", help="comma-separated checks to leave out")
+    p.add_argument("--list", action="store_true", help="list the checks and exit")
+    p.add_argument("--parallel", type=_at_least_one, default=4, help="checks at once (default 4)")
+    p.add_argument("--project", default="wandb-kit-smoke", help="project the runs go to")
+    p.add_argument("--entity", default=None, help="entity (default: the key's default)")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the runs, and the checks' local files and logs (default: delete them)",
+    )
+    p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
+    p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        help="write one self-contained HTML page here: every check, and for media what "
+        "was logged beside what was read back",
+    )
+    p.add_argument(
+        "--large-artifact-mib",
+        type=_at_least_one,
+        default=64,
+        help="size of the large-artifact check's file in MiB (default 64)",
+    )
+    p.add_argument(
+        "--concurrency", type=_at_least_one, default=8, help="runs at once in 'concurrency'"
+    )
+    p.add_argument(
+        "--check-timeout",
+        type=_positive_seconds,
+        default=CHECK_TIMEOUT_S,
+        help="seconds after which a check that has not finished fails, showing where it "
+        f"waited (default {CHECK_TIMEOUT_S:.0f})",
+    )
+
+
+def _at_least_one(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def resolve_server(args) -> tuple[str, str, str | None]:
+    """(url, key, CA file): the same resolution as `health` and `login` (server.client)."""
+    from wandb_local_kit.commands.common import target as target_from_args
+    from wandb_local_kit.server.client import find_key, no_key_message
+
+    target = target_from_args(args)
+    key, _ = find_key(target)
+    if not key:
+        raise KitError(
+            f"no API key for {target.url}", fix=no_key_message(target).split("\n", 1)[1].strip()
+        )
+    return target.url, key, target.verify if isinstance(target.verify, str) else None
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.live import Live
+
+    from wandb_local_kit.smoke import registry, report, runner
+
+    console = Console(stderr=False)
+    if args.list:
+        for c in registry.CHECKS:
+            console.print(f"  {c.name:<16} {c.covers}")
+        return EXIT_OK
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
+    checks = registry.select(split(args.only), split(args.skip))
+    if not checks:
+        raise KitError("no checks selected", fix="see `wandb-kit smoke --list`")
+    url, key, ca_file = resolve_server(args)
+    ensure_reachable(url, key, ca_file)
+    tag = f"smoke-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    scratch = tempfile.mkdtemp(prefix="wandb-kit-smoke-")
+    ctx = SmokeContext(
+        base_url=url,
+        api_key=key,
+        project=args.project,
+        tag=tag,
+        workdir=scratch,
+        entity=args.entity,
+        large_artifact_mib=args.large_artifact_mib,
+        concurrency=args.concurrency,
+        ca_file=ca_file,
+    )
+    console.print(
+        f"smoke: {len(checks)} checks against {url}, project {args.project}, "
+        f"tag {tag}, {args.parallel} at a time"
+    )
+    states: dict[str, str] = {c.name: "queued" for c in checks}
+    started = time.monotonic()
+
+    def render():
+        from rich.table import Table
+
+        from wandb_local_kit.smoke import status
+
+        t = Table.grid(padding=(0, 2))
+        for name, state in states.items():
+            # A long check says what it is doing (wandb_local_kit.smoke.status): bytes and rate.
+            now = None
+            if state == "running":
+                for workdir in Path(scratch).glob(f"smoke-{name}-*"):
+                    now = status.read(workdir) or now
+            t.add_row(name, f"{state}: {status.describe(now)}" if now else state)
+        t.add_row("", f"{time.monotonic() - started:.0f} s")
+        return t
+
+    with Live(console=console, refresh_per_second=2, transient=True, get_renderable=render) as live:
+
+        def update(name: str, state: str) -> None:
+            states[name] = state
+            live.update(render())
+
+        results = runner.run_checks(checks, ctx, args.parallel, update, args.check_timeout)
+    wall = time.monotonic() - started
+    console.print(report.console_table(results))
+    counts = report.summary_counts(results)
+    meta = {"server": url, "project": args.project, "tag": tag, "wall_seconds": round(wall, 2)}
+    if args.json:
+        args.json.write_text(report.to_json(results, meta))
+    if args.junit:
+        args.junit.write_text(report.to_junit(results, meta))
+    if args.html:
+        from wandb_local_kit.core.htmlpage import write
+        from wandb_local_kit.smoke.html import smoke_page
+
+        write(args.html, smoke_page(results, meta, kept=args.keep))
+    console.print(
+        f"{counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped, {counts['warning']} with warnings "
+        f"in {wall:.1f} s"
+    )
+    if args.keep:
+        console.print(f"kept the runs, and the checks' files and logs in {scratch}")
+    else:
+        try:
+            console.print(f"deleted {runner.cleanup(ctx)} smoke runs (--keep keeps them)")
+        except Exception as err:  # cleanup must never hide the verdict
+            console.print(f"could not delete the smoke runs: {err}", style="yellow")
+        # What the checks wrote and downloaded (a large artifact twice) is no use after.
+        shutil.rmtree(scratch, ignore_errors=True)
+    failed = counts[FAIL] or (args.strict and counts[SKIP])
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,242 @@
+"""`wandb-kit init / preflight / up / down / status / logs`: the stack's life cycle."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from wandb_local_kit.commands.common import add_location_options, deployment
+from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
+from wandb_local_kit.stack import images, settings
+from wandb_local_kit.stack import preflight as pf
+from wandb_local_kit.stack.deployment import Deployment
+
+# --- init ---------------------------------------------------------------------------
+
+
+def configure_init(p: argparse.ArgumentParser) -> None:
+    add_location_options(p)
+    p.add_argument("--storage", choices=settings.STORAGE_CHOICES)
+    p.add_argument("--tls", choices=settings.TLS_CHOICES)
+    p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
+    p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
+    p.add_argument("--bucket-url", help="public endpoint of the bundled bucket (not localhost)")
+    p.add_argument(
+        "--external-mysql-url",
+        metavar="URL|-",
+        help="your MySQL, mysql://USER:PASSWORD@HOST:3306/DB, instead of the bundled one "
+        "('-' reads it from standard input, keeping the password off the command line)",
+    )
+    p.add_argument(
+        "--external-bucket-url",
+        metavar="URL|-",
+        help="your bucket, s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET?region=R&tls=true, "
+        "instead of the bundled SeaweedFS ('-' reads it from standard input)",
+    )
+    p.add_argument(
+        "--image",
+        help="the server image, pinned (default wandb/local:<tag>; a mirror or another "
+        "registry: REGISTRY/wandb/local:<tag>)",
+    )
+
+
+def init(args) -> int:
+    dep = deployment(args, must_exist=False)
+    example = dep.compose_dir / ".env.example"
+    if not example.exists():
+        raise KitError(f"{example} is missing", fix="reinstall wandb-local-kit")
+    existing = dict(dep.values)
+    choices = {flag: getattr(args, flag, None) for flag in settings.CHOICE_KEYS}
+    for flag in ("external_mysql_url", "external_bucket_url"):
+        if choices[flag] == "-":  # a URL with a password, kept off the command line
+            choices[flag] = sys.stdin.readline().strip()
+    values = settings.build_values(
+        existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
+    )
+    values = settings.place_user_files(values, dep.home, dep.compose_dir)
+    problems = settings.validate(values, dep.compose_dir)
+    if problems:
+        print(
+            f"error: {len(problems)} setting(s) need attention; {dep.env_file} was not written:",
+            file=sys.stderr,
+        )
+        for problem in problems:
+            print("  " + problem.render().replace("\n", "\n  "), file=sys.stderr)
+        return EXIT_USAGE
+    generated = [k for k in settings.SECRET_FACTORIES if not existing.get(k)]
+    dep.home.mkdir(parents=True, exist_ok=True)
+    dep.write(values, example.read_text())
+    print(f"wrote {dep.env_file} (mode 0600)")
+    print(
+        f"  storage {values['WANDB_STORAGE']}, TLS {values['WANDB_TLS']}, "
+        f"clients use {values['WANDB_HOST']}"
+    )
+    print(f"  compose files: {values['COMPOSE_FILE']}")
+    if generated and existing:
+        print(f"  generated: {', '.join(generated)}; kept every existing value")
+    elif generated:
+        print(f"  generated: {', '.join(generated)} (never printed; they stay in the file)")
+    print("next: wandb-kit up   (or: make up)")
+    return EXIT_OK
+
+
+# --- preflight ----------------------------------------------------------------------
+
+
+def configure_preflight(p: argparse.ArgumentParser) -> None:
+    add_location_options(p)
+
+
+def print_checks(checks: list[pf.Check]) -> None:
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        print(f"  [{c.status:>4}] {c.name:<{width}}  {c.detail}")
+        if c.fix and c.status != pf.OK:
+            print(f"  {'':>6} {'':<{width}}  fix: {c.fix}")
+
+
+def preflight_ok(dep: Deployment) -> bool:
+    """Runs and prints preflight; False when a check failed."""
+    checks = pf.run(dep)
+    print_checks(checks)
+    return not any(c.status == pf.FAIL for c in checks)
+
+
+def preflight(args) -> int:
+    checks = pf.run(deployment(args))
+    print_checks(checks)
+    if any(c.status == pf.FAIL for c in checks):
+        return EXIT_USAGE
+    return EXIT_FAILED if any(c.status == pf.WARN for c in checks) else EXIT_OK
+
+
+# --- up / down / status / logs ------------------------------------------------------
+
+
+def configure_up(p: argparse.ArgumentParser) -> None:
+    add_location_options(p)
+    p.add_argument("--skip-preflight", action="store_true", help="start without host checks")
+
+
+def up(args) -> int:
+    dep = deployment(args)
+    with dep.locked("up"):
+        if not args.skip_preflight:
+            print("preflight:")
+            if not preflight_ok(dep):
+                raise KitError("preflight failed; nothing was started", fix="fix the items above")
+        images.ensure(dep.compose, dep.values)  # a missing image: the way out, not Docker's
+        print(
+            "starting the stack; first boot runs database migrations, which may take "
+            "minutes: do not interrupt them (an interrupted migration can leave the "
+            "database dirty)"
+        )
+        dep.compose.up()
+        ca = dep.export_internal_ca() if dep.tls == "internal" else None
+    values, host = dep.values, dep.url
+    print(f"\nW&B is up at {host}")
+    if ca:
+        print(f"  TLS by Caddy's internal CA; its root certificate: {ca}")
+        print(f"  trust it in the SDK: export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}")
+        print(
+            "  (or add it to the system store: cp it to /usr/local/share/ca-certificates/ "
+            "&& update-ca-certificates)"
+        )
+    if dep.storage == "external":
+        if values.get("WANDB_EXTERNAL_BUCKET_URL"):
+            via = "your store"
+        elif dep.tls != "off":
+            via = "through Caddy, same certificate"
+        else:
+            via = "SeaweedFS"
+        print(
+            f"  bucket endpoint ({via}): {values['WANDB_BUCKET_PUBLIC_URL']}; training "
+            "nodes and browsers must reach it too"
+        )
+    print(
+        f"  first account: open {host}/signup (it becomes the admin), then get an API key "
+        f"at {host}/authorize"
+    )
+    print("  headless: `wandb-kit login --bootstrap --email YOU@LAB` creates the first user")
+    print("next: wandb-kit configure && wandb-kit login, then make smoke")
+    return EXIT_OK
+
+
+def configure_down(p: argparse.ArgumentParser) -> None:
+    add_location_options(p)
+    p.add_argument(
+        "--volumes", action="store_true", help="also DELETE the data volumes (asks first)"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask before deleting data")
+
+
+def down(args) -> int:
+    dep = deployment(args)
+    if args.volumes and not args.yes:
+        if not sys.stdin.isatty():
+            raise KitError(
+                "--volumes deletes every run, file and artifact of this server, "
+                "and there is no terminal to confirm it",
+                fix="add --yes to confirm, after `wandb-kit backup`",
+            )
+        answer = input(
+            f"This deletes ALL data of project '{dep.project}'. Type its name to confirm: "
+        )
+        if answer.strip() != dep.project:
+            print("not confirmed; nothing was deleted")
+            return EXIT_USAGE
+    with dep.locked("down"):
+        dep.compose.down(volumes=args.volumes)
+    print("stack stopped" + ("; data volumes deleted" if args.volumes else "; data kept"))
+    return EXIT_OK
+
+
+def configure_status(p: argparse.ArgumentParser) -> None:
+    add_location_options(p)
+
+
+def status(args) -> int:
+    services = deployment(args).compose.services()
+    if not services:
+        print("the stack is not running (wandb-kit up starts it)")
+        return EXIT_FAILED
+    for s in services:
+        health = s.get("Health") or "-"
+        print(
+            f"  {s.get('Service', '?'):<12} {s.get('State', '?'):<10} {health:<10} "
+            f"{s.get('Status', '')}"
+        )
+    unhealthy = [
+        s
+        for s in services
+        if s.get("State") == "running" and s.get("Health") not in ("", None, "healthy")
+    ]
+    stopped = [
+        s
+        for s in services
+        if s.get("State") != "running" and not str(s.get("Status", "")).startswith("Exited (0)")
+    ]
+    return EXIT_FAILED if unhealthy or stopped else EXIT_OK
+
+
+def configure_logs(p: argparse.ArgumentParser) -> None:
+    add_location_options(p)
+    p.add_argument("service", nargs="*", help="only these services")
+    p.add_argument("--follow", "-f", action="store_true")
+    p.add_argument("--tail", default="200", help="lines per service (default 200, or all)")
+
+
+def logs(args) -> int:
+    dep = deployment(args)
+    if args.tail != "all" and not args.tail.isdigit():
+        raise KitError(f"--tail {args.tail!r} is not a number of lines", fix="use e.g. 200, or all")
+    unknown = sorted(set(args.service) - set(dep.compose.service_names()))
+    if unknown:
+        raise KitError(
+            f"no service named {', '.join(unknown)} in this stack",
+            fix=f"use one of: {', '.join(dep.compose.service_names())}",
+        )
+    extra = ["--follow"] if args.follow else []
+    dep.compose.run("logs", "--tail", args.tail, *extra, *args.service)
+    return EXIT_OK

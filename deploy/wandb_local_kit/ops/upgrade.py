@@ -1,0 +1,120 @@
+"""`wandb-kit upgrade --to TAG`: preflight, backup, new image, recreate, wait, verify;
+on failure, print the rollback rather than guess.
+
+Order matters: the new image is pulled (or loaded from a bundle) BEFORE anything
+changes, so a tag that does not exist leaves the running server untouched. Then
+.env names the new image and compose recreates wandb; first start of a new version
+runs database migrations, which must never be interrupted (an interrupted
+migration leaves a "Dirty database version" that needs manual repair), hence the
+long wait.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
+from wandb_local_kit.stack.compose import image_present, require_engine
+from wandb_local_kit.stack.deployment import Deployment
+
+MIGRATION_WAIT_S = 900
+
+
+def new_image(current: str, tag: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) or tag == "latest":
+        raise KitError(f"{tag!r} is not a pinned image tag", fix="give a release tag, e.g. 0.84.0")
+    repo = current.rsplit(":", 1)[0] if ":" in current.split("/")[-1] else current
+    return f"{repo}:{tag}"
+
+
+def upgrade(
+    stack: Deployment,
+    to: str,
+    bundle_file: Path | None,
+    dest: Path,
+    wait_timeout: int = MIGRATION_WAIT_S,
+) -> int:
+    """Moves the server to image tag `to` (caller holds the lock and ran preflight)."""
+    from wandb_local_kit.ops import backup as ops
+    from wandb_local_kit.ops import bundle
+
+    env_file = stack.env_file
+    old = stack.values.get("WANDB_IMAGE", "")
+    target = new_image(old, to)
+    require_engine()
+    if target == old:
+        print(f"already on {old}; nothing to do")
+        return EXIT_OK
+
+    # 1. The new image first: a missing tag must not touch the running server.
+    if bundle_file:
+        bundle.load(bundle_file)
+    elif not image_present(target):
+        print(f"pulling {target}")
+        pulled = subprocess.run(["docker", "pull", target], capture_output=True, text=True)
+        if pulled.returncode != 0:
+            raise KitError(
+                f"cannot get {target}: {pulled.stderr.strip()[-300:]}",
+                fix="check the tag, or bring it with `wandb-kit bundle load`; "
+                f"nothing was changed, the server still runs {old}",
+            )
+    if not image_present(target):
+        raise KitError(
+            f"{target} is not on this host after loading",
+            fix=f"check the bundle's images; the server still runs {old}",
+        )
+
+    # 2. A backup to come back to.
+    saved = ops.backup(stack, dest)
+
+    # 3. Recreate on the new image and wait through migrations.
+    stack.set_value("WANDB_IMAGE", target)
+    print(
+        f"recreating wandb on {target}; the first start runs database migrations. "
+        "Do NOT stop or restart the server while they run: an interrupted migration "
+        "leaves the database dirty."
+    )
+    rollback = (
+        f"roll back: set WANDB_IMAGE='{old}' in {env_file}, then "
+        f"`wandb-kit restore {saved} --force` (the backup taken before the upgrade)"
+    )
+    up = stack.compose.run(
+        "up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), capture=True, check=False
+    )
+    if up.returncode != 0:
+        raise KitError(
+            f"wandb on {target} did not become healthy within {wait_timeout} s "
+            f"({up.stderr.strip()[-300:]}); if migrations are still running (see "
+            "`wandb-kit logs wandb`), wait and check `wandb-kit health`",
+            fix=rollback,
+            exit_code=EXIT_FAILED,
+        )
+
+    # 4. Prove it: the deep health check (signed URL upload, CORS, large post).
+    from wandb_local_kit.server import health
+
+    if not _deep_health(health, stack):
+        raise KitError(
+            f"wandb on {target} is up but `health --deep` failed (above)",
+            fix=rollback,
+            exit_code=EXIT_FAILED,
+        )
+    print(f"upgraded {old} -> {target}; backup before the upgrade: {saved}")
+    return EXIT_OK
+
+
+def _deep_health(health, stack: Deployment) -> bool:
+    """health --deep of the stack just upgraded (its WANDB_HOST, whatever
+    WANDB_BASE_URL this shell points at)."""
+    import os
+
+    from wandb_local_kit.server import client
+
+    environ = {k: v for k, v in os.environ.items() if k != "WANDB_BASE_URL"}
+    target = client.target_for(stack, url=stack.url, environ=environ)
+    key, source = client.find_key(target)
+    report = health.run(target, key, source, deep=True, timeout=30.0)
+    print(health.render(report, (key,) if key else ()))
+    return report.exit_code in (0, 1)  # warnings (plain http, no CORS) do not fail it

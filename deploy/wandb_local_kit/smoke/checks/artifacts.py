@@ -1,0 +1,165 @@
+"""Artifacts: a dataset (files and a directory) logged, used by a second run that
+verifies it and logs derived and model artifacts; digests, lineage, aliases and
+versions; and one large artifact through whatever proxy sits in front."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from wandb_local_kit.smoke import sdk, status
+from wandb_local_kit.smoke.context import CheckFailed, Recorder, SmokeContext, expect, expect_true
+
+
+def _write(root: str, rel: str, data: bytes) -> None:
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _download(art, root: str, what: str) -> str:
+    """Downloads an artifact; a server that lost or damaged a file fails here."""
+    try:
+        return art.download(root=root)
+    except Exception as err:  # the SDK raises various errors for missing/bad files
+        raise CheckFailed(f"{what}: download failed ({type(err).__name__}: {str(err)[:300]})")
+
+
+def _tree_hashes(root: str) -> dict[str, str]:
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            full = os.path.join(dirpath, name)
+            with open(full, "rb") as f:
+                out[os.path.relpath(full, root).replace(os.sep, "/")] = hashlib.sha256(
+                    f.read()
+                ).hexdigest()
+    return out
+
+
+def run_artifacts(ctx: SmokeContext, rec: Recorder) -> None:
+    import wandb
+
+    src = sdk.scratch(ctx, "dataset")
+    _write(src, "train.csv", b"x,y\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(500)))
+    _write(src, "README.md", "dataset ✓\n".encode())
+    for i in range(4):
+        _write(src, f"images/part-{i}.bin", os.urandom(10_000 + i))
+    want = _tree_hashes(src)
+    name = f"smoke-dataset-{ctx.tag}"
+
+    producer = sdk.init(ctx, "artifact-producer", job_type="produce", tags=["artifacts"])
+    art = wandb.Artifact(name, type="dataset", metadata={"rows": 500})
+    art.add_file(os.path.join(src, "train.csv"))
+    art.add_file(os.path.join(src, "README.md"))
+    art.add_dir(os.path.join(src, "images"), name="images")
+    producer.log_artifact(art, aliases=["smoke", "first"])
+    art.wait()
+    v0_digest = art.digest
+    producer_path = sdk.run_path(producer)
+    producer.finish()
+
+    # A second version with one file changed: versions v0 and v1, "latest" moves.
+    producer2 = sdk.init(ctx, "artifact-producer-2", job_type="produce", tags=["artifacts"])
+    _write(src, "README.md", "dataset ✓ v2\n".encode())
+    art2 = wandb.Artifact(name, type="dataset")
+    art2.add_dir(src)
+    producer2.log_artifact(art2)
+    art2.wait()
+    producer2.finish()
+
+    consumer = sdk.init(ctx, "artifact-consumer", job_type="train", tags=["artifacts"])
+    used = consumer.use_artifact(f"{name}:v0")
+    root = _download(used, sdk.scratch(ctx, "dataset-down"), f"dataset {used.version}")
+    used.verify(root)  # raises if any file's checksum differs from the manifest
+    expect("dataset files (sha256)", want, _tree_hashes(root))
+    rec.compared_(f"dataset v0: {len(want)} files incl. a directory, sha256 and verify()")
+    derived = wandb.Artifact(f"smoke-derived-{ctx.tag}", type="derived")
+    with derived.new_file("stats.txt") as f:
+        f.write(f"rows=500 parent={used.version}\n")
+    model = wandb.Artifact(f"smoke-model-{ctx.tag}", type="model")
+    with model.new_file("weights.bin", mode="wb") as f:
+        f.write(b"\x00\x01" * 4096)
+    consumer.log_artifact(derived)
+    consumer.log_artifact(model, aliases=["best"])
+    derived.wait()
+    model.wait()
+    consumer_path = sdk.run_path(consumer)
+    consumer.finish()
+    rec.run_urls += [sdk.run_url(ctx, producer_path), sdk.run_url(ctx, consumer_path)]
+
+    api = sdk.api()
+    entity, project, _ = producer_path.split("/")
+    base = f"{entity}/{project}"
+    v0 = api.artifact(f"{base}/{name}:v0")
+    v1 = api.artifact(f"{base}/{name}:v1")
+    expect("v0 digest", v0_digest, v0.digest)
+    expect_true("v1 differs from v0", v1.digest != v0.digest, "both versions have one digest")
+    expect_true("v0 aliases", {"smoke", "first"} <= set(v0.aliases), f"server has {v0.aliases}")
+    expect_true("latest alias on v1", "latest" in v1.aliases, f"v1 aliases: {v1.aliases}")
+    expect("v0 metadata", {"rows": 500}, {"rows": v0.metadata.get("rows")})
+    versions = sorted(a.version for a in api.artifacts("dataset", f"{base}/{name}"))
+    expect("dataset versions", ["v0", "v1"], versions)
+    rec.compared_("digests, aliases (custom and latest), versions v0/v1, metadata")
+    expect("v0 logged_by", producer_path.split("/")[-1], v0.logged_by().id)
+    expect_true(
+        "v0 used_by consumer",
+        consumer_path.split("/")[-1] in [r.id for r in v0.used_by()],
+        "consumer run missing from used_by()",
+    )
+    model_back = api.artifact(f"{base}/smoke-model-{ctx.tag}:best")
+    expect("model logged_by", consumer_path.split("/")[-1], model_back.logged_by().id)
+    data = open(
+        os.path.join(
+            _download(model_back, sdk.scratch(ctx, "model-down"), "model artifact"), "weights.bin"
+        ),
+        "rb",
+    ).read()
+    expect("model weights (sha256)", sdk.sha256(b"\x00\x01" * 4096), sdk.sha256(data))
+    rec.compared_("lineage logged_by/used_by; derived and model artifacts")
+
+
+def run_large_artifact(ctx: SmokeContext, rec: Recorder) -> None:
+    import wandb
+
+    size = ctx.large_artifact_mib * 1024 * 1024
+    src = sdk.scratch(ctx, "large")
+    path = os.path.join(src, "blob.bin")
+    digest = hashlib.sha256()
+    started = time.monotonic()
+    with open(path, "wb") as f:
+        remaining = size
+        while remaining:
+            chunk = os.urandom(min(remaining, 4 * 1024 * 1024))
+            digest.update(chunk)
+            f.write(chunk)
+            remaining -= len(chunk)
+            status.write(ctx.workdir, "writing", size - remaining, size, started)
+    # The SDK's upload reports no bytes to its caller: the phase and size only.
+    status.write(ctx.workdir, "uploading", None, size)
+    run = sdk.init(ctx, "large-artifact", tags=["artifacts"])
+    art = wandb.Artifact(f"smoke-large-{ctx.tag}", type="blob")
+    art.add_file(path)
+    run.log_artifact(art)
+    art.wait()
+    run_path = sdk.run_path(run)
+    run.finish()
+    rec.run_urls.append(sdk.run_url(ctx, run_path))
+    entity, project, _ = run_path.split("/")
+    back = sdk.api().artifact(f"{entity}/{project}/smoke-large-{ctx.tag}:latest")
+    down = sdk.scratch(ctx, "large-down")
+    # What appears in the SDK's cache and the target while it downloads: the bytes so far.
+    with status.Watch(ctx.workdir, "downloading", [down, os.path.join(ctx.workdir, "cache")], size):
+        root = _download(back, down, "large artifact")
+    status.write(ctx.workdir, "verifying", None, size)
+    got = hashlib.sha256()
+    try:
+        with open(os.path.join(root, "blob.bin"), "rb") as f:
+            for chunk in iter(lambda: f.read(4 * 1024 * 1024), b""):
+                got.update(chunk)
+    except FileNotFoundError:
+        raise CheckFailed("large artifact: blob.bin missing after download")
+    expect(f"{ctx.large_artifact_mib} MiB artifact (sha256)", digest.hexdigest(), got.hexdigest())
+    rec.compared_(f"{ctx.large_artifact_mib} MiB artifact up and down: sha256")

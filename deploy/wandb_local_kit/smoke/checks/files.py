@@ -1,0 +1,29 @@
+"""Run files: wandb.save of a file whose name has spaces and special characters,
+listed by the server and downloaded byte-identical."""
+
+from __future__ import annotations
+
+import os
+
+from wandb_local_kit.smoke import sdk
+from wandb_local_kit.smoke.context import Recorder, SmokeContext, expect, expect_true
+
+NAME = "results (v1) #2 & ünïcode+plus=sign.txt"
+
+
+def run_files(ctx: SmokeContext, rec: Recorder) -> None:
+    src_dir = sdk.scratch(ctx, "files-src")
+    content = ("line ✓ " * 50 + "\n").encode() * 200 + os.urandom(4096)
+    with open(os.path.join(src_dir, NAME), "wb") as f:
+        f.write(content)
+    run = sdk.init(ctx, "files", tags=["files"])
+    run.save(os.path.join(src_dir, NAME), base_path=src_dir, policy="now")
+    path = sdk.run_path(run)
+    run.finish()
+    rec.run_urls.append(sdk.run_url(ctx, path))
+    back = sdk.fetch_run(path)
+    names = [f.name for f in back.files()]
+    expect_true("file listed", NAME in names, f"server lists {names}")
+    got = sdk.download(back, NAME, sdk.scratch(ctx, "files-down"))
+    expect("downloaded bytes (sha256)", sdk.sha256(content), sdk.sha256(got))
+    rec.compared_(f"wandb.save of {len(content)} bytes with special characters: sha256")

@@ -1,0 +1,190 @@
+"""A deployment of the kit: built once from the compose directory and the settings
+file, then handed to every command.
+
+It holds the settings as read from `.env`, every fact derived from them (URL,
+project, storage, TLS, ports, where certificates and backups go), the only compose
+runner (with every secret of `.env` registered for redaction), the only writer of
+`.env`, and the lock that serializes operations that change the deployment.
+Standard library only: scripts/backup.py builds one on servers without the kit's
+dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from wandb_local_kit.core import locations, lock
+from wandb_local_kit.core.envfile import read_env, read_text, render, syntax_problems, write_private
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.core.redact import secret_values
+from wandb_local_kit.stack.compose import Compose, docker
+
+CA_EXPORT_NAME = "wandb-root-ca.crt"
+CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
+
+
+@dataclass
+class Deployment:
+    compose_dir: Path
+    env_file: Path
+    values: dict[str, str] = field(repr=False)
+
+    @classmethod
+    def load(
+        cls, compose_dir: Path | None = None, env_file: Path | None = None, must_exist=True
+    ) -> Deployment:
+        """The deployment whose compose files are in compose_dir (default: the kit's
+        own) and whose settings are env_file (default: the home's .env)."""
+        compose_dir = compose_dir or locations.compose_dir()
+        env_file = env_file or locations.default_env_file(compose_dir)
+        if must_exist and not env_file.exists():
+            raise KitError(f"{env_file} does not exist", fix="run `wandb-kit init` first")
+        if env_file.is_dir():
+            raise KitError(f"{env_file} is a directory", fix="give the path of the .env file")
+        if env_file.exists():
+            problems = syntax_problems(read_text(env_file))
+            if problems:
+                raise KitError(
+                    f"{env_file} cannot be read as compose reads it: " + "; ".join(problems),
+                    fix=f"edit {env_file}: one KEY=value per line, quotes closed on the same "
+                    "line, each key once",
+                )
+        return cls(compose_dir, env_file, read_env(env_file))
+
+    # --- facts derived from the settings ------------------------------------------------
+
+    @property
+    def home(self) -> Path:
+        """Where the user's own files live: .env, certs/, the lock."""
+        return self.env_file.parent
+
+    @property
+    def project(self) -> str:
+        return self.values.get("COMPOSE_PROJECT_NAME") or "wandb"
+
+    @property
+    def storage(self) -> str:
+        return self.values.get("WANDB_STORAGE") or "embedded"
+
+    @property
+    def tls(self) -> str:
+        return self.values.get("WANDB_TLS") or "off"
+
+    @property
+    def bundled_mysql(self) -> bool:
+        """External storage with the kit's own MySQL (not the lab's)."""
+        return self.storage == "external" and not self.values.get("WANDB_EXTERNAL_MYSQL_URL")
+
+    @property
+    def bundled_s3(self) -> bool:
+        """External storage with the kit's own SeaweedFS (not the lab's bucket)."""
+        return self.storage == "external" and not self.values.get("WANDB_EXTERNAL_BUCKET_URL")
+
+    @property
+    def url(self) -> str:
+        """The URL clients use (WANDB_HOST)."""
+        return self.values.get("WANDB_HOST", "")
+
+    @property
+    def files(self) -> list[str]:
+        return [f for f in self.values.get("COMPOSE_FILE", "compose.yaml").split(":") if f]
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.home / "certs"
+
+    @property
+    def ca_export(self) -> Path:
+        """Where `up` exports Caddy's internal root CA for clients to trust."""
+        return self.certs_dir / CA_EXPORT_NAME
+
+    @property
+    def backups_dir(self) -> Path:
+        return locations.default_backups_dir(self.compose_dir)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret of the settings, for redaction."""
+        return tuple(secret_values(self.values))
+
+    @cached_property
+    def compose(self) -> Compose:
+        return Compose(
+            self.compose_dir,
+            self.env_file,
+            self.values.get("COMPOSE_PROJECT_NAME") or None,
+            self.files,
+            secrets=self.secrets,
+        )
+
+    # --- containers ----------------------------------------------------------------------
+
+    def container(self, service: str) -> str | None:
+        return self.compose.container(service)
+
+    def inspect(self, service: str, template: str) -> str:
+        cid = self.container(service)
+        if cid is None:
+            raise KitError(
+                f"the {service} container does not exist (the stack was never started, or "
+                "`wandb-kit down` removed it)",
+                fix="run `wandb-kit up` first (or `docker compose up --no-start`)",
+            )
+        return docker("inspect", "--format", template, cid, secrets=self.secrets).strip()
+
+    def volume_of(self, service: str, path: str) -> str:
+        for m in json.loads(self.inspect(service, "{{json .Mounts}}")):
+            if m.get("Destination") == path and m.get("Type") == "volume":
+                return m["Name"]
+        raise KitError(f"{service} has no volume at {path}", fix="check compose.yaml")
+
+    def image_of(self, service: str) -> str:
+        return self.inspect(service, "{{.Config.Image}}")
+
+    def export_internal_ca(self) -> Path:
+        """Copies Caddy's internal root CA (TLS=internal) out for clients to trust."""
+        self.certs_dir.mkdir(parents=True, exist_ok=True)
+        self.compose.run("cp", f"caddy:{CADDY_ROOT_CA}", str(self.ca_export))
+        return self.ca_export
+
+    def docker(self, *args: str, **kwargs) -> str:
+        return docker(*args, secrets=self.secrets, **kwargs)
+
+    # --- the settings file -----------------------------------------------------------------
+
+    def write(self, values: dict[str, str], template: str) -> None:
+        """Writes the whole settings file from the template (.env.example), mode 0600."""
+        write_private(self.env_file, render(template, values))
+        self.values = dict(values)
+        self.__dict__.pop("compose", None)
+
+    def set_value(self, key: str, value: str) -> None:
+        """Changes one setting in place, keeping every other line and comment."""
+        from wandb_local_kit.core.envfile import quote
+
+        text = self.env_file.read_text()
+        line = f"{key}={quote(key, value)}"
+        text, n = re.subn(rf"^{re.escape(key)}=.*$", lambda _: line, text, flags=re.M)
+        write_private(self.env_file, text if n else text + line + "\n")
+        self.values[key] = value
+        self.__dict__.pop("compose", None)
+
+    # --- serializing changes ---------------------------------------------------------------
+
+    @contextmanager
+    def locked(self, operation: str, wait_s: float | None = None) -> Iterator[None]:
+        """Holds this deployment's lock while `operation` changes it."""
+        wait = lock.wait_seconds() if wait_s is None else wait_s
+        with lock.hold(self.home / f".{self.env_file.name}.lock", operation, wait):
+            yield
+
+    def describe(self) -> str:
+        host = urlsplit(self.url)
+        return f"{self.project} ({self.storage}, TLS {self.tls}, {host.netloc or '?'})"

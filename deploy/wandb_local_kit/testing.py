@@ -1,0 +1,300 @@
+"""pytest plugin: a live W&B server for tests, from the kit's own compose files.
+
+Registered through the `pytest11` entry point, so any project that installs the
+kit can write:
+
+    def test_my_logging(wandb_server):
+        os.environ.update(wandb_server.sdk_env())
+        run = wandb.init(project="p"); run.log({"x": 1}); run.finish()
+        assert wandb.Api().run(f"{run.entity}/p/{run.id}").summary["x"] == 1
+
+`wandb_server` is session-scoped: one stack per test session, brought up with
+testcontainers' DockerCompose under a unique project name on free loopback ports,
+torn down (volumes included) at the end, with every service's logs printed when a
+test that used it failed. Options: --wandb-kit-storage, --wandb-kit-tls,
+--wandb-kit-test-images (use the offline stand-in images instead of the real ones).
+
+The kit's own integration tests use `wandb_stack_factory` to run several setups.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+import socket
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from wandb_local_kit.core.envfile import render, write_private
+from wandb_local_kit.stack import settings
+
+# The private ACME CA of test-acme.yaml (host:port inside the stack).
+TEST_ACME_CA = "acme-ca:9443"
+
+
+def free_loopback_port() -> int:
+    """A port the OS considers free right now (the OS picks it, so tests never
+    hard-code one); compose publishes on it moments later."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A running stack: where it is, how to log in, and how to reach its parts."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    project: str
+    values: dict[str, str] = field(repr=False)  # the whole .env: passwords, keys
+    env_file: Path
+    compose_dir: Path
+    files: list[str]
+    ca_file: Path | None = None
+    _compose: object = field(default=None, repr=False)
+
+    def sdk_env(self) -> dict[str, str]:
+        """Environment that points the wandb SDK at this server."""
+        env = {"WANDB_BASE_URL": self.base_url, "WANDB_API_KEY": self.api_key}
+        if self.ca_file:
+            env.update(SSL_CERT_FILE=str(self.ca_file), REQUESTS_CA_BUNDLE=str(self.ca_file))
+        return env
+
+    def deployment(self):
+        """The stack as every kit command sees it (wandb_local_kit.stack.deployment.Deployment)."""
+        from wandb_local_kit.stack.deployment import Deployment
+
+        return Deployment.load(self.compose_dir, self.env_file)
+
+    def compose(self):
+        return self.deployment().compose
+
+    def logs(self) -> str:
+        result = self.compose().run(
+            "logs", "--no-color", "--tail", "300", capture=True, check=False
+        )
+        return result.stdout + result.stderr
+
+    def down(self, volumes: bool = False) -> None:
+        self.compose().down(volumes=volumes)
+
+    def up(self) -> None:
+        self.compose().up(timeout_s=300)
+        self.export_ca()
+
+    def export_ca(self) -> None:
+        """Copies out the root CA clients must trust: Caddy's internal one (TLS=internal)
+        or the test ACME CA's (TLS=acme with test-acme.yaml). A new data volume means
+        a new CA, so this runs after every start."""
+        from wandb_local_kit.stack.deployment import CADDY_ROOT_CA
+
+        tls = self.values.get("WANDB_TLS")
+        if tls == "internal":
+            service = "caddy"
+        elif tls == "acme" and "test-acme.yaml" in self.files:
+            service = "acme-ca"
+        else:
+            return
+        self.ca_file = self.env_file.with_name(f"{self.project}-root-ca.crt")
+        self.compose().run("cp", f"{service}:{CADDY_ROOT_CA}", str(self.ca_file))
+
+
+def _free_test_subnet() -> tuple[str, str]:
+    """A /24 no Docker network uses yet, and the bucket's address in it.
+
+    Tests reach the object store's stand-in (or, with TLS, Caddy in front of it) at its container
+    address (a test host on this machine) instead of a fixed host port, which would
+    collide between stacks."""
+    import docker
+
+    client = docker.from_env()
+    used = []
+    for net in client.networks.list():
+        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            if cfg.get("Subnet"):
+                used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
+    client.close()
+    for _ in range(200):
+        net = ipaddress.ip_network(f"172.29.{random.randrange(1, 255)}.0/24")
+        if not any(net.overlaps(u) for u in used):
+            return str(net), str(net.network_address + 10)
+    raise RuntimeError("no free 172.29.x.0/24 subnet for a test stack")
+
+
+class StackFactory:
+    def __init__(self, compose_dir: Path, test_images: bool, keep: bool = False):
+        self.compose_dir = compose_dir
+        self.test_images = test_images
+        self.keep = keep
+        self.stacks: list[LiveServer] = []
+        self._tmp = Path(tempfile.mkdtemp(prefix="wandb-kit-stacks-"))
+
+    def env_values(
+        self, storage: str = "embedded", tls: str = "off", **overrides: str
+    ) -> dict[str, str]:
+        project = f"kit-test-{uuid.uuid4().hex[:8]}"
+        values = settings.example_values(self.compose_dir)
+        values.update(
+            COMPOSE_PROJECT_NAME=project,
+            WANDB_STORAGE=storage,
+            WANDB_TLS=tls,
+            WANDB_BIND="127.0.0.1",
+            WANDB_LICENSE="test-license",
+            WANDB_CPUS="2",
+            WANDB_MEMORY="2g",
+            # A throwaway test server: its admin API key is the tests' API key
+            # (LiveServer.api_key), so the admin API stays on, unlike the kit's default.
+            WANDB_ADMIN_API_ENABLED="true",
+        )
+        if tls == "off":
+            port = free_loopback_port()
+            values.update(WANDB_PORT=str(port), WANDB_HOST=f"http://localhost:{port}")
+        else:
+            https, http = free_loopback_port(), free_loopback_port()
+            # ACME needs a DNS name (test-acme.yaml resolves it inside the stack).
+            name = "wandb.kit-acme.test" if tls == "acme" else "localhost"
+            values.update(
+                WANDB_HTTPS_PORT=str(https),
+                WANDB_HTTP_PORT=str(http),
+                WANDB_HOST=f"https://{name}:{https}",
+            )
+        if tls == "acme" and self.test_images:
+            values.update(
+                WANDB_ACME_EMAIL="admin@kit-acme.test",
+                WANDB_ACME_CA=f"https://{TEST_ACME_CA}/acme/local/directory",
+            )
+        if storage == "external" and self.test_images:
+            subnet, bucket_ip = _free_test_subnet()
+            # With TLS, Caddy serves the bucket on its port and also publishes it on
+            # the host: a free loopback port keeps side-by-side stacks apart.
+            port = 8333 if tls == "off" else free_loopback_port()
+            values.update(
+                KIT_TEST_SUBNET=subnet,
+                KIT_TEST_BUCKET_IP=bucket_ip,
+                WANDB_BUCKET_BIND="127.0.0.1",
+                WANDB_BUCKET_PUBLIC_URL=f"{settings.bucket_scheme(tls)}://{bucket_ip}:{port}",
+            )
+        if self.test_images:
+            prefix = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
+            values["KIT_TEST_IMAGE_PREFIX"] = prefix
+            values["WANDB_IMAGE"] = f"{prefix}wandb-standin:test"
+        values.update(overrides)
+        return settings.derive(settings.generate_secrets(values), test=self.test_images)
+
+    def start(self, storage: str = "embedded", tls: str = "off", **overrides: str) -> LiveServer:
+        from testcontainers.compose import DockerCompose
+
+        values = self.env_values(storage, tls, **overrides)
+        project = values["COMPOSE_PROJECT_NAME"]
+        env_file = self._tmp / f"{project}.env"
+        write_private(env_file, render((self.compose_dir / ".env.example").read_text(), values))
+        files = values["COMPOSE_FILE"].split(":")
+        compose = DockerCompose(
+            context=str(self.compose_dir),
+            compose_file_name=files,
+            env_file=str(env_file),
+            wait=True,
+        )
+        server = LiveServer(
+            base_url=values["WANDB_HOST"],
+            api_key=values["WANDB_ADMIN_API_KEY"],
+            project=project,
+            values=values,
+            env_file=env_file,
+            compose_dir=self.compose_dir,
+            files=files,
+            _compose=compose,
+        )
+        self.stacks.append(server)
+        started = time.monotonic()
+        compose.start()
+        server.startup_seconds = time.monotonic() - started
+        server.export_ca()
+        return server
+
+    def stop(self, server: LiveServer) -> None:
+        if server in self.stacks:
+            self.stacks.remove(server)
+        if not self.keep:
+            server.down(volumes=True)
+
+    def close(self) -> None:
+        for server in list(self.stacks):
+            try:
+                self.stop(server)
+            except Exception as err:  # teardown must go on for the other stacks
+                print(f"wandb-kit: could not tear down {server.project}: {err}")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("wandb-kit", "live W&B server (wandb-local-kit)")
+    group.addoption(
+        "--wandb-kit-storage",
+        default="embedded",
+        choices=settings.STORAGE_CHOICES,
+        help="storage of the wandb_server stack",
+    )
+    group.addoption(
+        "--wandb-kit-tls",
+        default="off",
+        choices=settings.TLS_CHOICES,
+        help="TLS of the wandb_server stack",
+    )
+    group.addoption(
+        "--wandb-kit-test-images",
+        action="store_true",
+        default=os.environ.get("KIT_TEST_IMAGES") == "1",
+        help="use the offline stand-in images (KIT_TEST_IMAGES=1)",
+    )
+    group.addoption(
+        "--wandb-kit-compose-dir",
+        default=str(settings.default_compose_dir()),
+        help="the kit's compose directory",
+    )
+    group.addoption(
+        "--wandb-kit-keep",
+        action="store_true",
+        help="leave stacks running after the session (for debugging)",
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for server in getattr(item, "_wandb_kit_servers", []):
+            report.sections.append((f"wandb-kit logs: {server.project}", server.logs()))
+
+
+@pytest.fixture(scope="session")
+def wandb_stack_factory(request):
+    opts = request.config.option
+    factory = StackFactory(
+        Path(opts.wandb_kit_compose_dir), opts.wandb_kit_test_images, keep=opts.wandb_kit_keep
+    )
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def _wandb_session_server(request, wandb_stack_factory):
+    opts = request.config.option
+    return wandb_stack_factory.start(opts.wandb_kit_storage, opts.wandb_kit_tls)
+
+
+@pytest.fixture
+def wandb_server(request, _wandb_session_server):
+    """The session's live W&B server (see the module docstring)."""
+    request.node._wandb_kit_servers = [_wandb_session_server]
+    return _wandb_session_server
+
+
+__all__ = ["LiveServer", "StackFactory", "free_loopback_port"]
