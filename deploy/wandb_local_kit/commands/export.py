@@ -111,9 +111,7 @@ def configure_export(p: argparse.ArgumentParser) -> None:
         help="judge against this CRD document instead of the kit's schema: the output of "
         "`kubectl get crd weightsandbiases.apps.wandb.com -o yaml` (- reads stdin)",
     )
-    chk.add_argument(
-        "--strict", action="store_true", help="fail on warnings too (exit 1)"
-    )
+    chk.add_argument("--strict", action="store_true", help="fail on warnings too (exit 1)")
     chk.add_argument(
         "--no-secrets",
         action="store_true",
@@ -218,7 +216,9 @@ def run_operator(args) -> int:
     print(f"pinned version {version} ({'--wandb-version' if args.wandb_version else source})")
     for note in export.notes:
         print(f"note: {note}")
-    print(steps(args.namespace, args.name, out, export.resource["spec"]["wandb"]["hostname"], chart))
+    print(
+        steps(args.namespace, args.name, out, export.resource["spec"]["wandb"]["hostname"], chart)
+    )
     return EXIT_OK
 
 

@@ -90,7 +90,9 @@ def _pruned_fix(path: str) -> str:
     return "; ".join(hints) or "remove or correct the misspelled field"
 
 
-def cluster_findings(resource: dict[str, Any], where: str, schema: Schema | None = None) -> list[Finding]:
+def cluster_findings(
+    resource: dict[str, Any], where: str, schema: Schema | None = None
+) -> list[Finding]:
     """What the API server and the operator's webhooks say about one resource."""
     schema = schema or builtin()
     out: list[Finding] = []
@@ -185,7 +187,11 @@ def kit_findings(resource: dict[str, Any], where: str) -> list[Finding]:
             )
     net = spec.get("networking") if isinstance(spec.get("networking"), dict) else {}
     ingress = net.get("ingress")
-    if net.get("mode") == "ingress" and isinstance(ingress, dict) and not ingress.get("ingressClassName"):
+    if (
+        net.get("mode") == "ingress"
+        and isinstance(ingress, dict)
+        and not ingress.get("ingressClassName")
+    ):
         warn(
             "spec.networking.ingress",
             "ingress without ingressClassName: the operator's reconciler reads the unset "

@@ -101,9 +101,7 @@ def parse_mysql_url(url: str, key: str) -> dict[str, str]:
     return out
 
 
-def parse_bucket_url(
-    url: str, key: str, region: str = "", azure_key: str = ""
-) -> dict[str, str]:
+def parse_bucket_url(url: str, key: str, region: str = "", azure_key: str = "") -> dict[str, str]:
     """wandb/local's BUCKET (s3://AK:SK@host[:port]/bucket[/path][?tls=true&region=..],
     gs://bucket[/path], az://account/container[/path]) -> the operator's
     externalObjectStore keys. azure_key: the storage account key when the URL has none
@@ -147,9 +145,7 @@ def parse_bucket_url(
         # storage ACCOUNT from `accessKey`, the container from `bucket` and the account
         # key from `secretKey` (operator objectstore.go buildAzureURL).
         if not path:
-            raise KitError(
-                f"{key} names no container", fix="use az://ACCOUNT/CONTAINER[/PATH]"
-            )
+            raise KitError(f"{key} names no container", fix="use az://ACCOUNT/CONTAINER[/PATH]")
         out.update(accessKey=parts.hostname, bucket=path[0])
         if len(path) > 1:
             out["path"] = "/".join(path[1:])

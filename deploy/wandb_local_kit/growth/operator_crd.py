@@ -57,7 +57,7 @@ def from_text(text: str, where: str) -> Schema:
         served = ", ".join(str(v.get("name")) for v in versions if isinstance(v, dict)) or "none"
         raise KitError(
             f"{where}: the CRD has no {VERSION} openAPIV3Schema with a spec (versions: {served})",
-            fix="install operator v2 (its chart installs the v2 CRD), then read the CRD again",
+            fix=f"install operator v2 (its chart installs the v2 CRD), then read it again: {fix}",
         )
     meta = crd.get("metadata") or {}
     label = meta.get("resourceVersion") or meta.get("generation")

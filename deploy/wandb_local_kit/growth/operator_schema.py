@@ -57,7 +57,9 @@ STRINGS = array(STRING)
 def key_ref() -> dict[str, Any]:
     """corev1.SecretKeySelector / ConfigMapKeySelector: `key` required, `name` defaults
     to "" (which the operator treats as unset)."""
-    return obj({"key": STRING, "name": {"type": "string", "default": ""}, "optional": BOOL}, ["key"])
+    return obj(
+        {"key": STRING, "name": {"type": "string", "default": ""}, "optional": BOOL}, ["key"]
+    )
 
 
 def selectors(*names: str) -> dict[str, Any]:
@@ -108,7 +110,9 @@ def pod_affinity_term() -> dict[str, Any]:
 
 
 def pod_affinity() -> dict[str, Any]:
-    weighted = obj({"podAffinityTerm": pod_affinity_term(), "weight": INT32}, ["podAffinityTerm", "weight"])
+    weighted = obj(
+        {"podAffinityTerm": pod_affinity_term(), "weight": INT32}, ["podAffinityTerm", "weight"]
+    )
     return obj(
         {
             "preferredDuringSchedulingIgnoredDuringExecution": array(weighted),
@@ -127,7 +131,9 @@ def affinity() -> dict[str, Any]:
             ),
         }
     )
-    return obj({"nodeAffinity": node, "podAffinity": pod_affinity(), "podAntiAffinity": pod_affinity()})
+    return obj(
+        {"nodeAffinity": node, "podAffinity": pod_affinity(), "podAntiAffinity": pod_affinity()}
+    )
 
 
 def tolerations() -> dict[str, Any]:
@@ -224,7 +230,16 @@ MYSQL_INSTANCE = obj(
             )
         ),
         "externalMysql": selectors(
-            "database", "host", "password", "port", "sslCa", "sslCert", "sslKey", "tls", "url", "username"
+            "database",
+            "host",
+            "password",
+            "port",
+            "sslCa",
+            "sslCert",
+            "sslKey",
+            "tls",
+            "url",
+            "username",
         ),
     }
 )
@@ -234,7 +249,10 @@ REDIS_INSTANCE = obj(
             managed_common(
                 config=obj({"resources": resources()}),
                 sentinel=obj(
-                    {"config": obj({"masterName": STRING, "resources": resources()}), "enabled": BOOL},
+                    {
+                        "config": obj({"masterName": STRING, "resources": resources()}),
+                        "enabled": BOOL,
+                    },
                     ["enabled"],
                 ),
                 storageSize=STRING,
@@ -283,7 +301,11 @@ CLICKHOUSE_INSTANCE = obj(
             managed_common(
                 config=obj({"resources": resources()}),
                 keeper=obj(
-                    {"config": obj({"resources": resources()}), "replicas": INT32, "storageSize": STRING}
+                    {
+                        "config": obj({"resources": resources()}),
+                        "replicas": INT32,
+                        "storageSize": STRING,
+                    }
                 ),
                 objectStorage=obj({"insecure": BOOL, "prefix": STRING}),
                 replicas=INT32,
@@ -293,7 +315,15 @@ CLICKHOUSE_INSTANCE = obj(
             )
         ),
         "externalClickhouse": selectors(
-            "clusterName", "database", "host", "httpPort", "password", "replicated", "tcpPort", "url", "username"
+            "clusterName",
+            "database",
+            "host",
+            "httpPort",
+            "password",
+            "replicated",
+            "tcpPort",
+            "url",
+            "username",
         ),
     }
 )
@@ -369,7 +399,9 @@ NETWORKING = obj(
         "ingress": obj({"ingressClassName": STRING, "name": STRING}),
         "mode": {"type": "string", "enum": ["", "ingress", "gateway"]},
         # Only issuer and clusterIssuer: wsm's doc also names a `kind`, which is not there.
-        "tls": obj({"certManager": obj({"clusterIssuer": STRING, "issuer": STRING}), "secretName": STRING}),
+        "tls": obj(
+            {"certManager": obj({"clusterIssuer": STRING, "issuer": STRING}), "secretName": STRING}
+        ),
     }
 )
 AUTOSCALING = {
@@ -382,7 +414,8 @@ AUTOSCALING = {
     "x-kubernetes-validations": [
         {
             "message": "minReplicas must be <= maxReplicas",
-            "rule": "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
+            "rule": "!has(self.minReplicas) || !has(self.maxReplicas) || "
+            "self.minReplicas <= self.maxReplicas",
         }
     ],
 }
@@ -416,7 +449,9 @@ WANDB = obj(
                 "sessionLength": STRING,
             }
         ),
-        "probes": obj({"livenessProbe": probe(), "readinessProbe": probe(), "startupProbe": probe()}),
+        "probes": obj(
+            {"livenessProbe": probe(), "readinessProbe": probe(), "startupProbe": probe()}
+        ),
         "security": obj(
             {
                 name: {"type": "boolean", "default": False}

@@ -28,9 +28,7 @@ NAME_BUDGET = {"mysql": 40, "redis": 40, "objectStore": 40}
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kubernetes' resource.Quantity (what ParseQuantity accepts).
-QUANTITY = re.compile(
-    r"^([+-]?)((\d+(\.\d*)?)|(\.\d+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"
-)
+QUANTITY = re.compile(r"^([+-]?)((\d+(\.\d*)?)|(\.\d+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$")
 
 
 def _dict(value: Any) -> dict:
@@ -130,11 +128,23 @@ def validate(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
     version = wandb.get("version")
     if isinstance(version, str):
         if not version.strip():
-            add("spec.wandb.version", "version is required; pin it to a published server version", "webhook-version")
+            add(
+                "spec.wandb.version",
+                "version is required; pin it to a published server version",
+                "webhook-version",
+            )
         elif version.strip() == "latest":
-            add("spec.wandb.version", '"latest" has no server manifest: pin a published version', "webhook-version")
+            add(
+                "spec.wandb.version",
+                '"latest" has no server manifest: pin a published version',
+                "webhook-version",
+            )
         elif version != version.strip():
-            add("spec.wandb.version", "must not contain leading or trailing whitespace", "webhook-version")
+            add(
+                "spec.wandb.version",
+                "must not contain leading or trailing whitespace",
+                "webhook-version",
+            )
 
     for section, (managed, external) in INFRA.items():
         instances = _dict(spec.get(section))
@@ -153,15 +163,31 @@ def validate(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
             m, e = _dict(m), _dict(e)
             if section == "mysql" and m:
                 replicas = m.get("replicas")
-                if isinstance(replicas, int) and replicas != 0 and not (replicas > 0 and replicas % 2 == 1):
-                    add(f"{base}.managedMysql.replicas", "replicas must be an odd number", "webhook-odd-replicas")
+                if (
+                    isinstance(replicas, int)
+                    and replicas != 0
+                    and not (replicas > 0 and replicas % 2 == 1)
+                ):
+                    add(
+                        f"{base}.managedMysql.replicas",
+                        "replicas must be an odd number",
+                        "webhook-odd-replicas",
+                    )
             if section == "redis" and inst.get(external) is not None:
                 for field in ("host", "port"):
                     sel = _dict(e.get(field))
                     if not sel.get("name"):
-                        add(f"{base}.externalRedis.{field}.name", "secret name is required", "webhook-selector")
+                        add(
+                            f"{base}.externalRedis.{field}.name",
+                            "secret name is required",
+                            "webhook-selector",
+                        )
                     if not sel.get("key"):
-                        add(f"{base}.externalRedis.{field}.key", "secret key is required", "webhook-selector")
+                        add(
+                            f"{base}.externalRedis.{field}.key",
+                            "secret key is required",
+                            "webhook-selector",
+                        )
             if section == "objectStore":
                 if inst.get(external) is not None and not _dict(e.get("bucket")).get("name"):
                     if "legacy.operator.wandb.com/bucket-pending" not in _annotations(resource):
@@ -171,7 +197,9 @@ def validate(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
                             "webhook-bucket",
                         )
                 for size_field in ("storageSize",):
-                    _positive_quantity(m.get(size_field), f"{base}.managedObjectStore.{size_field}", add)
+                    _positive_quantity(
+                        m.get(size_field), f"{base}.managedObjectStore.{size_field}", add
+                    )
                 _positive_quantity(
                     _dict(m.get("SeaweedObjectStoreSpec")).get("filerStorageSize"),
                     f"{base}.managedObjectStore.SeaweedObjectStoreSpec.filerStorageSize",
@@ -180,18 +208,32 @@ def validate(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
                 copies, replicas = m.get("copies", 0), m.get("replicas", 0)
                 if isinstance(copies, int) and isinstance(replicas, int):
                     if copies < 0 or (replicas > 0 and copies > replicas - 1):
-                        add(f"{base}.managedObjectStore.copies", "copies cannot be negative or exceed replicas-1", "webhook-copies")
+                        add(
+                            f"{base}.managedObjectStore.copies",
+                            "copies cannot be negative or exceed replicas-1",
+                            "webhook-copies",
+                        )
             if section == "redis" and m:
                 _quantity(m.get("storageSize"), f"{base}.managedRedis.storageSize", add)
             if section == "clickhouse" and inst.get(managed) is not None:
                 if not _dict(spec.get("objectStore")):
-                    add(f"{base}.managedClickhouse", "managed ClickHouse needs spec.objectStore", "webhook-clickhouse-store")
+                    add(
+                        f"{base}.managedClickhouse",
+                        "managed ClickHouse needs spec.objectStore",
+                        "webhook-clickhouse-store",
+                    )
                 keeper = _dict(m.get("keeper"))
                 kr = keeper.get("replicas", 0)
                 if isinstance(kr, int) and kr != 0 and kr % 2 == 0:
-                    add(f"{base}.managedClickhouse.keeper.replicas", "replicas must be an odd number", "webhook-odd-replicas")
+                    add(
+                        f"{base}.managedClickhouse.keeper.replicas",
+                        "replicas must be an odd number",
+                        "webhook-odd-replicas",
+                    )
                 _quantity(m.get("storageSize"), f"{base}.managedClickhouse.storageSize", add)
-                _quantity(keeper.get("storageSize"), f"{base}.managedClickhouse.keeper.storageSize", add)
+                _quantity(
+                    keeper.get("storageSize"), f"{base}.managedClickhouse.keeper.storageSize", add
+                )
 
     notifications = _dict(wandb.get("notifications"))
     if notifications.get("slack") is not None:
@@ -202,12 +244,18 @@ def validate(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
         email = _dict(notifications["email"])
         sink, smtp = email.get("sink"), email.get("smtp")
         if (sink is None) == (smtp is None):
-            add("spec.wandb.notifications.email", "configure exactly one of sink or smtp", "webhook-notifications")
+            add(
+                "spec.wandb.notifications.email",
+                "configure exactly one of sink or smtp",
+                "webhook-notifications",
+            )
         elif sink is not None:
             _required_selector(sink, "spec.wandb.notifications.email.sink", add)
         else:
             for field in ("host", "port", "username", "password"):
-                _required_selector(_dict(smtp).get(field), f"spec.wandb.notifications.email.smtp.{field}", add)
+                _required_selector(
+                    _dict(smtp).get(field), f"spec.wandb.notifications.email.smtp.{field}", add
+                )
 
     _networking(_dict(spec.get("networking")), add)
     _proxy(_dict(_dict(spec.get("global")).get("proxy")), add)
@@ -250,7 +298,11 @@ def _positive_quantity(value: Any, path: str, add) -> None:
     if isinstance(value, str) and value:
         m = QUANTITY.match(value)
         if not m or m.group(1) == "-" or float(m.group(2)) == 0:
-            add(path, f"{value!r} must be a positive resource quantity (e.g., '10Gi')", "webhook-quantity")
+            add(
+                path,
+                f"{value!r} must be a positive resource quantity (e.g., '10Gi')",
+                "webhook-quantity",
+            )
 
 
 def _infra_name(name: Any, path: str, budget: int, add) -> None:
@@ -267,22 +319,46 @@ def _networking(net: dict, add) -> None:
     if not mode:
         return
     if mode == "ingress" and net.get("gatewayAPI") is not None:
-        add("spec.networking.gatewayAPI", "gatewayAPI must not be set when mode is ingress", "webhook-networking")
+        add(
+            "spec.networking.gatewayAPI",
+            "gatewayAPI must not be set when mode is ingress",
+            "webhook-networking",
+        )
     if mode == "gateway":
         if net.get("ingress") is not None:
-            add("spec.networking.ingress", "ingress must not be set when mode is gateway", "webhook-networking")
+            add(
+                "spec.networking.ingress",
+                "ingress must not be set when mode is gateway",
+                "webhook-networking",
+            )
         if net.get("gatewayAPI") is None:
-            add("spec.networking.gatewayAPI", "gatewayAPI is required when mode is gateway", "webhook-networking")
+            add(
+                "spec.networking.gatewayAPI",
+                "gatewayAPI is required when mode is gateway",
+                "webhook-networking",
+            )
             return
         gw = _dict(_dict(net.get("gatewayAPI")).get("gateway"))
         base = "spec.networking.gatewayAPI.gateway"
         if gw.get("managed"):
             if not gw.get("gatewayClassName"):
-                add(f"{base}.gatewayClassName", "gatewayClassName is required when managed is true", "webhook-networking")
+                add(
+                    f"{base}.gatewayClassName",
+                    "gatewayClassName is required when managed is true",
+                    "webhook-networking",
+                )
             if gw.get("gatewayRef") is not None:
-                add(f"{base}.gatewayRef", "gatewayRef must not be set when managed is true", "webhook-networking")
+                add(
+                    f"{base}.gatewayRef",
+                    "gatewayRef must not be set when managed is true",
+                    "webhook-networking",
+                )
         elif gw.get("gatewayRef") is None:
-            add(f"{base}.gatewayRef", "gatewayRef is required when managed is false", "webhook-networking")
+            add(
+                f"{base}.gatewayRef",
+                "gatewayRef is required when managed is false",
+                "webhook-networking",
+            )
         elif not _dict(gw.get("gatewayRef")).get("name"):
             add(f"{base}.gatewayRef.name", "gatewayRef.name is required", "webhook-networking")
 
@@ -301,16 +377,26 @@ def _proxy(proxy: dict, add) -> None:
             add(path, "one of value or valueFrom is required", "webhook-proxy")
             continue
         if has_from and _dict(pv["valueFrom"]).get("secretKeyRef") is None:
-            add(f"{path}.valueFrom.secretKeyRef", "valueFrom requires secretKeyRef", "webhook-proxy")
+            add(
+                f"{path}.valueFrom.secretKeyRef", "valueFrom requires secretKeyRef", "webhook-proxy"
+            )
         if has_value:
             parts = urlsplit(str(pv["value"]))
             if parts.scheme not in ("http", "https"):
                 add(f"{path}.value", "scheme must be http or https", "webhook-proxy")
             if "@" in parts.netloc:
-                add(f"{path}.value", "must not contain credentials: use valueFrom with a Secret", "webhook-proxy")
+                add(
+                    f"{path}.value",
+                    "must not contain credentials: use valueFrom with a Secret",
+                    "webhook-proxy",
+                )
     for i, entry in enumerate(proxy.get("noProxy") or []):
         if isinstance(entry, str) and (not entry.strip() or "," in entry):
-            add(f"spec.global.proxy.noProxy[{i}]", "must be non-empty and without commas", "webhook-proxy")
+            add(
+                f"spec.global.proxy.noProxy[{i}]",
+                "must be non-empty and without commas",
+                "webhook-proxy",
+            )
 
 
 def metadata_findings(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
