@@ -354,3 +354,22 @@ def test_bring_your_own_settings_as_init_writes_them_export_and_pass():
     assert mysql["host"] == "db.lab.example" and mysql["password"] == "p@ss"
     store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
     assert store["endpoint"] == "rgw.lab.example" and store["secretKey"] == "sk/secret"
+
+
+def test_cli_pins_a_v_prefixed_version_and_the_chart(tmp_path, capsys):
+    # Before: `--wandb-version v0.84.0` was written as is and the export failed its own
+    # check (exit 1, nothing written).
+    env = write_env(tmp_path, bundled_values())
+    out = tmp_path / "out"
+    args = ["export", "operator", "--env-file", str(env), "--output", str(out)]
+    args += ["--url", "http://127.0.0.1:9", "--wandb-version", "v0.84.0"]
+    assert cli.main([*args, "--chart-version", "2.0.0-beta.4"]) == 0
+    printed = capsys.readouterr().out
+    cr = yaml.safe_load((out / "weightsandbiases.yaml").read_text())
+    assert cr["spec"]["wandb"]["version"] == "0.84.0"
+    assert "--version 2.0.0-beta.4" in printed
+    assert cli.main(["export", "check", "--strict", str(out)]) == 0
+    # A chart version that is none is refused before anything is written.
+    assert cli.main([*args, "--output", str(tmp_path / "o2"), "--chart-version", "newest"]) == 2
+    assert "not a chart version" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()

@@ -353,6 +353,13 @@ CASES = [
         "rejected",
         "schema-format",
     ),
+    # wrong shapes: the webhook cannot decode them, nothing is defaulted over them
+    Case("mysql-as-list", s("mysql", []), "rejected", "schema-type"),
+    Case(
+        "managed-kafka-as-string", s("kafka.managedKafka", "bufstream"), "rejected", "schema-type"
+    ),
+    Case("networking-as-string", s("networking", "ingress"), "rejected", "schema-type"),
+    Case("spec-as-list", lambda sp, r: r.update(spec=[sp]), "rejected", "schema-type"),
     # --- rejected by the operator's validating webhook
     Case("version-latest", s("wandb.version", "latest"), "rejected", "webhook-version"),
     Case("version-whitespace", s("wandb.version", " 0.83.0"), "rejected", "webhook-version"),
@@ -623,3 +630,17 @@ def test_help_names_the_crd_the_kits_schema_follows(capsys):
         cli.main(["export", "check", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "7b06306" in out and "2.0.0-beta.3" in out and "--crd" in out
+
+
+def test_a_cel_rule_the_check_cannot_evaluate_is_a_warning_not_a_pass(tmp_path, capsys):
+    spec = copy.deepcopy(operator_schema.SPEC)
+    spec["properties"]["wandb"]["x-kubernetes-validations"] = [
+        {"rule": "self.hostname.startsWith('https://')", "message": "https only"}
+    ]
+    crd = tmp_path / "crd.yaml"
+    crd.write_text(yaml.safe_dump(crd_document(spec)))
+    cr = write_cr(tmp_path, lambda sp, r: None)
+    assert cli.main(["export", "check", "--crd", str(crd), cr]) == 0
+    out = capsys.readouterr().out
+    assert "CEL rule not evaluated offline" in out and "[cel-unchecked]" in out
+    assert cli.main(["export", "check", "--strict", "--crd", str(crd), cr]) == 1

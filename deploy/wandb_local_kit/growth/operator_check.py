@@ -121,6 +121,15 @@ def cluster_findings(
     spec = operator_structural.normalize(spec_in, schema.spec, "spec", first)
     for issue in first.issues:
         add(issue.path, PRUNED, "unknown-field", _pruned_fix(issue.path))
+    # A value of the wrong type never reaches the webhook's defaulting: the webhook
+    # cannot decode it (and the API server's validation rejects it anyway).
+    typed = operator_structural.Outcome(None)
+    operator_structural.validate(spec, schema.spec, "spec", typed)
+    type_errors = [i for i in typed.issues if i.rule == "type"]
+    for issue in type_errors:
+        add(issue.path, issue.message, "schema-type", "correct the value")
+    if type_errors:
+        return out
     for path, problem, rule in operator_webhook.infra_names({"spec": spec}):
         add(path, problem, rule, "use a DNS-1123 label within the length given")
     defaulted = operator_webhook.default(
@@ -202,6 +211,10 @@ def kit_findings(resource: dict[str, Any], where: str) -> list[Finding]:
     return out
 
 
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _path(parts) -> str:
     return ".".join(str(p) for p in parts) or "(top)"
 
@@ -225,14 +238,14 @@ def secret_findings(
     """Every selector with a Secret name must name a Secret in the CR's namespace that holds
     the key (the operator errors on a missing key at reconcile unless optional; the API
     server accepts the resource, so these are warnings)."""
-    namespace = (resource.get("metadata") or {}).get("namespace") or "default"
+    namespace = _mapping(resource.get("metadata")).get("namespace") or "default"
     have: dict[str, set[str]] = {}
     for s in secrets:
-        meta = s.get("metadata") or {}
+        meta = _mapping(s.get("metadata"))
         if (meta.get("namespace") or "default") != namespace:
             continue
-        have.setdefault(meta.get("name", ""), set()).update(
-            (s.get("stringData") or {}).keys(), (s.get("data") or {}).keys()
+        have.setdefault(str(meta.get("name", "")), set()).update(
+            _mapping(s.get("stringData")).keys(), _mapping(s.get("data")).keys()
         )
     out = []
     for path, sel in _selectors(resource.get("spec") or {}, ("spec",)):
@@ -275,7 +288,10 @@ def secret_findings(
 
 
 def spec_networking_tls(resource: dict[str, Any]) -> dict | None:
-    return (((resource.get("spec") or {}).get("networking")) or {}).get("tls")
+    spec = resource.get("spec")
+    net = spec.get("networking") if isinstance(spec, dict) else None
+    tls = net.get("tls") if isinstance(net, dict) else None
+    return tls if isinstance(tls, dict) else None
 
 
 def check_documents(
