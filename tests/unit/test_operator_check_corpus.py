@@ -512,6 +512,11 @@ def test_a_pruned_section_is_named_with_its_fix():
     found = judge(next(c for c in CASES if c.id == "wsm-doc-external"))
     text = "\n".join(f.render() for f in found)
     assert "spec.mysql.default.external" in text and "externalMysql" in text
+    # An unkeyed section (the operator's own examples) is one finding with the fix.
+    found = judge(next(c for c in CASES if c.id == "unkeyed-mysql"))
+    pruned = [f for f in found if f.rule == "unknown-field"]
+    assert len(pruned) == 1 and pruned[0].where == "cr: spec.mysql.externalMysql", found
+    assert "mysql: {default: {...}}" in pruned[0].fix
 
 
 # --- --crd: the schema the cluster serves, read at run time ----------------------------

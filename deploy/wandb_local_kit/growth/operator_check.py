@@ -79,15 +79,30 @@ def verdict(findings: list[Finding]) -> str:
 
 def _pruned_fix(path: str) -> str:
     parts = path.split(".")
-    hints = [f"{parts[-1]}: {STALE_HINTS[parts[-1]]}"] if parts[-1] in STALE_HINTS else []
+    last = parts[-1]
+    hints = []
+    if last in STALE_HINTS and (last != "port" or parts[1:2] == ["clickhouse"]):
+        hints.append(f"{last}: {STALE_HINTS[last]}")
     if len(parts) == 3 and parts[0] == "spec" and parts[1] in INFRA:
-        section = parts[1]
-        hints.append(
-            f"spec.{section} is a map of instances: put the settings under "
-            f"`{section}: {{default: {{...}}}}` (the operator's own examples omit the "
-            "`default:` key)"
-        )
+        hints.append(_unkeyed_hint(parts[1]))
     return "; ".join(hints) or "remove or correct the misspelled field"
+
+
+def _unkeyed_hint(section: str) -> str:
+    return (
+        f"spec.{section} is a map of instances: put the settings under "
+        f"`{section}: {{default: {{...}}}}` (the operator's own examples omit the "
+        "`default:` key)"
+    )
+
+
+def _unkeyed(path: str) -> str:
+    """spec.<section>.<managedX|externalX>...: an unkeyed infra section (the instance
+    name is missing), reported once rather than once per field inside it."""
+    parts = path.split(".")
+    if len(parts) > 3 and parts[0] == "spec" and parts[1] in INFRA and parts[2] in INFRA[parts[1]]:
+        return ".".join(parts[:3])
+    return ""
 
 
 def cluster_findings(
@@ -119,8 +134,20 @@ def cluster_findings(
         spec_in = {}
     first = operator_structural.Outcome(None)
     spec = operator_structural.normalize(spec_in, schema.spec, "spec", first)
+    unkeyed: set[str] = set()
     for issue in first.issues:
-        add(issue.path, PRUNED, "unknown-field", _pruned_fix(issue.path))
+        section = _unkeyed(issue.path)
+        if section and section not in unkeyed:
+            unkeyed.add(section)
+            add(
+                section,
+                "every field inside is unknown: the API server prunes them (kubectl's "
+                "default strict field validation refuses the apply instead)",
+                "unknown-field",
+                _unkeyed_hint(section.split(".")[1]),
+            )
+        elif not section:
+            add(issue.path, PRUNED, "unknown-field", _pruned_fix(issue.path))
     # A value of the wrong type never reaches the webhook's defaulting: the webhook
     # cannot decode it (and the API server's validation rejects it anyway).
     typed = operator_structural.Outcome(None)
