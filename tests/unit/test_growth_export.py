@@ -112,6 +112,11 @@ def test_bring_your_own_storage_and_redis():
     redis = secret_data(exp, operator_cr.REDIS_SECRET)
     assert redis == {"host": "redis.lab.example", "port": "6380", "password": "r3d1s"}
     assert "externalRedis" in exp.resource["spec"]["redis"]["default"]
+    # The two operator-side risks are named where the user sees them, never the secrets.
+    notes = "\n".join(exp.notes)
+    assert "?tls=true" in notes and "user slot" in notes and "r3d1s" not in notes
+    plain = export(bundled_values())
+    assert not any("?tls=true" in n or "user slot" in n for n in plain.notes)
 
 
 def test_tls_by_secret_and_by_issuer():

@@ -238,6 +238,12 @@ def build(
     bucket = parse_bucket_url(
         burl, bkey, values.get("AWS_REGION", ""), values.get("AZURE_STORAGE_KEY", "")
     )
+    if bucket.get("tlsEnabled") == "true":
+        notes.append(
+            "the bucket is HTTPS: the operator does not carry tlsEnabled into the app's "
+            "BUCKET URL (no ?tls=true), so check it after applying (docs/growth.md, "
+            "operator-side risks)"
+        )
     if not bucket_proxy and bucket.get("endpoint"):
         notes.append(
             f"bucketProxy is off: browsers and SDKs fetch files straight from "
@@ -272,6 +278,12 @@ def build(
         redis = parse_redis_url(rurl, rkey)
         spec["redis"] = {"default": {"externalRedis": _refs(REDIS_SECRET, redis)}}
         secrets.append(_secret(REDIS_SECRET, namespace, redis))
+        if redis.get("password"):
+            notes.append(
+                "Redis has a password: the operator puts it in the URL's user slot "
+                "(redis://PASSWORD@host), so check that the app authenticates after "
+                "applying (docs/growth.md, operator-side risks)"
+            )
     else:
         notes.append(
             "Redis: managed by the operator (no REDIS URL in the settings; the embedded "
