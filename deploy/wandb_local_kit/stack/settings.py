@@ -52,6 +52,7 @@ SECRET_KEYS = frozenset(SECRET_FACTORIES) | {
     "WANDB_EXTERNAL_MYSQL_URL",
     "WANDB_EXTERNAL_BUCKET_URL",
     "STORAGE_INIT_SECRET_KEY",
+    "WANDB_OIDC_CLIENT_SECRET",
 }
 # SeaweedFS's own ports inside its container: the S3 port must not take one.
 SEAWEEDFS_INTERNAL_PORTS = {"8080", "8888", "9333", "18080", "18888", "19333"}
@@ -106,6 +107,11 @@ CHOICE_KEYS = {
     "image": "WANDB_IMAGE",
     "external_mysql_url": "WANDB_EXTERNAL_MYSQL_URL",
     "external_bucket_url": "WANDB_EXTERNAL_BUCKET_URL",
+    # SSO (server/sso.py validates them; the secret comes from --oidc-secret-file).
+    "oidc_issuer": "WANDB_OIDC_ISSUER",
+    "oidc_client_id": "WANDB_OIDC_CLIENT_ID",
+    "oidc_client_secret": "WANDB_OIDC_CLIENT_SECRET",
+    "oidc_method": "WANDB_OIDC_AUTH_METHOD",
 }
 
 
@@ -213,7 +219,12 @@ def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
     out = dict(values)
     storage, tls = out.get("WANDB_STORAGE", "embedded"), out.get("WANDB_TLS", "off")
     own_bucket = bool(out.get("WANDB_EXTERNAL_BUCKET_URL")) and storage == "external"
-    out["COMPOSE_FILE"] = ":".join(compose_files(storage, tls, test, own_bucket))
+    files = compose_files(storage, tls, test, own_bucket)
+    if out.get("WANDB_OIDC_ISSUER"):
+        # SSO's variables reach the server only when set: with SSO off the server's
+        # environment stays exactly as without it.
+        files.append("sso.yaml")
+    out["COMPOSE_FILE"] = ":".join(files)
     host = urlsplit(out.get("WANDB_HOST", ""))
     out["WANDB_TLS_HOSTNAME"] = host.hostname or ""
     if storage == "external":
