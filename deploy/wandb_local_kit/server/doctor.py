@@ -899,7 +899,7 @@ def observe_local(deployment: Deployment, values: dict[str, str]) -> LocalFacts:
             x.get("Service") == "wandb" and x.get("State") == "running"
             for x in facts.services or []
         )
-        facts.oidc = sso.observe(values, deployment.compose if wandb_up else None)
+        facts.oidc = sso.observe(values, deployment if wandb_up else None)
         if sso.enabled(values) and not wandb_up:
             facts.oidc.fetched.append(
                 sso.Discovery(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -136,7 +135,7 @@ def problems(values: dict[str, str]) -> list[Problem]:
         out.append(
             Problem(CLIENT_ID, "is empty", "pass --oidc-client-id with the provider's client id")
         )
-    if values.get(METHOD, DEFAULT_METHOD) not in METHODS:
+    if method_of(values) not in METHODS:
         out.append(
             Problem(METHOD, f"{values.get(METHOD)!r} is not a method", "use pkce or implicit")
         )
@@ -157,11 +156,22 @@ class Discovery:
     checked: bool = True  # False: could not even try (e.g. the container is not running)
 
 
+# The fields doctor judges; only these are kept (and shown in `doctor --json`).
+FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "response_types_supported",
+    "response_modes_supported",
+    "code_challenge_methods_supported",
+    "scopes_supported",
+)
+
+
 def read_document(text: str) -> dict:
     doc = json.loads(text)
     if not isinstance(doc, dict):
         raise ValueError("not a JSON object")
-    return doc
+    return {k: doc[k] for k in FIELDS if k in doc}
 
 
 def fetch_from_host(url: str, timeout: float = 5.0, verify: bool | str = True) -> Discovery:
@@ -190,27 +200,29 @@ _IN_CONTAINER = (
 )
 
 
-def fetch_in_container(compose, url: str, timeout: float = 5.0) -> Discovery:
+def fetch_in_container(deployment, url: str, timeout: float = 5.0) -> Discovery:
     """Fetches the document where W&B does: inside the running wandb container
-    (same network, same DNS, same CA store)."""
+    (same network, same DNS, same CA store). Through `docker exec`, whose output is
+    not redacted: a discovery document is public, and redaction would mangle its
+    JSON (`token_endpoint_auth_...` looks like a secret's name)."""
+    from wandb_local_kit.core.errors import KitError
+
     where = "the wandb container"
     try:
-        r = compose.run(
-            "exec", "-T", "wandb", "sh", "-c", _IN_CONTAINER, "sh", url, str(int(timeout)),
-            capture=True, check=False, timeout=timeout + 30,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return Discovery(where, url, error=f"no answer within {timeout + 30:.0f} s")
-    except Exception as err:  # docker missing or compose unreadable: not fetched
-        return Discovery(where, url, error=_short(err), checked=False)
-    if r.returncode != 0:
-        err = (r.stderr or "").strip().splitlines()
-        text = err[-1] if err else f"exit {r.returncode}"
-        if "not running" in text or "No such container" in text:
+        cid = deployment.container("wandb")
+        if cid is None:
+            return Discovery(where, url, error="the wandb service has no container", checked=False)
+        out = deployment.docker(
+            "exec", cid, "sh", "-c", _IN_CONTAINER, "sh", url, str(max(1, int(timeout)))
+        )
+    except KitError as err:
+        lines = [ln for ln in err.problem.strip().splitlines() if ln.strip()]
+        text = lines[-1].strip() if lines else "docker exec failed"
+        if "is not running" in text or "No such container" in text:
             return Discovery(where, url, error=text, checked=False)
-        return Discovery(where, url, error=text)
+        return Discovery(where, url, error=text.removeprefix("`docker exec` failed: "))
     try:
-        return Discovery(where, url, read_document(r.stdout))
+        return Discovery(where, url, read_document(out))
     except ValueError as err:
         return Discovery(where, url, error=f"the answer is not a JSON document ({err})")
 
@@ -293,15 +305,15 @@ class OidcFacts:
         return None
 
 
-def observe(values: dict[str, str], compose=None, timeout: float = 5.0) -> OidcFacts:
-    """Fetches the discovery document from this machine and, with a compose project
-    given, from inside its wandb container."""
+def observe(values: dict[str, str], deployment=None, timeout: float = 5.0) -> OidcFacts:
+    """Fetches the discovery document from this machine and, with a deployment given
+    (its wandb service running), from inside its wandb container."""
     if not enabled(values):
         return OidcFacts()
     issuer = values[ISSUER]
     facts = OidcFacts(issuer, method_of(values), redirect_uri(values.get("WANDB_HOST", "")))
     url = discovery_url(issuer)
     facts.fetched.append(fetch_from_host(url, timeout))
-    if compose is not None:
-        facts.fetched.append(fetch_in_container(compose, url, timeout))
+    if deployment is not None:
+        facts.fetched.append(fetch_in_container(deployment, url, timeout))
     return facts
