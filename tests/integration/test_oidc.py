@@ -91,6 +91,14 @@ def test_implicit_needs_id_token_a_code_only_provider_fails():
         assert "`code` (authorization code flow) is not supported" in found["oidc-method"].found
 
 
+def test_an_issuer_with_a_wrong_path_has_no_discovery_document():
+    with oidc.running() as idp:
+        found = diagnose(idp.issuer + "/realms/lab", "pkce")
+    f = found["oidc-discovery"]
+    assert f.severity == doctor.FAIL and "HTTP 404" in f.found and "path" in f.found
+    assert "oidc-issuer" not in found and "oidc-method" not in found  # nothing to judge
+
+
 def test_a_provider_that_stopped_is_unreachable_from_this_machine():
     with oidc.running() as idp:
         issuer = idp.issuer

@@ -179,13 +179,14 @@ def fetch_from_host(url: str, timeout: float = 5.0, verify: bool | str = True) -
 
     where = "this machine"
     try:
-        r = requests.get(url, timeout=timeout, verify=verify, allow_redirects=False)
+        r = requests.get(url, timeout=timeout, verify=verify)
     except requests.exceptions.SSLError as err:
         return Discovery(where, url, error=f"TLS: {_short(err)}")
-    except requests.RequestException:
-        return Discovery(where, url, error=net.reach(url, timeout).detail or "no answer")
+    except requests.RequestException as err:
+        tcp = net.reach(url, timeout)  # names refusal, DNS or silence the way health does
+        return Discovery(where, url, error=_short(err) if tcp.ok else tcp.detail)
     if r.status_code != 200:
-        return Discovery(where, url, error=f"HTTP {r.status_code}")
+        return Discovery(where, url, error=f"HTTP {r.status_code} (is the issuer's path right?)")
     try:
         return Discovery(where, url, read_document(r.text))
     except ValueError as err:
@@ -195,7 +196,7 @@ def fetch_from_host(url: str, timeout: float = 5.0, verify: bool | str = True) -
 # Runs inside the wandb container: curl when it has it, else wget (the image's
 # healthcheck relies on one of the two). The URL is $1, never part of the script.
 _IN_CONTAINER = (
-    'if command -v curl >/dev/null 2>&1; then curl -fsS --max-time "$2" "$1"; '
+    'if command -v curl >/dev/null 2>&1; then curl -fsSL --max-time "$2" "$1"; '
     'else wget -q -T "$2" -O - "$1"; fi'
 )
 
