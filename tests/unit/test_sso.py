@@ -216,3 +216,19 @@ def test_doctor_notes_the_redirect_and_what_it_could_not_check():
     assert note.severity == doctor.NOTE
     assert "register http://wandb.lab.test:8080/oidc/callback for client wandb" in note.found
     assert "not checked from the wandb container: not running" in note.found
+
+
+def test_preflight_refuses_a_hand_edited_plain_http_issuer_before_up():
+    """The same rule in settings: `up`'s preflight names an .env edited by hand."""
+    from wandb_local_kit.stack import preflight as pf
+
+    from tests.unit.test_preflight import by_name, host, values
+
+    good = values(WANDB_OIDC_ISSUER=ISSUER, WANDB_OIDC_CLIENT_ID="wandb")
+    assert by_name(pf.check(host(), good))[".env"].status == pf.OK
+    bad = values(WANDB_OIDC_ISSUER="http://idp.lab.example", WANDB_OIDC_CLIENT_ID="wandb")
+    check = by_name(pf.check(host(), bad))[".env"]
+    assert check.status == pf.FAIL and "WANDB_OIDC_ISSUER" in check.detail
+    assert "https://" in check.fix
+    odd = values(WANDB_OIDC_ISSUER=ISSUER, WANDB_OIDC_CLIENT_ID="w", WANDB_OIDC_AUTH_METHOD="code")
+    assert "'code' is not a method" in by_name(pf.check(host(), odd))[".env"].detail

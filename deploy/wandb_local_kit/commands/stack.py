@@ -74,7 +74,7 @@ def init(args) -> int:
         existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
     )
     values = settings.place_user_files(values, dep.home, dep.compose_dir)
-    problems = secret_problems + settings.validate(values, dep.compose_dir) + sso.problems(values)
+    problems = secret_problems + settings.validate(values, dep.compose_dir)
     if problems:
         print(
             f"error: {len(problems)} setting(s) need attention; {dep.env_file} was not written:",

@@ -20,13 +20,13 @@ import json
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from wandb_local_kit.core import net
+from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.settings import Problem, origin
 
-METHODS = ("pkce", "implicit")
-DEFAULT_METHOD = "implicit"  # W&B's default when OIDC_AUTH_METHOD is unset
+METHODS = settings.OIDC_METHODS
+DEFAULT_METHOD = settings.OIDC_DEFAULT_METHOD
 REQUIRED_SCOPES = ("openid", "profile", "email")
 WELL_KNOWN = "/.well-known/openid-configuration"
 # .env keys and the init flags that set them.
@@ -100,46 +100,8 @@ def read_secret_file(path: Path) -> str:
 
 
 def problems(values: dict[str, str]) -> list[Problem]:
-    """init's validation of the OIDC settings (nothing to check when OIDC is off)."""
-    issuer = values.get(ISSUER, "")
-    if not issuer:
-        extra = [k for k in (CLIENT_ID, SECRET, METHOD) if values.get(k)]
-        if extra:
-            return [
-                Problem(
-                    ISSUER,
-                    f"is empty while {', '.join(extra)} is set",
-                    "pass --oidc-issuer URL (or --no-oidc to turn SSO off)",
-                )
-            ]
-        return []
-    out: list[Problem] = []
-    parts = urlsplit(issuer)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        out.append(
-            Problem(ISSUER, f"{issuer!r} is not an https URL", "pass the provider's issuer URL")
-        )
-    elif parts.scheme == "http" and not net.is_loopback(parts.hostname):
-        out.append(
-            Problem(
-                ISSUER,
-                f"{issuer!r} is plain http on another machine: ID tokens would travel unencrypted",
-                "use the provider's https:// issuer (http only for a provider on loopback)",
-            )
-        )
-    elif parts.query or parts.fragment:
-        out.append(
-            Problem(ISSUER, f"{issuer!r} has a query or fragment", "pass the issuer URL only")
-        )
-    if not values.get(CLIENT_ID):
-        out.append(
-            Problem(CLIENT_ID, "is empty", "pass --oidc-client-id with the provider's client id")
-        )
-    if method_of(values) not in METHODS:
-        out.append(
-            Problem(METHOD, f"{values.get(METHOD)!r} is not a method", "use pkce or implicit")
-        )
-    return out
+    """The OIDC settings' problems (settings' rule: init, preflight and up refuse them)."""
+    return settings.oidc_problems(values)
 
 
 # --- doctor: the discovery document --------------------------------------------------------
