@@ -146,9 +146,12 @@ def test_count_users_reads_a_lab_file_and_names_a_bad_one(tmp_path):
     good = tmp_path / "lab.yaml"
     good.write_text("users:\n  - email: a@lab\n  - email: b@lab\nteams: []\n")
     assert lic.count_users(good) == 2
+    good.write_text("users:\n  a@lab: {admin: true}\n  b@lab: {}\n  c@lab: {}\n")
+    assert lic.count_users(good) == 3  # a mapping keyed by user counts its keys
     for text, said in [
         ("teams: []\n", "no top-level `users:` list"),
-        ("users: {a: 1}\n", "no top-level `users:` list"),
+        ("users: 12\n", "no top-level `users:` list"),
+        ("- a\n- b\n", "no top-level `users:` list"),
         ("users: [\n", "not valid YAML"),
     ]:
         bad = tmp_path / "bad.yaml"

@@ -189,8 +189,8 @@ class LabFileError(ValueError):
 
 
 def count_users(path: Path) -> int:
-    """How many people a lab file (YAML, a top-level `users:` list) lists. Only the
-    count: the file itself is `people`' business."""
+    """How many people a lab file (YAML, a top-level `users:` list, or a mapping keyed
+    by user) lists. Only the count: the file itself is `people`' business."""
     import yaml
 
     try:
@@ -200,6 +200,6 @@ def count_users(path: Path) -> int:
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise LabFileError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     users = data.get("users") if isinstance(data, dict) else None
-    if not isinstance(users, list):
+    if not isinstance(users, list | dict):
         raise LabFileError(f"{path} has no top-level `users:` list")
     return len(users)
