@@ -29,7 +29,7 @@ METHODS = settings.OIDC_METHODS
 DEFAULT_METHOD = settings.OIDC_DEFAULT_METHOD
 REQUIRED_SCOPES = ("openid", "profile", "email")
 WELL_KNOWN = "/.well-known/openid-configuration"
-# .env keys and the init flags that set them.
+# The .env keys (init's --oidc-* flags set them; compose/sso.yaml passes them on).
 ISSUER, CLIENT_ID, SECRET, METHOD = (
     "WANDB_OIDC_ISSUER",
     "WANDB_OIDC_CLIENT_ID",
