@@ -278,6 +278,16 @@ def run_html(ctx: SmokeContext, rec: Recorder) -> None:
                 k, w, None if d is None else d.decode(errors="replace"), n
             ),
         )
+        columns = ["file", "bytes", "sha256"]
+        rec.show(
+            evidence.table(
+                f"{key}: size and sha256",
+                columns,
+                [[key, len(want.encode()), sdk.sha256(want.encode())]],
+                columns,
+                [[key, len(got), sdk.sha256(got)]],
+            )
+        )
         expect(f"{key} bytes (sha256)", sdk.sha256(want.encode()), sdk.sha256(got))
     rec.compared_("HTML from string and from file: byte-identical")
 
