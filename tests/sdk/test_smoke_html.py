@@ -209,6 +209,7 @@ def test_broken_data_shows_as_a_visible_difference_named_in_the_failure(broken, 
 
         # video: one frame dropped - 6 frames logged, 5 read back, said beside them
         assert "clip_gif" in results["video"]["detail"]
+        assert "5 frames read back, 6 logged" in results["video"]["detail"]
         gif = next(e for e in evidence_of(page, "video") if e["label"].startswith("clip_gif"))
         assert gif["counts"] == [6, 5], gif["counts"]
         assert "5 frames read back, 6 logged" in gif["text"]

@@ -73,7 +73,8 @@ def _shown(rec: Recorder, run, key: str, root: str, show) -> bytes:
     except CheckFailed as err:
         shown = rec.evidence[-1]
         shown["note"] = "; ".join(filter(None, [str(err), shown.get("note")]))
-        raise
+        # The failure says what the page shows too (a lost frame, an unreadable file).
+        raise CheckFailed(shown["note"]) from err
     return data
 
 
