@@ -4,7 +4,6 @@ what `show` writes reads back to the same content."""
 from __future__ import annotations
 
 import pytest
-
 from wandb_local_kit.core.errors import EXIT_USAGE, KitError
 from wandb_local_kit.server.people import labfile
 
