@@ -229,3 +229,36 @@ def test_free_tier_has_no_scim_and_no_service_accounts(tmp_path, claims):
         refused(gql(server, server.admin_key, SA, e="lab", d="ci"), "Enterprise license")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("access", "reads", "writes"),
+    [("PRIVATE", False, False), ("USER_READ", True, False), ("USER_WRITE", True, True)],
+    ids=["team-private", "public", "open"],
+)
+def test_project_visibility_decides_what_outsiders_may_do(ent, access, reads, writes):
+    ok(gql(ent, ent.admin_key, CREATE_TEAM, t="lab", a="bob"))
+    set_access = """mutation($e: String, $p: String!, $a: String) { upsertModel(input:
+      {entityName: $e, name: $p, access: $a}) { project { access } } }"""
+    refused(gql(ent, ent.eve, set_access, e="lab", p="p", a="USER_WRITE"), "permission denied")
+    assert (
+        ok(gql(ent, ent.bob, set_access, e="lab", p="p", a=access))["upsertModel"]["project"][
+            "access"
+        ]
+        == access
+    )
+    read = 'query($e: String!) { project(entityName: $e, name: "p") { name access } }'
+    r = gql(ent, ent.eve, read, e="lab")  # eve is in no team
+    assert (r.status_code == 200 and r.json()["data"]["project"]["name"] == "p") is reads, r.text
+    r = gql(ent, ent.eve, UPSERT, e="lab", p="p")
+    assert (r.status_code == 200 and not r.json().get("errors")) is writes, r.text
+    fs = requests.post(
+        f"{ent.url}/files/lab/p/r1/file_stream",
+        json={"files": {}},
+        auth=("api", ent.eve),
+        timeout=30,
+    )
+    assert (fs.status_code != 403) is writes
+    # another project of the same team stays closed to her
+    r = gql(ent, ent.eve, 'query { project(entityName: "lab", name: "other") { name } }')
+    assert r.status_code == 403

@@ -109,13 +109,18 @@ class Handler(BaseHTTPRequestHandler):
     def _ctx(self, user) -> Ctx:
         return Ctx(self.app.store, self.app.files, self.app.settings, user, dict(self.headers))
 
-    def _entity_denied(self, user: dict, entity: str, op: str, write: bool = False) -> bool:
-        """Answer 404 / 403 (and return True) unless `user` may use `entity`'s data."""
+    def _entity_denied(
+        self, user: dict, entity: str, op: str, write: bool = False, project: str | None = None
+    ) -> bool:
+        """Answer 404 / 403 (and return True) unless `user` may use `entity`'s data (or the
+        project's visibility lets them)."""
         from .graphql_exec import GqlError
-        from .resolvers.base import check_entity
+        from .resolvers.base import check_entity, entity_exists, project_open
 
         ctx = self._ctx(user)
         ctx.write = write
+        if project and entity_exists(ctx.store, entity) and project_open(ctx, entity, project):
+            return False
         try:
             check_entity(ctx, entity)
         except GqlError as e:
@@ -309,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
                     for k, v in (payload.get("files") or {}).items()
                 },
             )
-        if self._entity_denied(user, parts[2], "file_stream", write=True):
+        if self._entity_denied(user, parts[2], "file_stream", write=True, project=parts[3]):
             return None
         status, body = filestream.handle(self._ctx(user), parts[2], parts[3], parts[4], payload)
         enc = self.headers.get("Content-Encoding", "").lower()
@@ -430,7 +435,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = [unquote(p) for p in path.split("/", 5)]
         if len(parts) != 6:
             return self._json(404, {"error": "not found"})
-        if self._entity_denied(user, parts[2], "run-file"):
+        if self._entity_denied(user, parts[2], "run-file", project=parts[3]):
             return None
         return self._redirect_or_stream("/".join(parts[2:6]))
 

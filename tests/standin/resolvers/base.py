@@ -28,11 +28,13 @@ class Ctx:
     def username(self) -> str:
         return self.user["username"]
 
-    def entity_or_default(self, entity: str | None) -> str:
-        """The named entity (default: the caller's own), after the access check."""
+    def entity_or_default(self, entity: str | None, project: str | None = None) -> str:
+        """The named entity (default: the caller's own), after the access check; with a
+        project, that project's visibility may let others in (see project_open)."""
         # a service account's default entity is its team (it has no personal entity)
         name = entity or self.user.get("default_entity") or self.username
-        check_entity(self, name)
+        if not (project and entity_exists(self.store, name) and project_open(self, name, project)):
+            check_entity(self, name)
         return name
 
     def can_access(self, entity: str) -> bool:
@@ -41,6 +43,20 @@ class Ctx:
         from . import teams  # teams imports this module
 
         return teams.may_use(self, entity)
+
+
+# Project visibility (docs: restricted-projects): PRIVATE ("Team": only the entity's members),
+# USER_READ ("Public": anyone signed in reads, the team writes), USER_WRITE ("Open": anyone
+# signed in reads and writes). These GraphQL `access` strings are the stand-in's reading of
+# W&B's (UNCONFIRMED, shared/reference/people.md §4); Restricted projects are not modelled.
+OPEN_FOR = {"USER_READ": ("read",), "USER_WRITE": ("read", "write")}
+
+
+def project_open(ctx: Ctx, entity: str, project: str) -> bool:
+    """Whether the project's visibility admits this caller for this kind of access."""
+    doc = ctx.store.get("project", f"{entity}/{project}")
+    allowed = OPEN_FOR.get((doc or {}).get("access") or "PRIVATE", ())
+    return ("write" if ctx.write else "read") in allowed
 
 
 def entity_exists(store, name: str) -> bool:
@@ -62,19 +78,22 @@ def check_entity(ctx: Ctx, entity: str) -> None:
         raise permission_denied(ctx, entity)
 
 
-def readable_entity(ctx: Ctx, entity: str | None) -> str | None:
-    """For reads: an unknown entity is simply absent (null), another user's is refused."""
+def readable_entity(ctx: Ctx, entity: str | None, project: str | None = None) -> str | None:
+    """For reads: an unknown entity is simply absent (null), another user's is refused
+    (unless the named project is Public or Open)."""
     name = entity or ctx.user.get("default_entity") or ctx.username
     if not entity_exists(ctx.store, name):
         return None
-    check_entity(ctx, name)
+    if not (project and project_open(ctx, name, project)):
+        check_entity(ctx, name)
     return name
 
 
 def guard(ctx: Ctx, doc: dict | None) -> dict | None:
     """A document found by id is only returned to a caller who may access its entity."""
     if doc is not None and not ctx.can_access(doc.get("entity", "")):
-        raise permission_denied(ctx, doc.get("entity", ""))
+        if not (doc.get("project") and project_open(ctx, doc["entity"], doc["project"])):
+            raise permission_denied(ctx, doc.get("entity", ""))
     return doc
 
 
