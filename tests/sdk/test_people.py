@@ -380,3 +380,26 @@ def test_free_tier_applies_what_it_can_and_names_the_rest(standin, tmp_path):
     assert [m.name for m in api_for(lab).team(team).members] == [f"{team}-a"]
     again = lab.apply(text, code=1)
     assert again["changes"] == 0
+
+
+def test_wrong_key_or_no_server_refused_without_traceback(lab):
+    bad_key = new_api_key()
+    env_key = lab.server.admin_key
+    try:
+        lab.server.admin_key = bad_key  # the kit sends WANDB_API_KEY=<this>
+        proc = lab.kit("plan", text=LAB)
+    finally:
+        lab.server.admin_key = env_key
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "could not sign in" in proc.stderr and "fix:" in proc.stderr
+    assert bad_key not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    # a key of someone who is not an instance admin: listing users is refused
+    lab.server.admin_key = lab.bob
+    try:
+        proc = lab.kit("show")
+    finally:
+        lab.server.admin_key = env_key
+    assert proc.returncode == 1 and "instance admin" in proc.stderr, proc.stderr
+    lab.server.stop()
+    proc = lab.kit("apply", text=LAB)
+    assert proc.returncode == 3 and "does not answer" in proc.stderr, proc.stderr

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from wandb_local_kit.commands.common import add_target_options, target
-from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
+from wandb_local_kit.core.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    KitError,
+)
 
 
 def configure_people(p: argparse.ArgumentParser) -> None:
@@ -59,6 +65,14 @@ def people(args) -> int:
             fix="people commands need an instance admin's key: export WANDB_API_KEY=... "
             "(or `wandb-kit login`)",
             exit_code=EXIT_USAGE,
+        )
+    unreachable = client.probe(where)
+    if unreachable:
+        raise KitError(
+            f"the server at {where.url} does not answer ({unreachable}); nothing was changed",
+            fix="start it (`wandb-kit up`) or give its URL with --url; `wandb-kit health` "
+            "shows which layer fails",
+            exit_code=EXIT_UNREACHABLE,
         )
     if where.ca_hint:
         os.environ.setdefault("REQUESTS_CA_BUNDLE", where.ca_hint)
