@@ -36,6 +36,8 @@ from wandb_local_kit.stack import settings
 
 # The private ACME CA of test-acme.yaml (host:port inside the stack).
 TEST_ACME_CA = "acme-ca:9443"
+# base64url of {"alg":"none"} . {"flags":["enterprise"]} . "test": not a real W&B license
+STANDIN_ENTERPRISE_LICENSE = "eyJhbGciOiJub25lIn0.eyJmbGFncyI6WyJlbnRlcnByaXNlIl19.test"
 
 
 def free_loopback_port() -> int:
@@ -146,7 +148,9 @@ class StackFactory:
             WANDB_STORAGE=storage,
             WANDB_TLS=tls,
             WANDB_BIND="127.0.0.1",
-            WANDB_LICENSE="test-license",
+            # a placeholder; in the stand-in's convention (tests/standin/license.py) an
+            # Enterprise-tier license, so team service accounts and SCIM can be tested
+            WANDB_LICENSE=STANDIN_ENTERPRISE_LICENSE,
             WANDB_CPUS="2",
             WANDB_MEMORY="2g",
             # A throwaway test server: its admin API key is the tests' API key

@@ -14,6 +14,8 @@ FAIL when a server loses or corrupts what they check. Off unless STANDIN_FAULTS 
       drop-group              runs are read back without their group
       repeat-grid             grid sweeps hand out their first point twice
       max-body:BYTES          POST bodies larger than BYTES get 413, like a proxy limit
+      leak-private-projects   every signed-in user may read every team's projects, as if
+                              the server ignored team membership (a permission bug)
 
 Keys look like `<entity>/<project>/<run>/<file name>` for run files and media, and
 `wandb_artifacts/<entity>/<md5 hex>` for artifact files. Faults touch only what is
@@ -39,6 +41,7 @@ class Faults:
         self.alter_histograms: list[tuple[str, int]] = []
         self.repeat_grid = False
         self.max_body: int | None = None
+        self.leak_private = False
         for item in filter(None, (s.strip() for s in spec.split(","))):
             name, _, arg = item.partition(":")
             if name in ("corrupt-files", "truncate-files", "lose-files", "drop-frame"):
@@ -54,6 +57,8 @@ class Faults:
                 self.drop_group = True
             elif name == "repeat-grid":
                 self.repeat_grid = True
+            elif name == "leak-private-projects":
+                self.leak_private = True
             elif name == "max-body":
                 self.max_body = int(arg)
             else:
