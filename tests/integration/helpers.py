@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests import childproc
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,19 +39,17 @@ def kit(server, *args: str, timeout: float = 900, env=None) -> subprocess.Comple
     """Runs `wandb-kit ARGS` against a test stack's compose dir and env file."""
     from wandb_local_kit.stack import settings
 
-    return subprocess.run(
+    return childproc.run(
         [
             sys.executable,
             "-m",
-            "deploy",
+            "wandb_local_kit",
             *args,
             "--compose-dir",
             str(settings.default_compose_dir()),
             "--env-file",
             str(server.env_file),
         ],
-        capture_output=True,
-        text=True,
         timeout=timeout,
         cwd=ROOT,
         env=env,
