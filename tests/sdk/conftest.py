@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from wandb_local_kit.testing import STANDIN_ENTERPRISE_LICENSE
 
 from tests import childproc
 
@@ -142,8 +143,11 @@ needs_local_files = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def standin(tmp_path_factory):
+    # Licensed like the kit's test stacks (Enterprise tier in the stand-in's convention), so
+    # the whole smoke suite, teams included, runs against it.
     server = StandIn(
-        vol=tmp_path_factory.mktemp("standin") / "vol", extra_env=external_backends()
+        vol=tmp_path_factory.mktemp("standin") / "vol",
+        extra_env={**external_backends(), "LICENSE": STANDIN_ENTERPRISE_LICENSE},
     ).start()
     yield server
     server.stop()

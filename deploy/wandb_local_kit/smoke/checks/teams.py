@@ -11,7 +11,7 @@ the check is SKIPPED, saying so.
 
 from __future__ import annotations
 
-from wandb_local_kit.smoke import sdk
+from wandb_local_kit.smoke import evidence, sdk
 from wandb_local_kit.smoke.context import (
     CheckFailed,
     Recorder,
@@ -77,14 +77,26 @@ def run_teams(ctx: SmokeContext, rec: Recorder) -> None:
         rec.run_urls.append(sdk.run_url(ctx, path))
 
         mate = wandb.Api(api_key=keys[1], overrides={"base_url": ctx.base_url}, timeout=60)
-        expect("teammate reads the run (summary.secret)", 42, mate.run(path).summary.get("secret"))
-        rec.compared_("a member's run in a private team project, read by a teammate")
-
+        read_by_mate = _read_secret(mate, path)
         stranger = wandb.Api(api_key=keys[2], overrides={"base_url": ctx.base_url}, timeout=60)
-        try:
-            leaked = stranger.run(path).summary.get("secret")
-        except Exception:  # noqa: BLE001 - refused: the SDK raises its own error types
-            leaked = None
+        leaked = _read_secret(stranger, path)
+        # Shown before the assertions, so a failing check still shows who read what.
+        columns = ["reader", "their team", "summary.secret"]
+        rec.show(
+            evidence.table(
+                f"who may read {path}, a private project of team {TEAM}",
+                columns,
+                [["teammate", TEAM, 42], ["outsider", OUTSIDE, "refused"]],
+                columns,
+                [
+                    ["teammate", TEAM, "refused" if read_by_mate is None else read_by_mate],
+                    ["outsider", OUTSIDE, "refused" if leaked is None else leaked],
+                ],
+                sides=("the permission rule", "what the server answered"),
+            )
+        )
+        expect("teammate reads the run (summary.secret)", 42, read_by_mate)
+        rec.compared_("a member's run in a private team project, read by a teammate")
         expect_true(
             "outsider refused",
             leaked is None,
@@ -95,3 +107,11 @@ def run_teams(ctx: SmokeContext, rec: Recorder) -> None:
     finally:
         for member in created:
             member.delete()
+
+
+def _read_secret(api, path: str):
+    """summary.secret of the run as this key sees it; None when the server refuses."""
+    try:
+        return api.run(path).summary.get("secret")
+    except Exception:  # noqa: BLE001 - refused: the SDK raises its own error types
+        return None
