@@ -55,7 +55,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-m",
-                    "deploy",
+                    "wandb_local_kit",
                     "smoke",
                     "--url",
                     url,

@@ -78,7 +78,7 @@ def faulty_results(tmp_path_factory):
             [
                 sys.executable,
                 "-m",
-                "deploy",
+                "wandb_local_kit",
                 "smoke",
                 "--url",
                 server.url,

@@ -33,7 +33,7 @@ def smoke(server: StandIn, out: Path, checks: list[str], keep: bool = False):
     argv = [
         sys.executable,
         "-m",
-        "deploy",
+        "wandb_local_kit",
         "smoke",
         "--url",
         server.url,
