@@ -684,7 +684,8 @@ def bucket_controls_layer(target: client.Target, timeout: float) -> Layer | None
             "bucket-controls",
             OK,
             t.seconds,
-            "no versioning, object lock or lifecycle rule; CORS only for W&B's origin",
+            "; ".join(f"{c.name.removeprefix('bucket ')}: {c.detail}" for c in checks),
+            facts={c.name: c.status for c in checks},
         )
     return Layer(
         "bucket-controls",
