@@ -99,7 +99,7 @@ def lab(test_image, tmp_path_factory):
             "run", "-d", "--name", names["s3"], "-p", f"{s3_port}:{s3_port}",
             "-v", f"{conf / 's3.json'}:/etc/lab/s3.json:ro",
             test_image("s3"), "server", "-ip.bind=0.0.0.0", "-s3", f"-s3.port={s3_port}",
-            "-s3.config=/etc/lab/s3.json", "-master.telemetry=false",
+            "-s3.port.grpc=18333", "-s3.config=/etc/lab/s3.json", "-master.telemetry=false",
             "-s3.port.iceberg=0", "-s3.port.lance=0",
             # No server-wide CORS for anyone: only bucket rules count.
             "-s3.allowedOrigins=https://nobody.invalid",

@@ -62,3 +62,40 @@ def test_seaweedfs_runs_as_uid_1000_and_owns_data(test_image):
         assert "fips140=on" in env["GODEBUG"].split(",")
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", cid], capture_output=True)
+
+
+def test_compose_command_line_serves_on_a_high_bucket_port(test_image):
+    """external.yaml's seaweedfs command, as compose renders it, with the bucket on a
+    port above 55535 (a TLS setup may pick any): S3's gRPC port would default to
+    port + 10000, no port at all, and weed would exit."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parents[2] / "compose/external.yaml").read_text())
+    values = {"WANDB_BUCKET_PORT": "60123", "WANDB_BUCKET_CORS_ORIGINS": "https://w.test"}
+
+    def render(arg: str) -> str:
+        return re.sub(
+            r"\$\{(\w+)(?::[-?][^}]*)?\}",
+            lambda m: values.get(m.group(1), m.group(0).split(":-")[-1].rstrip("}")),
+            arg,
+        )
+
+    command = [render(a) for a in compose["services"]["seaweedfs"]["command"]]
+    command = [a for a in command if not a.startswith("-s3.config")]  # no identities here
+    cid = _run("run", "-d", "--hostname", "seaweedfs", test_image("s3"), *command).strip()
+    try:
+        deadline, answered = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "200" not in answered:
+            time.sleep(1)
+            answered = subprocess.run(
+                ["docker", "exec", cid, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                 "http://127.0.0.1:60123/healthz"],
+                capture_output=True, text=True,
+            ).stdout  # fmt: skip
+        state = _run("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", cid).split()
+        assert answered == "200" and state == ["true", "0"], _run("logs", "--tail", "5", cid)
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", cid], capture_output=True)
