@@ -17,6 +17,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,6 @@ from wandb_local_kit.testing import free_loopback_port
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which every account may run
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
-DOCKER0 = "172.17.0.1"  # this host's docker0 address: the host and containers reach it
 COUNT_RUNS = (
     "import wandb; api = wandb.Api(); print(len(list(api.runs(api.default_entity + '/journey'))))"
 )
@@ -103,11 +103,12 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
     python = home / "venv" / "bin" / "python"
 
     https, http, bucket = free_loopback_port(), free_loopback_port(), free_loopback_port()
-    # The bucket's one name for clients and the wandb container: this host's docker0
-    # address (both reach it), with Caddy's bucket port published there.
+    # The bucket's one name for clients and the wandb container: this machine's name
+    # (init's default; inside the stack an alias of Caddy), on a free port published
+    # where that name resolves here. Caddy's certificate names it.
     made = kit(
         "init", "--tls", "internal", "--host", f"https://localhost:{https}",
-        "--storage", "external", "--bucket-url", f"https://{DOCKER0}:{bucket}",
+        "--storage", "external", "--bucket-url", f"https://{socket.gethostname()}:{bucket}",
         "--image", f"{IMAGE_PREFIX}wandb-standin:test",
     )  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
@@ -117,7 +118,7 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
     text = env_file.read_text()
     assert f"WANDB_HTTPS_PORT='{https}'" in text
     # What the user edits by hand: the project name, the plain-http port, and the
-    # proxy image from their registry mirror (here: the offline stand-in).
+    # images from their registry mirror (here: the offline test images).
     project = f"kit-test-{uuid.uuid4().hex[:8]}"
     text = text.replace(
         "COMPOSE_PROJECT_NAME='wandb'", f"COMPOSE_PROJECT_NAME='{project}'"
@@ -129,7 +130,8 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
         ("STORAGE_INIT_IMAGE", "aws-cli"),
     ):
         text = re.sub(rf"^{key}=.*$", f"{key}='{IMAGE_PREFIX}{image}:test'", text, flags=re.M)
-    text = re.sub(r"^WANDB_BUCKET_BIND=.*$", f"WANDB_BUCKET_BIND='{DOCKER0}'", text, flags=re.M)
+    where = socket.gethostbyname(socket.gethostname())  # 127.0.0.1 on our machines
+    text = re.sub(r"^WANDB_BUCKET_BIND=.*$", f"WANDB_BUCKET_BIND='{where}'", text, flags=re.M)
     env_file.write_text(text)
     try:
         up = kit("up", timeout=900)
