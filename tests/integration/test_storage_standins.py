@@ -236,8 +236,12 @@ def test_s3_standin_keeps_objects_across_restart(s3_container, docker_client):
     s3_container.get_wrapped_container().reload()
     wait_for(lambda: _live(s3_container), what="s3 stand-in after restart")
     _, s3 = _s3(s3_container)
-    body = s3.get_object(Bucket="wandb", Key="kept.bin")["Body"].read()
-    assert body == b"survives restarts"
+    # S3's /healthz answers before the volume server is back with the master: the
+    # real store serves the object within seconds, not necessarily at once.
+    got = wait_for(
+        lambda: s3.get_object(Bucket="wandb", Key="kept.bin"), what="object after restart"
+    )
+    assert got["Body"].read() == b"survives restarts"
 
 
 def test_s3_standin_refuses_flags_seaweedfs_lacks(test_image):
