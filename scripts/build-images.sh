@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the offline test images (tests/images/*/Dockerfile): the stand-ins for
-# mysql, S3 object storage (SeaweedFS; also MinIO for the migration test), the
-# storage-init job (AWS CLI), the TLS proxy (Caddy) and the W&B server.
+# Builds the offline test images (tests/images/*/Dockerfile): the real SeaweedFS
+# (s3) and Caddy at the compose pins, the real AWS CLI v1 (storage-init), and the
+# stand-ins for mysql (MariaDB), MinIO (the migration test) and the W&B server.
 #
 #   scripts/build-images.sh [NAME ...]        (default: every image)
 #
