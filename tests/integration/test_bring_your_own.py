@@ -60,7 +60,7 @@ def lab(test_image, tmp_path_factory):
     """The lab's own MySQL and S3 store, outside any compose project."""
     tag = uuid.uuid4().hex[:8]
     names = {"mysql": f"lab-mysql-{tag}", "s3": f"lab-s3-{tag}"}
-    mysql_port, s3_port, filer_port = _free_port(), _free_port(), _free_port()
+    mysql_port, s3_port = _free_port(), _free_port()
     conf = tmp_path_factory.mktemp("lab-s3")
     (conf / "s3.json").write_text(
         json.dumps(
@@ -93,11 +93,14 @@ def lab(test_image, tmp_path_factory):
             "-v", f"{COMPOSE_DIR / 'mysql' / 'conf.d'}:/etc/mysql/conf.d:ro",
             test_image("mysql"), f"--port={mysql_port}", "--version=8.4.7-standin",
         )  # fmt: skip
+        # The real SeaweedFS on its own network, only the S3 port published: its
+        # master, volume and filer ports would collide on the host network.
         _docker(
-            "run", "-d", "--name", names["s3"], "--network", "host",
+            "run", "-d", "--name", names["s3"], "-p", f"{s3_port}:{s3_port}",
             "-v", f"{conf / 's3.json'}:/etc/lab/s3.json:ro",
-            test_image("s3"), "server", "-s3", f"-s3.port={s3_port}",
-            f"-filer.port={filer_port}", "-s3.config=/etc/lab/s3.json",
+            test_image("s3"), "server", "-ip.bind=0.0.0.0", "-s3", f"-s3.port={s3_port}",
+            "-s3.port.grpc=18333", "-s3.config=/etc/lab/s3.json", "-master.telemetry=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
             # No server-wide CORS for anyone: only bucket rules count.
             "-s3.allowedOrigins=https://nobody.invalid",
         )  # fmt: skip
@@ -302,7 +305,7 @@ def test_store_that_refuses_bucket_cors_gets_a_warning_not_a_failure(stacks, lab
     _docker(
         "run", "-d", "--name", name, "--network", "host",
         "-e", f"MINIO_ROOT_USER={root[0]}", "-e", f"MINIO_ROOT_PASSWORD={root[1]}",
-        test_image("s3"), "server", "/data", "--address", f":{port}",
+        test_image("minio"), "server", "/data", "--address", f":{port}",
     )  # fmt: skip
     compose = None
     try:

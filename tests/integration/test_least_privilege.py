@@ -16,6 +16,7 @@ import shutil
 import stat
 import subprocess
 import uuid
+from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
@@ -172,3 +173,118 @@ def test_no_secret_on_the_command_line_of_kit_subprocesses(stack, tmp_path):
     for key, value in _secrets(stack.values).items():
         assert value not in argv, f"{key} on a kit subprocess's command line"
         assert value not in made.stdout + made.stderr, f"{key} in the kit's output"
+
+
+def test_wandb_key_cannot_change_bucket_settings(stack):
+    """The real SeaweedFS lets any key with Write on a bucket turn on versioning and
+    lifecycle rules and replace CORS; storage-init's bucket policy denies W&B's key all
+    of them (object lock too, which 4.48 denies on its own)."""
+    v = stack.values
+    wandb = _s3(stack, v["WANDB_S3_ACCESS_KEY"], v["WANDB_S3_SECRET_KEY"])
+    b = v["WANDB_BUCKET_NAME"]
+    lifecycle = {
+        "Rules": [
+            {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}
+        ]
+    }
+    lock = {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}},
+    }
+    cors = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"]}]}
+    refused = {
+        "versioning": lambda: wandb.put_bucket_versioning(
+            Bucket=b, VersioningConfiguration={"Status": "Enabled"}
+        ),
+        "object lock": lambda: wandb.put_object_lock_configuration(
+            Bucket=b, ObjectLockConfiguration=lock
+        ),
+        "lifecycle": lambda: wandb.put_bucket_lifecycle_configuration(
+            Bucket=b, LifecycleConfiguration=lifecycle
+        ),
+        "lifecycle delete": lambda: wandb.delete_bucket_lifecycle(Bucket=b),
+        "cors": lambda: wandb.put_bucket_cors(Bucket=b, CORSConfiguration=cors),
+        "cors delete": lambda: wandb.delete_bucket_cors(Bucket=b),
+        "policy delete": lambda: wandb.delete_bucket_policy(Bucket=b),
+    }
+    codes = {name: _code(call) for name, call in refused.items()}
+    assert codes == dict.fromkeys(refused, "AccessDenied")
+    assert wandb.get_bucket_versioning(Bucket=b).get("Status") is None
+    origins = [o for r in wandb.get_bucket_cors(Bucket=b)["CORSRules"] for o in r["AllowedOrigins"]]
+    assert origins == [v["WANDB_BUCKET_CORS_ORIGINS"]]
+
+
+def _doctor(stack) -> dict:
+    ran = kit(stack, "doctor", "--no-deep", "--json")
+    return json.loads(ran.stdout)
+
+
+def test_doctor_and_health_watch_bucket_settings(stack):
+    """Quiet on the bucket storage-init made; after the admin turns on versioning, a
+    lifecycle rule and a CORS rule for another origin, doctor and health --deep name
+    each with the fix. (Runs last in this module: versioning cannot be undone.)"""
+    from wandb_local_kit.stack.bucket_controls import check_bucket_controls
+
+    v = stack.values
+    admin = _s3(stack, v["STORAGE_ADMIN_ACCESS_KEY"], v["STORAGE_ADMIN_SECRET_KEY"])
+    b, origin = v["WANDB_BUCKET_NAME"], v["WANDB_BUCKET_CORS_ORIGINS"]
+
+    before = _doctor(stack)
+    assert "bucket-controls" not in [f["pitfall"] for f in before["findings"]], before
+    watched = before["local"]["bucket_controls"]
+    assert [c["status"] for c in watched] == ["ok"] * 4, watched
+    assert not [c for c in watched if c["detail"].startswith("not watched")], watched
+
+    original_cors = admin.get_bucket_cors(Bucket=b)["CORSRules"]
+    admin.put_bucket_lifecycle_configuration(
+        Bucket=b,
+        LifecycleConfiguration={
+            "Rules": [
+                {"ID": "expire-all", "Status": "Enabled", "Filter": {"Prefix": ""},
+                 "Expiration": {"Days": 1}}
+            ]
+        },
+    )  # fmt: skip
+    admin.put_bucket_cors(
+        Bucket=b,
+        CORSConfiguration={
+            "CORSRules": original_cors
+            + [{"AllowedOrigins": ["https://elsewhere.test"], "AllowedMethods": ["GET"]}]
+        },
+    )
+    admin.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    try:
+        after = _doctor(stack)
+        finding = next(f for f in after["findings"] if f["pitfall"] == "bucket-controls")
+        assert finding["severity"] == "fail"
+        for name in ("bucket versioning", "bucket lifecycle", "bucket CORS rules"):
+            assert name in finding["checked"]
+        assert "expire-all" in finding["found"] and "https://elsewhere.test" in finding["found"]
+        assert (
+            "put-bucket-versioning" in finding["fix"]
+            and "delete-bucket-lifecycle" in finding["fix"]
+        )
+        assert after["exit_code"] == 2
+
+        health = kit(stack, "health", "--deep", "--json")
+        layer = next(
+            ly for ly in json.loads(health.stdout)["layers"] if ly["name"] == "bucket-controls"
+        )
+        assert layer["status"] == "fail" and "versioning is on" in layer["detail"]
+    finally:
+        admin.delete_bucket_lifecycle(Bucket=b)
+        admin.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": original_cors})
+        admin.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Suspended"})
+
+    # Object lock cannot be turned on for an existing bucket (4.48, even by the admin);
+    # a bucket created with it is what the check must catch.
+    locked = f"locked-{uuid.uuid4().hex[:8]}"
+    admin.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    host = v["WANDB_BUCKET_PUBLIC_URL"].split("://", 1)[1].rstrip("/")
+    key, secret = (
+        quote(v[k], safe="") for k in ("STORAGE_ADMIN_ACCESS_KEY", "STORAGE_ADMIN_SECRET_KEY")
+    )
+    url = f"s3://{key}:{secret}@{host}/{locked}"
+    checks = {c.name: c for c in check_bucket_controls(url, origin)}
+    assert checks["bucket object lock"].status == "fail"
+    assert "object lock is on" in checks["bucket object lock"].detail

@@ -68,7 +68,7 @@ def test_stack_with_minio_data_migrates_and_reads_back(stacks, test_image, tmp_p
         minio = _docker(
             "run", "-d", "-p", "127.0.0.1::9000",
             "-e", f"MINIO_ROOT_USER={old_root[0]}", "-e", f"MINIO_ROOT_PASSWORD={old_root[1]}",
-            "-v", f"{volume}:/data", test_image("s3"), "server", "/data", "--address", ":9000",
+            "-v", f"{volume}:/data", test_image("minio"), "server", "/data", "--address", ":9000",
         )  # fmt: skip
         try:
             port = _docker("port", minio, "9000/tcp").splitlines()[0].rsplit(":", 1)[1]
@@ -89,7 +89,7 @@ def test_stack_with_minio_data_migrates_and_reads_back(stacks, test_image, tmp_p
         with server.env_file.open("a") as f:
             f.write(f"MINIO_ROOT_USER='{old_root[0]}'\nMINIO_ROOT_PASSWORD='{old_root[1]}'\n")
 
-        moved = kit(server, "migrate-minio", "--minio-image", test_image("s3"))
+        moved = kit(server, "migrate-minio", "--minio-image", test_image("minio"))
         assert moved.returncode == 0, moved.stdout + moved.stderr
         assert f"migrated {len(keys)} objects" in moved.stdout, moved.stdout
         assert "every sha256 equal" in moved.stdout

@@ -1,7 +1,8 @@
 """The whole journey as a lab member would take it: a non-root account in the docker
 group installs the kit into a virtualenv of its own (from a wheelhouse, as on an
 air-gapped host; root's Python under /root is not theirs to run), with the kit's
-home in their home directory. init with TLS, up,
+home in their home directory. init with TLS and external storage (MySQL and the
+real SeaweedFS, whose data belongs to its own uid 1000, behind Caddy), up,
 login --bootstrap (admin API on only meanwhile), health --deep, a smoke subset,
 backup, down --volumes, restore, and the runs are back.
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -52,7 +55,7 @@ def wheelhouse(tmp_path_factory):
 @pytest.fixture
 def lab_member(test_image):
     """A fresh non-root account in the docker group, removed afterwards."""
-    for name in ("wandb-standin", "caddy"):
+    for name in ("wandb-standin", "caddy", "mysql", "s3", "aws-cli"):
         test_image(name)
     if os.geteuid() != 0:
         pytest.skip("creating the test account needs root (CI runs as root)")
@@ -99,9 +102,13 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     python = home / "venv" / "bin" / "python"
 
-    https, http = free_loopback_port(), free_loopback_port()
+    https, http, bucket = free_loopback_port(), free_loopback_port(), free_loopback_port()
+    # The bucket's one name for clients and the wandb container: this machine's name
+    # (init's default; inside the stack an alias of Caddy), on a free port published
+    # where that name resolves here. Caddy's certificate names it.
     made = kit(
         "init", "--tls", "internal", "--host", f"https://localhost:{https}",
+        "--storage", "external", "--bucket-url", f"https://{socket.gethostname()}:{bucket}",
         "--image", f"{IMAGE_PREFIX}wandb-standin:test",
     )  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
@@ -111,13 +118,20 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
     text = env_file.read_text()
     assert f"WANDB_HTTPS_PORT='{https}'" in text
     # What the user edits by hand: the project name, the plain-http port, and the
-    # proxy image from their registry mirror (here: the offline stand-in).
+    # images from their registry mirror (here: the offline test images).
     project = f"kit-test-{uuid.uuid4().hex[:8]}"
-    text = (
-        text.replace("COMPOSE_PROJECT_NAME='wandb'", f"COMPOSE_PROJECT_NAME='{project}'")
-        .replace("WANDB_HTTP_PORT='80'", f"WANDB_HTTP_PORT='{http}'")
-        .replace("CADDY_IMAGE='caddy:2.10.2'", f"CADDY_IMAGE='{IMAGE_PREFIX}caddy:test'")
-    )
+    text = text.replace(
+        "COMPOSE_PROJECT_NAME='wandb'", f"COMPOSE_PROJECT_NAME='{project}'"
+    ).replace("WANDB_HTTP_PORT='80'", f"WANDB_HTTP_PORT='{http}'")
+    for key, image in (
+        ("CADDY_IMAGE", "caddy"),
+        ("MYSQL_IMAGE", "mysql"),
+        ("SEAWEEDFS_IMAGE", "s3"),
+        ("STORAGE_INIT_IMAGE", "aws-cli"),
+    ):
+        text = re.sub(rf"^{key}=.*$", f"{key}='{IMAGE_PREFIX}{image}:test'", text, flags=re.M)
+    where = socket.gethostbyname(socket.gethostname())  # 127.0.0.1 on our machines
+    text = re.sub(r"^WANDB_BUCKET_BIND=.*$", f"WANDB_BUCKET_BIND='{where}'", text, flags=re.M)
     env_file.write_text(text)
     try:
         up = kit("up", timeout=900)
@@ -132,6 +146,14 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
 
         health = kit("health", "--deep")
         assert health.returncode in (0, 1), health.stdout + health.stderr
+        assert "bucket-controls" in health.stdout, health.stdout
+
+        # The store's data belongs to its own user, as in the official image.
+        seaweed = as_user("docker", "compose", "-p", project, "ps", "-q", "seaweedfs")
+        cid = seaweed.stdout.strip()
+        assert cid, seaweed.stdout + seaweed.stderr
+        owner = as_user("docker", "exec", cid, "stat", "-c", "%u", "/data", "/data/filerldb2")
+        assert owner.stdout.split() == ["1000", "1000"], owner.stdout + owner.stderr
 
         smoke = kit("smoke", "--only", "basics,images", "--keep", "--project", "journey")
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr

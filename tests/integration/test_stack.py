@@ -229,7 +229,7 @@ def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
     if storage == "external":
         # Each of these exists in a public registry today (README, "Images").
         assert images["mysql"].startswith("mysql:8.4.")
-        assert images["seaweedfs"] == "chrislusf/seaweedfs:4.44"
+        assert images["seaweedfs"] == "chrislusf/seaweedfs:4.48"
         assert images["storage-init"] == "amazon/aws-cli:2.35.10"
         # MinIO's images are gone from Docker Hub: none may remain, nor its settings.
         assert not [i for i in images.values() if "minio" in i.lower()]

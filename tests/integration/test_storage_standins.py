@@ -1,9 +1,10 @@
-"""The offline stand-ins for MySQL and S3 object storage are usable as the real ones.
+"""The test images for MySQL and S3 object storage are usable as the real ones.
 
-These images stand in for mysql:8.4 and SeaweedFS in every stack test, so what W&B needs
-from them is asserted here: MySQL's env/init-script interface, SQL over the wire, and
-S3 buckets with SeaweedFS's command line and identities file (enforced), presigned
-PUT/GET from the host, CORS rules, health endpoints, and data that survives a restart.
+The mysql image stands in for mysql:8.4 (MariaDB); the s3 image runs the real SeaweedFS
+(`weed` at the compose pin) behind the official image's entrypoint. What W&B needs from
+them is asserted here: MySQL's env/init-script interface, SQL over the wire, and S3
+buckets with SeaweedFS's command line and identities file (enforced), presigned PUT/GET
+from the host, CORS rules, health endpoints, and data that survives a restart.
 """
 
 from __future__ import annotations
@@ -106,8 +107,11 @@ def s3_container(test_image, tmp_path):
     conf.write_text(json.dumps(IDENTITIES))
     conf.chmod(0o644)
     # SeaweedFS's command line as compose/external.yaml gives it.
+    # `seaweedfs` as the host name: -ip names it, and inside compose the service name
+    # resolves; the real master and volume server find each other under it.
     container = publish_on_loopback(
         DockerContainer(test_image("s3"))
+        .with_kwargs(hostname="seaweedfs")
         .with_command(
             "server -ip=seaweedfs -ip.bind=0.0.0.0 -s3 -s3.port=8333 "
             "-s3.config=/etc/seaweedfs/s3.json -s3.port.iceberg=0 -s3.port.lance=0 "
@@ -232,8 +236,12 @@ def test_s3_standin_keeps_objects_across_restart(s3_container, docker_client):
     s3_container.get_wrapped_container().reload()
     wait_for(lambda: _live(s3_container), what="s3 stand-in after restart")
     _, s3 = _s3(s3_container)
-    body = s3.get_object(Bucket="wandb", Key="kept.bin")["Body"].read()
-    assert body == b"survives restarts"
+    # S3's /healthz answers before the volume server is back with the master: the
+    # real store serves the object within seconds, not necessarily at once.
+    got = wait_for(
+        lambda: s3.get_object(Bucket="wandb", Key="kept.bin"), what="object after restart"
+    )
+    assert got["Body"].read() == b"survives restarts"
 
 
 def test_s3_standin_refuses_flags_seaweedfs_lacks(test_image):

@@ -40,6 +40,10 @@ def run_health(args) -> int:
     report = health.run(where, key, key_source, deep=args.deep, timeout=args.timeout)
     if where.values:
         report.layers.append(health.check_license(where.values, users, lab_file))
+    if args.deep and where.values:
+        layer = health.bucket_controls_layer(where, args.timeout)
+        if layer is not None:
+            report.layers.append(layer)
     secrets = ((key,) if key else ()) + tuple(deployment(args, must_exist=False).secrets)
     if args.json:
         print(redact(json.dumps(report.to_json(), indent=2), extra=secrets))

@@ -287,6 +287,17 @@ PITFALLS: list[Pitfall] = [
         "WANDB_ADMIN_API_ENABLED=true is for the headless first-user bootstrap only",
         "once the first user exists: WANDB_ADMIN_API_ENABLED=false in .env, then `wandb-kit up`",
     ),
+    Pitfall(
+        "bucket-controls",
+        "Bucket versioning, object lock, lifecycle rules or a foreign CORS rule",
+        "deleting runs and artifacts frees no disk space; objects cannot be deleted; files "
+        "vanish after some days; another site's pages can use the bucket",
+        "W&B's key needs write access to its bucket, and most S3 stores let that key (or "
+        "anyone with the admin's) turn these bucket settings on; versioning and "
+        "COMPLIANCE object lock cannot be undone",
+        "the finding names the setting and the admin command that clears it; the bundled "
+        "SeaweedFS denies W&B's key these changes with a bucket policy set by storage-init",
+    ),
 ]
 PITFALL = {p.id: p for p in PITFALLS}
 
@@ -332,6 +343,8 @@ class LocalFacts:
     own_storage: list = field(default_factory=list)
     bucket_url: str = ""
     oidc: sso.OidcFacts = field(default_factory=sso.OidcFacts)  # SSO's provider, as seen
+    # Versioning, object lock, lifecycle, CORS of W&B's bucket (bucket_controls' checks).
+    bucket_controls: list = field(default_factory=list)
 
     @property
     def stack_running(self) -> bool:
@@ -855,6 +868,20 @@ def _own_storage(ev: Evidence) -> Finding | None:
     )
 
 
+@detector("bucket-controls")
+def _bucket_controls(ev: Evidence) -> Finding | None:
+    bad = [c for c in ev.local.bucket_controls if c.status != "ok"]
+    if not bad:
+        return None
+    return Finding(
+        "bucket-controls",
+        FAIL if any(c.status == "fail" for c in bad) else WARN,
+        "W&B's bucket, read with W&B's key: " + ", ".join(c.name for c in bad),
+        "; ".join(c.detail for c in bad),
+        "; ".join(c.fix for c in bad if c.fix),
+    )
+
+
 def diagnose(ev: Evidence) -> list[Finding]:
     out = []
     for fn in DETECTORS.values():
@@ -871,6 +898,13 @@ def diagnose(ev: Evidence) -> list[Finding]:
 def _reach(url: str, timeout: float = 3.0) -> str | None:
     result = net.reach(url, timeout)
     return None if result.ok else result.detail
+
+
+def _bucket_controls_of(target: client.Target, timeout: float) -> list:
+    from wandb_local_kit.stack.bucket_controls import bucket_controls_for
+
+    ca = target.verify if isinstance(target.verify, str) else None
+    return bucket_controls_for(target.values, min(timeout, 5.0), ca) if target.values else []
 
 
 def observe_local(deployment: Deployment, values: dict[str, str]) -> LocalFacts:
@@ -1024,6 +1058,7 @@ def examine(
     if target.values:
         report.layers.append(health.check_license(target.values, lab_users, lab_file))
     local = observe_local(deployment, target.values)
+    local.bucket_controls = _bucket_controls_of(target, timeout)
     findings = diagnose(Evidence(target, report, local, target.values))
     secrets = tuple(s for s in (key, *deployment.secrets) if s)
     return Examination(report, local, findings, exit_code(findings, report), secrets)

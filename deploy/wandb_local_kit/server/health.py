@@ -707,6 +707,35 @@ def run(
     return report
 
 
+def bucket_controls_layer(target: client.Target, timeout: float) -> Layer | None:
+    """--deep on a kit deployment with a bucket: W&B's bucket has no versioning,
+    object lock, lifecycle rule or CORS rule for another origin (read with W&B's key)."""
+    from wandb_local_kit.stack.bucket_controls import bucket_controls_for
+
+    with _Timer() as t:
+        ca = target.verify if isinstance(target.verify, str) else None
+        checks = bucket_controls_for(target.values, min(timeout, 5.0), ca)
+    if not checks:
+        return None
+    bad = [c for c in checks if c.status != OK]
+    if not bad:
+        return Layer(
+            "bucket-controls",
+            OK,
+            t.seconds,
+            "; ".join(f"{c.name.removeprefix('bucket ')}: {c.detail}" for c in checks),
+            facts={c.name: c.status for c in checks},
+        )
+    return Layer(
+        "bucket-controls",
+        FAIL if any(c.status == FAIL for c in bad) else WARN,
+        t.seconds,
+        "; ".join(c.detail for c in bad),
+        "; ".join(c.fix for c in bad if c.fix),
+        {c.name: c.status for c in checks},
+    )
+
+
 SYMBOLS = {OK: " ok ", WARN: "warn", FAIL: "FAIL", SKIP: "skip"}
 
 

@@ -1,28 +1,16 @@
-"""An S3 store for tests: moto's S3 API behind SeaweedFS's interface, or MinIO's.
+"""An S3 store for tests: moto's S3 API behind MinIO's interface.
 
-TEST INFRASTRUCTURE, not object storage for real data (see the Dockerfile). It
-speaks the interface the kit's compose files use, so the test overlay swaps only the
-image:
+TEST INFRASTRUCTURE, not object storage for real data (see the Dockerfile). It plays
+MinIO, the kit's previous bundled store, only so `wandb-kit migrate-minio` can be
+tested (no MinIO build can be had offline); SeaweedFS itself runs in the tests
+(tests/images/s3, the real `weed`).
 
-SeaweedFS (external.yaml's bundled store), the image's `server` subcommand:
-    server -s3 [-dir=/data] [-s3.port=8333] [-s3.config=FILE] [-s3.allowedOrigins=O,...]
-           [-filer.port=8888] [-ip=..] [-ip.bind=..] [flags accepted and ignored]
-  - identities from -s3.config (SeaweedFS's JSON format), ENFORCED: every request is
-    checked with AWS SigV4 (header or presigned) against the identity's secret and
-    its actions (Admin, Read, Write, List, Tagging, ..., optionally `Action:bucket`);
-    an empty list turns authentication off, as in SeaweedFS; an unreadable file
-    stops the server; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment add
-    a global admin, as SeaweedFS does;
-  - bucket CORS (PutBucketCors) wins; buckets without a rule fall back to
-    -s3.allowedOrigins (default *); preflights need no authentication;
-  - health: /status, /healthz, /readyz on the S3 port, /healthz on the filer port.
+MinIO: `server DIR [--address :9000]`, MINIO_ROOT_USER/MINIO_ROOT_PASSWORD as the one
+admin identity, ENFORCED (every request checked with AWS SigV4, header or presigned,
+or SigV2), MINIO_API_CORS_ALLOW_ORIGIN as server-wide CORS, PutBucketCors answered
+with NotImplemented like MinIO's community edition, /minio/health/live|ready.
 
-MinIO (the previous layout, kept to test migrating off it): `server DIR [--address
-:9000]`, MINIO_ROOT_USER/MINIO_ROOT_PASSWORD as the one (enforced) admin identity,
-MINIO_API_CORS_ALLOW_ORIGIN as server-wide CORS, PutBucketCors answered with
-NotImplemented like MinIO's community edition, /minio/health/live|ready.
-
-Both keep objects across restarts: moto holds them in memory, so its state is
+It keeps objects across restarts: moto holds them in memory, so its state is
 snapshotted to the data directory shortly after every write (and on SIGTERM).
 """
 
@@ -33,7 +21,6 @@ import calendar
 import fnmatch
 import hashlib
 import hmac
-import json
 import logging
 import os
 import pickle
@@ -137,31 +124,6 @@ class Identity:
 
     def sees(self, bucket: str) -> bool:
         return any(self.can(a, bucket) for a in ("Admin", "Read", "Write", "List", "Tagging"))
-
-
-def load_identities(path: str | None) -> dict[str, Identity]:
-    """access key -> identity; SeaweedFS's `-s3.config` format."""
-    out: dict[str, Identity] = {}
-    if path:
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as err:
-            # SeaweedFS stops with glog.Fatalf on an unreadable config.
-            log.critical("fail to load config file %s: %s", path, err)
-            sys.exit(1)
-        for ident in data.get("identities") or []:
-            for cred in ident.get("credentials") or []:
-                out[cred["accessKey"]] = Identity(
-                    ident["name"], cred["secretKey"], list(ident.get("actions") or [])
-                )
-    env_key, env_secret = (
-        os.environ.get("AWS_ACCESS_KEY_ID"),
-        os.environ.get("AWS_SECRET_ACCESS_KEY"),
-    )
-    if env_key and env_secret:
-        # SeaweedFS merges these as a global admin, even next to -s3.config.
-        out[env_key] = Identity(f"admin-{env_key[:8]}", env_secret, ["Admin"])
-    return out
 
 
 # --- SigV4 --------------------------------------------------------------------------------
@@ -595,44 +557,6 @@ def make_app(snapshots: Snapshots, mode: Mode):
 
 # --- command lines ----------------------------------------------------------------------
 
-SEAWEED_FLAGS = {
-    # flag: default (None: boolean flag)
-    "dir": "/data",
-    "ip": "",
-    "ip.bind": "",
-    "s3": None,
-    "s3.port": "8333",
-    "s3.config": "",
-    "s3.allowedOrigins": "*",
-    "s3.port.iceberg": "8181",
-    "s3.port.lance": "9101",
-    "s3.autoCreateBucket": "true",
-    "s3.allowDeleteBucketNotEmpty": "true",
-    "filer.port": "8888",
-    "master.telemetry": "true",
-    "volume.max": "8",
-    "master.volumeSizeLimitMB": "30000",
-}
-
-
-def parse_seaweed(argv: list[str]) -> dict[str, str]:
-    """Go's flag syntax (-name=value, -name value, -bool), unknown flags refused."""
-    flags = {k: v for k, v in SEAWEED_FLAGS.items() if v is not None}
-    it = iter(argv)
-    for arg in it:
-        if not arg.startswith("-"):
-            sys.exit(f"s3-standin: unexpected argument {arg!r}")
-        name, eq, value = arg.lstrip("-").partition("=")
-        if name not in SEAWEED_FLAGS:
-            sys.exit(f"flag provided but not defined: -{name}")
-        if SEAWEED_FLAGS[name] is None:
-            flags[name] = value or "true"
-        else:
-            flags[name] = value if eq else next(it, "")
-    if flags.get("s3") != "true":
-        sys.exit("s3-standin: serves only `server -s3` (the S3 gateway)")
-    return flags
-
 
 def serve(servers, snapshots: Snapshots) -> int:
     def stop(signum, frame):
@@ -654,7 +578,7 @@ def serve(servers, snapshots: Snapshots) -> int:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not argv or argv[0] != "server":
-        sys.exit("usage: s3_standin.py server -s3 [SeaweedFS flags] | server DIR [--address :9000]")
+        sys.exit("usage: s3_standin.py server DIR [--address :9000] (MinIO's command line)")
     delay = float(os.environ.get("STANDIN_SNAPSHOT_DELAY", "0.2"))
     if len(argv) > 1 and not argv[1].startswith("-"):
         parser = argparse.ArgumentParser(prog="minio")
@@ -672,23 +596,13 @@ def main(argv: list[str]) -> int:
             [o.strip() for o in raw.split(",") if o.strip()],
             ("/minio/health/live", "/minio/health/ready"),
         )
-        extra_ports: list[int] = []
     else:
-        flags = parse_seaweed(argv[1:])
-        data_dir, port = Path(flags["dir"]), int(flags["s3.port"])
-        identities = load_identities(flags["s3.config"] or None)
-        if not identities:
-            log.warning("no identities: authentication is OFF (SeaweedFS allows all access)")
-        origins = [o.strip() for o in flags["s3.allowedOrigins"].split(",") if o.strip()]
-        mode = Mode("seaweedfs", identities, origins, ("/status", "/healthz", "/readyz"))
-        extra_ports = [int(flags["filer.port"])]
+        # SeaweedFS itself runs in the tests (tests/images/s3): this plays MinIO only.
+        sys.exit("usage: s3_standin.py server DIR [--address :9000] (MinIO's command line)")
     data_dir.mkdir(parents=True, exist_ok=True)
     snapshots = Snapshots(data_dir, delay)
     snapshots.load()
     servers = [make_server("0.0.0.0", port, make_app(snapshots, mode), threaded=True)]
-    for extra in extra_ports:
-        # The filer's health endpoint (the compose healthcheck asks it too).
-        servers.append(make_server("0.0.0.0", extra, _filer_health, threaded=True))
     log.info(
         "S3 stand-in (%s interface) on :%d, %d identities, data in %s",
         mode.name,
@@ -697,12 +611,6 @@ def main(argv: list[str]) -> int:
         data_dir,
     )
     return serve(servers, snapshots)
-
-
-def _filer_health(environ, start_response):
-    status = "200 OK" if environ.get("PATH_INFO") == "/healthz" else "404 Not Found"
-    start_response(status, [("Content-Length", "0")])
-    return [b""]
 
 
 if __name__ == "__main__":
