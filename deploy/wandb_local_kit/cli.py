@@ -193,6 +193,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(args_list)
+    except Exception as err:  # noqa: BLE001 - the last resort: no raw traceback, ever
+        from wandb_local_kit.core import crash
+
+        return crash.report(err, args_list)
+
+
+def _main(args_list: list[str]) -> int:
     named = next((a for a in args_list if not a.startswith("-")), "")
     parser = build_parser(only=named if named in BY_NAME else "")
     args = parser.parse_args(args_list)
