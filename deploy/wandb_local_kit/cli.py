@@ -201,10 +201,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return crash.report(err, args_list)
 
 
+def _absolute_paths(args: argparse.Namespace) -> None:
+    """Every path option made absolute against the caller's working directory before any
+    handler sees it: compose runs elsewhere and would read a relative path from there."""
+    from pathlib import PurePath
+
+    from wandb_local_kit.commands.argtypes import absolute
+
+    for name, value in vars(args).items():
+        if isinstance(value, PurePath):
+            setattr(args, name, absolute(value))
+        elif isinstance(value, list) and value and all(isinstance(v, PurePath) for v in value):
+            setattr(args, name, [absolute(v) for v in value])
+
+
 def _main(args_list: list[str]) -> int:
     named = next((a for a in args_list if not a.startswith("-")), "")
     parser = build_parser(only=named if named in BY_NAME else "")
     args = parser.parse_args(args_list)
+    _absolute_paths(args)
     command: Command | None = getattr(args, "_command", None)
     if command is None:
         parser.print_help()

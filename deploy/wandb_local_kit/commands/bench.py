@@ -9,8 +9,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import output_file
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
 
 
@@ -47,10 +47,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the runs and their local files (default: delete them)",
     )
-    p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument("--json", type=output_file, help="write the results as JSON here")
     p.add_argument(
         "--html",
-        type=Path,
+        type=output_file,
         help="write one self-contained HTML page here: rate over concurrency with the "
         "knee, latency percentiles, server CPU and memory, as plots",
     )

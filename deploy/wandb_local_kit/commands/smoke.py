@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import output_file
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
 from wandb_local_kit.server.client import ensure_reachable
 from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
@@ -30,11 +31,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="keep the runs, and the checks' local files and logs (default: delete them)",
     )
     p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
-    p.add_argument("--json", type=Path, help="write the results as JSON here")
-    p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
+    p.add_argument("--json", type=output_file, help="write the results as JSON here")
+    p.add_argument(
+        "--junit", type=output_file, help="write JUnit XML here (one testcase per check)"
+    )
     p.add_argument(
         "--html",
-        type=Path,
+        type=output_file,
         help="write one self-contained HTML page here: every check, and for media what "
         "was logged beside what was read back",
     )

@@ -65,6 +65,8 @@ def init(args) -> int:
             print("  " + problem.render().replace("\n", "\n  "), file=sys.stderr)
         return EXIT_USAGE
     generated = [k for k in settings.SECRET_FACTORIES if not existing.get(k)]
+    if dep.unwritable():
+        raise dep.unwritable()
     dep.home.mkdir(parents=True, exist_ok=True)
     dep.write(values, example.read_text())
     print(f"wrote {dep.env_file} (mode 0600)")
