@@ -10,7 +10,7 @@ from wandb_local_kit.commands.common import add_location_options, deployment
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
 from wandb_local_kit.stack import images, settings
 from wandb_local_kit.stack import preflight as pf
-from wandb_local_kit.stack.deployment import Deployment
+from wandb_local_kit.stack.deployment import Deployment, check_compose_dir
 
 # --- init ---------------------------------------------------------------------------
 
@@ -19,6 +19,10 @@ def configure_init(p: argparse.ArgumentParser) -> None:
     add_location_options(p)
     p.add_argument("--storage", choices=settings.STORAGE_CHOICES)
     p.add_argument("--tls", choices=settings.TLS_CHOICES)
+    p.add_argument("--acme-email", help="with --tls acme: the email of the ACME account")
+    p.add_argument(
+        "--project", help="compose project name: one per deployment on an engine (default wandb)"
+    )
     p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
     p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
     p.add_argument("--bucket-url", help="public endpoint of the bundled bucket (not localhost)")
@@ -43,6 +47,7 @@ def configure_init(p: argparse.ArgumentParser) -> None:
 
 def init(args) -> int:
     dep = deployment(args, must_exist=False)
+    check_compose_dir(dep.compose_dir)
     example = dep.compose_dir / ".env.example"
     if not example.exists():
         raise KitError(f"{example} is missing", fix="reinstall wandb-local-kit")
@@ -51,6 +56,13 @@ def init(args) -> int:
     for flag in ("external_mysql_url", "external_bucket_url"):
         if choices[flag] == "-":  # a URL with a password, kept off the command line
             choices[flag] = sys.stdin.readline().strip()
+            if not choices[flag]:
+                option = "--" + flag.replace("_", "-")
+                raise KitError(
+                    f"{option} - read nothing from standard input",
+                    fix=f"pipe the URL in, e.g. `cat url.txt | wandb-kit init {option} -`, "
+                    "or type it and press Enter",
+                )
     values = settings.build_values(
         existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
     )

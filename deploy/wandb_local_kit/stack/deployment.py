@@ -30,9 +30,24 @@ CA_EXPORT_NAME = "wandb-root-ca.crt"
 CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
 
 
-def _check_places(compose_dir: Path, env_file: Path) -> None:
+def _check_places(compose_dir: Path, env_file: Path, need_compose: bool) -> None:
     """The compose folder holds compose.yaml and the settings' folder is a folder: named
-    here, not as a traceback from wherever compose or a write first trips over them."""
+    here, not as a traceback from wherever compose or a write first trips over them.
+    (A client command with no deployment here, e.g. `health --url`, needs no compose.)"""
+    if need_compose:
+        check_compose_dir(compose_dir)
+    for folder in (env_file.parent, *env_file.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise KitError(
+                    f"{folder} is a file, but the settings file {env_file} needs it to be a folder",
+                    fix=f"point ${locations.HOME_ENV} (or --env-file) at a folder, not a file",
+                )
+            break
+
+
+def check_compose_dir(compose_dir: Path) -> None:
+    """Refuses a compose folder that does not exist or has no compose.yaml."""
     fix = (
         "give the folder that holds the kit's compose.yaml with --compose-dir, or leave "
         f"the option out to use the kit's own ({locations.compose_dir()})"
@@ -42,14 +57,6 @@ def _check_places(compose_dir: Path, env_file: Path) -> None:
         raise KitError(f"the compose folder {compose_dir} {what}", fix=fix)
     if not (compose_dir / "compose.yaml").is_file():
         raise KitError(f"the compose folder {compose_dir} has no compose.yaml", fix=fix)
-    for folder in (env_file.parent, *env_file.parent.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise KitError(
-                    f"{folder} is a file, but the settings file {env_file} needs it to be a folder",
-                    fix=f"point ${locations.HOME_ENV} (or --env-file) at a folder, not a file",
-                )
-            break
 
 
 @dataclass
@@ -66,7 +73,7 @@ class Deployment:
         own) and whose settings are env_file (default: the home's .env)."""
         compose_dir = compose_dir or locations.compose_dir()
         env_file = env_file or locations.default_env_file(compose_dir)
-        _check_places(compose_dir, env_file)
+        _check_places(compose_dir, env_file, need_compose=must_exist)
         if must_exist and not env_file.exists():
             raise KitError(f"{env_file} does not exist", fix="run `wandb-kit init` first")
         if env_file.is_dir():

@@ -1,7 +1,7 @@
 """Bad input found by the shared-lab-host tryout (issue #25): paths and output files,
-durations, compose folders and settings homes. Same harness as test_bad_input.py: each case
-asserts the exit code, a message naming the problem and the fix, no traceback, no secret
-and no file changed."""
+durations, compose folders, settings homes and what `init` used to accept. Same harness
+as test_bad_input.py: each case asserts the exit code, a message naming the problem and
+the fix, no traceback, no secret and no file changed."""
 
 from __future__ import annotations
 
@@ -94,6 +94,76 @@ CASES = [
         "up-empty-compose-dir",
         "up", "--compose-dir", "{tmp}/empty", prepare=_mkdir("empty"),
         problem="has no compose.yaml", fix="--compose-dir",
+    ),
+    # --- init: what it used to accept and fail on later, or ignore --------------------------
+    C(
+        "init-host-all-interfaces",
+        "init", "--host", "http://0.0.0.0:8080", no_env_file=True,
+        problem="an address to listen on", fix="--bind 0.0.0.0",
+    ),
+    C(
+        "init-host-ipv6-all-interfaces",
+        "init", "--host", "http://[::]:8080", no_env_file=True,
+        problem="an address to listen on", fix="as clients see it",
+    ),
+    C(
+        "init-host-with-a-space",
+        "init", "--host", "http://wandb lab:8080", no_env_file=True,
+        problem="'wandb lab' is not a host name", fix="name or address clients reach",
+    ),
+    C(
+        "init-host-underscore-label",
+        "init", "--host", "http://wandb_lab.example:8080", no_env_file=True,
+        problem="is not a host name", fix="name or address clients reach",
+    ),
+    C(
+        "init-host-with-credentials",
+        "init", "--host", "http://bob:hunter2-lab-secret@wandb.lab:8080", no_env_file=True,
+        problem="user name or password", fix="scheme://host[:port] only",
+    ),
+    C(
+        "init-project-name-with-space",
+        "init", "--project", "My Project", no_env_file=True,
+        problem="is not a name docker compose accepts", fix="lower-case letters",
+    ),
+    C(
+        "env-project-name-upper-case",
+        "preflight", values={"COMPOSE_PROJECT_NAME": "WandB"},
+        problem="COMPOSE_PROJECT_NAME", fix="lower-case letters",
+    ),
+    C(
+        "init-external-mysql-without-external-storage",
+        "init", "--external-mysql-url", "mysql://wandb:pw-lab-secret@db.lab:3306/wandb",
+        no_env_file=True,
+        problem="would be ignored", fix="--storage external",
+    ),
+    C(
+        "init-external-bucket-without-external-storage",
+        "init", "--external-bucket-url", "s3://AKLAB:sk-lab-secret@s3.lab:9000/wandb",
+        no_env_file=True,
+        problem="would be ignored", fix="--storage external",
+    ),
+    C(
+        "init-mysql-url-from-empty-stdin",
+        "init", "--storage", "external", "--external-mysql-url", "-", no_env_file=True,
+        problem="read nothing from standard input", fix="pipe the URL in",
+    ),
+    C(
+        "init-bucket-url-from-empty-stdin",
+        "init", "--storage", "external", "--external-bucket-url", "-", no_env_file=True,
+        problem="--external-bucket-url - read nothing", fix="pipe the URL in",
+    ),
+    C(
+        "init-bucket-tls-maybe",
+        "init", "--storage", "external",
+        "--external-bucket-url", "s3://AKLAB:sk-lab-secret@s3.lab:9000/wandb?tls=maybe",
+        no_env_file=True,
+        problem="tls= other than true or false", fix="tls=true",
+    ),
+    C(
+        "init-acme-without-email-names-the-option",
+        "init", "--tls", "acme", "--host", "https://wandb.lab.example", no_env_file=True,
+        problem="WANDB_ACME_EMAIL", fix="--acme-email",
     ),
     C(
         "init-empty-compose-dir",
@@ -199,3 +269,29 @@ def test_a_relative_env_file_is_the_one_compose_reads(tmp_path):
         assert (cwd / env_file).resolve() == (project / "mine" / ".env").resolve()
         directory = Path(argv[argv.index("--project-directory") + 1])
         assert (cwd / directory).resolve() == compose.resolve()
+
+
+def test_credentials_in_the_host_are_refused_and_never_echoed(tmp_path):
+    result = _kit("init", "--host", "http://bob:hunter2-lab-secret@wandb.lab:8080", cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "hunter2-lab-secret" not in out and "bob:" not in out
+    assert not (tmp_path / ".env").exists() and not any(tmp_path.rglob(".env"))
+
+
+def test_an_acme_email_given_to_init_is_the_one_caddy_gets(tmp_path):
+    from wandb_local_kit.core.envfile import read_env
+    from wandb_local_kit.stack import settings
+
+    result = _kit(
+        "init", "--env-file", "lab.env", "--tls", "acme", "--host", "https://wandb.lab.example",
+        "--acme-email", "ops@lab.example", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    values = read_env(tmp_path / "lab.env")
+    assert values["WANDB_ACME_EMAIL"] == "ops@lab.example"
+    assert "tls.yaml" in values["COMPOSE_FILE"].split(":")
+    # ... and compose hands that variable to Caddy, whose ACME site reads it.
+    compose_dir = settings.default_compose_dir()
+    assert "WANDB_ACME_EMAIL: ${WANDB_ACME_EMAIL" in (compose_dir / "tls.yaml").read_text()
+    assert "{$WANDB_ACME_EMAIL}" in (compose_dir / "caddy" / "tls" / "acme.caddy").read_text()
