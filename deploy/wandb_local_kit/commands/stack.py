@@ -226,12 +226,24 @@ def status(args) -> int:
         for s in services
         if s.get("State") == "running" and s.get("Health") not in ("", None, "healthy")
     ]
-    stopped = [
-        s
-        for s in services
-        if s.get("State") != "running" and not str(s.get("Status", "")).startswith("Exited (0)")
-    ]
+    stopped = [s for s in services if s.get("State") != "running" and not _finished_job(s)]
+    for s in stopped:  # a long-running service that exited, even with code 0, is down
+        name = s.get("Service", "?")
+        print(
+            f"the {name} service is not running ({s.get('Status') or s.get('State')}); "
+            f"`wandb-kit logs {name}` shows why, `wandb-kit up` starts it again"
+        )
     return EXIT_FAILED if unhealthy or stopped else EXIT_OK
+
+
+# One-shot jobs of the compose files (restart: "no"): exiting 0 is their success.
+ONE_SHOT_SERVICES = frozenset({"storage-init", "caddy-ca"})
+
+
+def _finished_job(service: dict) -> bool:
+    return service.get("Service") in ONE_SHOT_SERVICES and str(
+        service.get("Status", "")
+    ).startswith("Exited (0)")
 
 
 def configure_logs(p: argparse.ArgumentParser) -> None:
