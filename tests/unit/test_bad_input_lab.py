@@ -13,8 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_bad_input import C, server  # noqa: F401 - server is a fixture
+from tests.unit.test_bad_input import (  # noqa: F401 - server is a fixture
+    NO_ENGINE,
+    VOL,
+    C,
+    _backup_dir,
+    _good_manifest,
+    server,
+)
 from tests.unit.test_bad_input import test_bad_input as run_case
+
+
+def _other_project(files):
+    return {**_good_manifest(files), "project": "lab-b"}
 
 
 def _mkdir(name):
@@ -94,6 +105,38 @@ CASES = [
         "up-empty-compose-dir",
         "up", "--compose-dir", "{tmp}/empty", prepare=_mkdir("empty"),
         problem="has no compose.yaml", fix="--compose-dir",
+    ),
+    # --- restore: another deployment's backup (item 4) ------------------------------------------
+    C(
+        "restore-another-projects-backup",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--force",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        problem="backup of another deployment, project 'lab-b'", fix="--from-project lab-b",
+    ),
+    C(
+        "restore-another-projects-backup-says-what-happens-to-keys",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        problem="keys issued by this server stop working", fix="its own .env",
+    ),
+    C(
+        "restore-names-the-wrong-other-project",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--from-project", "lab-c",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        problem="project 'lab-b'", fix="--from-project lab-b",
+    ),
+    C(
+        "restore-own-backup-with-a-from-project",
+        "restore", "{tmp}/backups/wandb-20260101T000000Z", "--from-project", "lab-b",
+        prepare=lambda t: _backup_dir(t, _good_manifest(VOL), VOL),
+        problem="does not match", fix="leave --from-project out",
+    ),
+    C(
+        # Named explicitly, the restore goes ahead: here as far as the engine it needs.
+        "restore-another-projects-backup-when-named",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--from-project", "lab-b",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        env=NO_ENGINE, problem="Docker engine is not reachable", fix="DOCKER_HOST",
     ),
     # --- init: what it used to accept and fail on later, or ignore --------------------------
     C(
