@@ -41,7 +41,7 @@ def kit(server, *args: str, timeout: float = 900, env=None) -> subprocess.Comple
         [
             sys.executable,
             "-m",
-            "deploy",
+            "wandb_local_kit",
             *args,
             "--compose-dir",
             str(settings.default_compose_dir()),

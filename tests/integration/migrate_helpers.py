@@ -55,7 +55,7 @@ def migrate_cmd(src: str, dst: str, state: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "deploy",
+        "wandb_local_kit",
         "migrate",
         "--from",
         src,

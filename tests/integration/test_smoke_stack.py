@@ -33,7 +33,7 @@ def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
         [
             sys.executable,
             "-m",
-            "deploy",
+            "wandb_local_kit",
             "smoke",
             "--url",
             stack.base_url,

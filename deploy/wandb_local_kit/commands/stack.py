@@ -63,9 +63,11 @@ def init(args) -> int:
                     fix=f"pipe the URL in, e.g. `cat url.txt | wandb-kit init {option} -`, "
                     "or type it and press Enter",
                 )
-    values = settings.build_values(
-        existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
-    )
+    from wandb_local_kit.stack import identity
+
+    defaults = settings.example_values(dep.compose_dir)
+    choices, picked = identity.pick_free(existing, defaults, choices, dep.env_file)
+    values = settings.build_values(existing, defaults, choices, host_cpus=os.cpu_count())
     values = settings.place_user_files(values, dep.home, dep.compose_dir)
     problems = settings.validate(values, dep.compose_dir)
     if problems:
@@ -87,6 +89,8 @@ def init(args) -> int:
         f"clients use {values['WANDB_HOST']}"
     )
     print(f"  compose files: {values['COMPOSE_FILE']}")
+    for note in picked:
+        print(f"  picked {note}; --project / --host choose others")
     if generated and existing:
         print(f"  generated: {', '.join(generated)}; kept every existing value")
     elif generated:

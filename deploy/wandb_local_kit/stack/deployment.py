@@ -229,8 +229,13 @@ class Deployment:
     @contextmanager
     def locked(self, operation: str, wait_s: float | None = None) -> Iterator[None]:
         """Holds this deployment's lock while `operation` changes it."""
+        from wandb_local_kit.stack import identity
+
         wait = lock.wait_seconds() if wait_s is None else wait_s
         with lock.hold(self.home / f".{self.env_file.name}.lock", operation, wait):
+            # The lock is per .env; another .env naming the same project shares its
+            # containers: refuse before touching them (one engine, many deployments).
+            identity.refuse_foreign(self.project, self.env_file, operation)
             yield
 
     def describe(self) -> str:
