@@ -314,8 +314,16 @@ def test_a_relative_env_file_is_the_one_compose_reads(tmp_path):
         assert (cwd / directory).resolve() == compose.resolve()
 
 
-def test_credentials_in_the_host_are_refused_and_never_echoed(tmp_path):
-    result = _kit("init", "--host", "http://bob:hunter2-lab-secret@wandb.lab:8080", cwd=tmp_path)
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://bob:hunter2-lab-secret@wandb.lab:8080",
+        "bob:hunter2-lab-secret@wandb.lab",  # no scheme (found by test_generated_input)
+        "https://bob:hunter2-lab-secret@wandb.lab/path",
+    ],
+)
+def test_credentials_in_the_host_are_refused_and_never_echoed(tmp_path, host):
+    result = _kit("init", "--host", host, cwd=tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 2, out
     assert "hunter2-lab-secret" not in out and "bob:" not in out

@@ -321,6 +321,7 @@ def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
     """WANDB_HOST: the one URL clients use; the first problem found is the one named."""
     raw, tls = v.get("WANDB_HOST", ""), v.get("WANDB_TLS", "")
     host = urlsplit(raw)
+    raw = _without_credentials(raw)  # what the messages below may show
     if host.username is not None or host.password is not None:
         # Never echoed: the part before @ is someone's password.
         yield Problem(
@@ -372,6 +373,11 @@ def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
             "ACME needs a public DNS name, not an address",
             "use WANDB_TLS=internal for a lab without public DNS",
         )
+
+
+def _without_credentials(url: str) -> str:
+    """URL with anything before an @ masked, scheme or not ("bob:pw@host" too)."""
+    return re.sub(r"^([A-Za-z][\w+.-]*://)?[^@]*@", r"\1<redacted>@", url)
 
 
 _HOSTNAME = re.compile(
