@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from wandb_local_kit.commands.argtypes import output_file
-from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
+from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
 from wandb_local_kit.server.client import ensure_reachable
 from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
 
@@ -94,6 +94,7 @@ def run(args) -> int:
     from rich.live import Live
 
     from wandb_local_kit.smoke import registry, report, runner
+    from wandb_local_kit.smoke.watchdog import Watchdog
 
     console = Console(stderr=False)
     if args.list:
@@ -148,7 +149,10 @@ def run(args) -> int:
             states[name] = state
             live.update(render())
 
-        results = runner.run_checks(checks, ctx, args.parallel, update, args.check_timeout)
+        with Watchdog(url, ca_file) as watchdog:
+            results = runner.run_checks(
+                checks, ctx, args.parallel, update, args.check_timeout, watchdog
+            )
     wall = time.monotonic() - started
     console.print(report.console_table(results))
     counts = report.summary_counts(results)
@@ -167,6 +171,15 @@ def run(args) -> int:
         f"{counts['skipped']} skipped, {counts['warning']} with warnings "
         f"in {wall:.1f} s"
     )
+    if watchdog.vanished:
+        # Nothing to delete on a server that is gone; its runs stay for the next smoke.
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise KitError(
+            watchdog.vanished,
+            fix="`wandb-kit status` and `wandb-kit logs wandb` show why it stopped; "
+            "`wandb-kit up` starts it again",
+            exit_code=EXIT_UNREACHABLE,
+        )
     if args.keep:
         console.print(f"kept the runs, and the checks' files and logs in {scratch}")
     else:
