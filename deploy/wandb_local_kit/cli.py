@@ -193,12 +193,28 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the real command (not a test calling main): see _stop_gently
+        _stop_gently()
     try:
         return _main(args_list)
     except Exception as err:  # noqa: BLE001 - the last resort: no raw traceback, ever
         from wandb_local_kit.core import crash
 
         return crash.report(err, args_list)
+
+
+def _stop_gently() -> None:
+    """SIGTERM and a lost terminal (SIGHUP) end the command as Ctrl-C does, so every
+    operation's clean-up (`finally`: start the server again, remove a partial backup)
+    runs instead of the process vanishing mid-way."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
 
 
 def _absolute_paths(args: argparse.Namespace) -> None:

@@ -281,12 +281,18 @@ def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, l
     )  # fmt: skip
     log("stopping wandb for the final pass over what changed")
     stopped = time.monotonic()
-    stack.compose.run("stop", "wandb", capture=True)
     try:
+        # Inside the try: Ctrl-C while `stop` runs still leaves wandb stopped (the engine
+        # finishes the stop), so it must be started again like after any other failure.
+        stack.compose.run("stop", "wandb", capture=True)
         _volume_tool(stack, volume, "/vol", TAR_CHANGES, backup_dir=partial, writes_backup=True)
     finally:
         log("starting wandb again and waiting until it is healthy")
-        stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
+        try:
+            stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
+        except BaseException:
+            log(f"wandb may still be stopped: `wandb-kit up --env-file {stack.env_file}` starts it")
+            raise
         downtime = time.monotonic() - stopped
     log(f"wandb was stopped for {downtime:.1f} s")
     return {"downtime_s": round(downtime, 2)}
