@@ -79,7 +79,7 @@ def run(args) -> int:
     from wandb_local_kit.smoke.runner import cleanup, worker_env
 
     _check_bounds(args)
-    console = Console()
+    console = Console(soft_wrap=True)  # a URL in a pipe stays on one line
     target = target_from_args(args)
     key, _ = find_key(target)
     if not key:

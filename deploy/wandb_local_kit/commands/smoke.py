@@ -96,7 +96,8 @@ def run(args) -> int:
     from wandb_local_kit.smoke import registry, report, runner
     from wandb_local_kit.smoke.watchdog import Watchdog
 
-    console = Console(stderr=False)
+    # soft_wrap: in a pipe or a log, a long line (a URL) stays one line, unbroken.
+    console = Console(stderr=False, soft_wrap=True)
     if args.list:
         for c in registry.CHECKS:
             console.print(f"  {c.name:<16} {c.covers}")
