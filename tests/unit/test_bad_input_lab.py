@@ -346,3 +346,10 @@ def test_an_acme_email_given_to_init_is_the_one_caddy_gets(tmp_path):
     compose_dir = settings.default_compose_dir()
     assert "WANDB_ACME_EMAIL: ${WANDB_ACME_EMAIL" in (compose_dir / "tls.yaml").read_text()
     assert "{$WANDB_ACME_EMAIL}" in (compose_dir / "caddy" / "tls" / "acme.caddy").read_text()
+
+
+def test_init_names_the_next_command_as_this_user_can_run_it(tmp_path):
+    # A checkout with its .venv not activated: no `wandb-kit` on PATH.
+    result = _kit("init", "--env-file", "lab.env", cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert f"next: {sys.executable} -m wandb_local_kit up" in result.stdout

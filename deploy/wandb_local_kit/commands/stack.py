@@ -95,7 +95,12 @@ def init(args) -> int:
         print(f"  generated: {', '.join(generated)}; kept every existing value")
     elif generated:
         print(f"  generated: {', '.join(generated)} (never printed; they stay in the file)")
-    print("next: wandb-kit up   (or: make up)")
+    from wandb_local_kit.commands.common import kit_command
+    from wandb_local_kit.core import locations
+
+    # `make` only where there is a Makefile (a checkout), not for a wheel's user.
+    make = "   (or: make up)" if locations.is_checkout() else ""
+    print(f"next: {kit_command()} up{make}")
     return EXIT_OK
 
 
