@@ -7,6 +7,9 @@ VENV ?= .venv
 PY   ?= $(VENV)/bin/python
 KIT  ?= $(PY) -m wandb_local_kit
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: the suite mostly waits on containers, so on a
+# 2-core machine 4 workers keep it busy (benchmarks/RESULTS.md). 0 runs it in one process.
+TEST_WORKERS ?= 4
 
 .PHONY: help venv images up down status logs health doctor smoke test test-unit lint
 
@@ -43,7 +46,7 @@ smoke: venv ## log every media type with the SDK and read it back
 
 test: venv ## THE test command: unit, stand-in and integration tests (Docker for the latter)
 	@if docker info >/dev/null 2>&1; then scripts/build-images.sh; fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-unit: venv ## unit tests only (no Docker, no network)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

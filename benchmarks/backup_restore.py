@@ -57,7 +57,7 @@ def kit(server, *args: str) -> float:
         [
             sys.executable,
             "-m",
-            "deploy",
+            "wandb_local_kit",
             *args,
             "--compose-dir",
             str(server.compose_dir),

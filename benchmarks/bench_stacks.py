@@ -117,7 +117,7 @@ def main() -> int:
                         [
                             sys.executable,
                             "-m",
-                            "deploy",
+                            "wandb_local_kit",
                             "bench",
                             *loc,
                             *BENCH_ARGS,

@@ -172,7 +172,7 @@ def main() -> int:
         cmd = [
             sys.executable,
             "-m",
-            "deploy",
+            "wandb_local_kit",
             "migrate",
             "--from",
             src,

@@ -55,7 +55,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-m",
-                    "deploy",
+                    "wandb_local_kit",
                     "smoke",
                     "--url",
                     url,
@@ -99,6 +99,9 @@ def main() -> int:
         f"- `wandb-kit smoke --parallel {args.parallel}`: median {s} s ({checks} checks)",
         f"- ratio smoke / verify: **{raw['ratio_smoke_over_verify']}**",
     ]
+    # The critical path: the slowest checks of the last round (they run side by side).
+    slowest = sorted(raw["rounds"][-1]["smoke_checks"].items(), key=lambda kv: -kv[1])[:6]
+    lines.append("- slowest checks (last round): " + ", ".join(f"{k} {v} s" for k, v in slowest))
     print("\n".join(lines))
     if args.write_results:
         append_results("Smoke suite vs wandb verify", lines, raw)

@@ -158,15 +158,21 @@ def keep_screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     out = Path(os.environ.get("KIT_TEST_OUTPUT") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     shot = page.screenshot(out / name)
-    if os.environ.get("KIT_UPDATE_DOCS") == "1":
-        from PIL import Image
-
-        # The top of the page (summary, first checks) is what a README can show.
-        DOCS.mkdir(exist_ok=True)
-        with Image.open(shot) as full:
-            top = full.crop((0, 0, full.width, min(full.height, DOCS_HEIGHT_PX)))
-            top.save(DOCS / name, optimize=True)
+    _to_docs(shot, name)
     return shot
+
+
+def _to_docs(shot: Path, name: str) -> None:
+    """With KIT_UPDATE_DOCS=1, the top of a screenshot (what a README can show) as
+    docs/<name>."""
+    if os.environ.get("KIT_UPDATE_DOCS") != "1":
+        return
+    from PIL import Image
+
+    DOCS.mkdir(exist_ok=True)
+    with Image.open(shot) as full:
+        top = full.crop((0, 0, full.width, min(full.height, DOCS_HEIGHT_PX)))
+        top.save(DOCS / name, optimize=True)
 
 
 def assert_self_contained(page) -> None:
@@ -178,3 +184,17 @@ def assert_self_contained(page) -> None:
     assert images, "no pictures on the page"
     undecoded = [i["alt"] for i in images if not (i["complete"] and i["width"] and i["decoded"])]
     assert undecoded == [], f"images the browser could not decode: {undecoded}"
+
+
+def keep_element_screenshot(page: Page, css: str, tmp_path: Path, name: str) -> Path:
+    """One section of the page (a check's card, found by `css`) as PNG, kept as
+    keep_screenshot keeps the whole page; with KIT_UPDATE_DOCS=1 also as docs/<name>,
+    cut to DOCS_HEIGHT_PX."""
+    from selenium.webdriver.common.by import By
+
+    out = Path(os.environ.get("KIT_TEST_OUTPUT") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    shot = out / name
+    page.driver.find_element(By.CSS_SELECTOR, css).screenshot(str(shot))
+    _to_docs(shot, name)
+    return shot

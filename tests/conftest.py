@@ -30,3 +30,27 @@ def _no_sdk_service_outlives_its_test():
             wandb.teardown()
         except Exception:  # a service already gone: nothing left to tear down
             pass
+
+
+_SHARED_SCOPES = ("module", "package", "class")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs with -n), tests that share a module-scoped
+    fixture (a compose stack, a built wheel, a lab host) go to one worker: spread over
+    several, each worker would build or start that fixture again. Each parameter of
+    such a fixture is a group of its own, so the embedded and external stacks of one
+    module still run side by side. Needs --dist loadgroup (the Makefile passes it)."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        shared = []
+        for name in info.names_closure:
+            defs = info.name2fixturedefs.get(name) or ()
+            if defs and defs[-1].scope in _SHARED_SCOPES:
+                param = getattr(getattr(item, "callspec", None), "params", {}).get(name)
+                shared.append(name if param is None else f"{name}={param}")
+        if shared:
+            group = item.nodeid.split("::")[0] + ":" + ",".join(sorted(shared))
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -96,6 +96,11 @@ COMMANDS: list[Command] = [
         "verify and store an API key (or --bootstrap a user)",
     ),
     _command(
+        "people",
+        "wandb_local_kit.commands.people",
+        "a lab's users, teams and service accounts as a file: plan, apply, show",
+    ),
+    _command(
         "health",
         "wandb_local_kit.commands.health",
         "layered health check of the server",

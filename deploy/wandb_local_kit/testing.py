@@ -14,14 +14,22 @@ torn down (volumes included) at the end, with every service's logs printed when 
 test that used it failed. Options: --wandb-kit-storage, --wandb-kit-tls,
 --wandb-kit-test-images (use the offline stand-in images instead of the real ones).
 
+Under pytest-xdist the workers of one session share one stack: the first worker that
+needs it starts it under a file lock and records it in a private state file, the
+others read it; the controller process tears it down once every worker has ended.
+Each worker gets a W&B project of its own (`wandb_project`, WANDB_PROJECT in sdk_env).
+
 The kit's own integration tests use `wandb_stack_factory` to run several setups.
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import json
 import os
 import random
+import shutil
 import socket
 import tempfile
 import time
@@ -36,6 +44,8 @@ from wandb_local_kit.stack import settings
 
 # The private ACME CA of test-acme.yaml (host:port inside the stack).
 TEST_ACME_CA = "acme-ca:9443"
+# base64url of {"alg":"none"} . {"flags":["enterprise"]} . "test": not a real W&B license
+STANDIN_ENTERPRISE_LICENSE = "eyJhbGciOiJub25lIn0.eyJmbGFncyI6WyJlbnRlcnByaXNlIl19.test"
 
 
 def free_loopback_port() -> int:
@@ -59,10 +69,15 @@ class LiveServer:
     files: list[str]
     ca_file: Path | None = None
     _compose: object = field(default=None, repr=False)
+    # Under pytest-xdist, the W&B project of this worker (WANDB_PROJECT in sdk_env), so
+    # workers sharing the stack never write into each other's project.
+    wandb_project: str | None = None
 
     def sdk_env(self) -> dict[str, str]:
         """Environment that points the wandb SDK at this server."""
         env = {"WANDB_BASE_URL": self.base_url, "WANDB_API_KEY": self.api_key}
+        if self.wandb_project:
+            env["WANDB_PROJECT"] = self.wandb_project
         if self.ca_file:
             env.update(SSL_CERT_FILE=str(self.ca_file), REQUESTS_CA_BUNDLE=str(self.ca_file))
         return env
@@ -106,6 +121,42 @@ class LiveServer:
         self.compose().run("cp", f"{service}:{CADDY_ROOT_CA}", str(self.ca_file))
 
 
+def _state(server: LiveServer) -> dict:
+    return {
+        "base_url": server.base_url,
+        "api_key": server.api_key,
+        "project": server.project,
+        "values": server.values,
+        "env_file": str(server.env_file),
+        "compose_dir": str(server.compose_dir),
+        "files": server.files,
+        "ca_file": str(server.ca_file) if server.ca_file else None,
+    }
+
+
+def _from_state(state: dict) -> LiveServer:
+    ca = state.get("ca_file")
+    return LiveServer(
+        base_url=state["base_url"],
+        api_key=state["api_key"],
+        project=state["project"],
+        values=state["values"],
+        env_file=Path(state["env_file"]),
+        compose_dir=Path(state["compose_dir"]),
+        files=state["files"],
+        ca_file=Path(ca) if ca else None,
+    )
+
+
+def _worker_share(worker: str) -> tuple[int, int]:
+    """This xdist worker's index ('gw3' -> 3) and the worker count, or (0, 1)."""
+    try:
+        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        return int(worker.removeprefix("gw")), max(1, count)
+    except ValueError:
+        return 0, 1
+
+
 def _free_test_subnet() -> tuple[str, str]:
     """A /24 no Docker network uses yet, and the bucket's address in it.
 
@@ -121,8 +172,12 @@ def _free_test_subnet() -> tuple[str, str]:
             if cfg.get("Subnet"):
                 used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
     client.close()
+    # xdist workers draw from disjoint octets (index mod count), so two workers never
+    # pick the same free /24 at the same moment.
+    index, count = _worker_share(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    octets = [o for o in range(1, 255) if o % count == index % count]
     for _ in range(200):
-        net = ipaddress.ip_network(f"172.29.{random.randrange(1, 255)}.0/24")
+        net = ipaddress.ip_network(f"172.29.{random.choice(octets)}.0/24")
         if not any(net.overlaps(u) for u in used):
             return str(net), str(net.network_address + 10)
     raise RuntimeError("no free 172.29.x.0/24 subnet for a test stack")
@@ -146,7 +201,9 @@ class StackFactory:
             WANDB_STORAGE=storage,
             WANDB_TLS=tls,
             WANDB_BIND="127.0.0.1",
-            WANDB_LICENSE="test-license",
+            # a placeholder; in the stand-in's convention (tests/standin/license.py) an
+            # Enterprise-tier license, so team service accounts and SCIM can be tested
+            WANDB_LICENSE=STANDIN_ENTERPRISE_LICENSE,
             WANDB_CPUS="2",
             WANDB_MEMORY="2g",
             # A throwaway test server: its admin API key is the tests' API key
@@ -284,10 +341,74 @@ def wandb_stack_factory(request):
     factory.close()
 
 
+# Set by the xdist controller before its workers start (they inherit it): the private
+# directory holding the shared stack's lock and state file.
+SHARED_DIR_ENV = "WANDB_KIT_XDIST_DIR"
+
+
+def _is_xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", 0))
+
+
+def pytest_configure(config):
+    if _is_xdist_controller(config) and SHARED_DIR_ENV not in os.environ:
+        shared = Path(tempfile.mkdtemp(prefix="wandb-kit-xdist-"))  # mode 0700
+        os.environ[SHARED_DIR_ENV] = str(shared)
+        config._wandb_kit_shared_dir = shared
+
+
+def pytest_unconfigure(config):
+    """The controller ends after every worker: the last one out tears the stack down."""
+    shared = getattr(config, "_wandb_kit_shared_dir", None)
+    if shared is None:
+        return
+    os.environ.pop(SHARED_DIR_ENV, None)
+    state = shared / "server.json"
+    try:
+        if state.exists() and not config.option.wandb_kit_keep:
+            _from_state(json.loads(state.read_text())).down(volumes=True)
+    except Exception as err:  # report it; the rest of the session's teardown goes on
+        print(f"wandb-kit: could not tear down the shared stack: {err}")
+    finally:
+        if not config.option.wandb_kit_keep:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _shared_server(shared: Path, start) -> LiveServer:
+    """The session's one stack: started by the first worker that asks (under an
+    exclusive flock), read from the state file by every other."""
+    fd = os.open(shared / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        state = shared / "server.json"
+        if state.exists():
+            return _from_state(json.loads(state.read_text()))
+        server = start()
+        write_private(state, json.dumps(_state(server)))
+        with open(shared / "started.log", "a") as log:  # one line per stack started
+            log.write(f"{server.project} {os.environ.get('PYTEST_XDIST_WORKER', '')}\n")
+        return server
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture(scope="session")
 def _wandb_session_server(request, wandb_stack_factory):
     opts = request.config.option
-    return wandb_stack_factory.start(opts.wandb_kit_storage, opts.wandb_kit_tls)
+
+    def start() -> LiveServer:
+        return wandb_stack_factory.start(opts.wandb_kit_storage, opts.wandb_kit_tls)
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = os.environ.get(SHARED_DIR_ENV)
+    if not (worker and shared and hasattr(request.config, "workerinput")):
+        return start()
+    server = _shared_server(Path(shared), start)
+    # The factory must not tear it down with this worker: the controller does.
+    if server in wandb_stack_factory.stacks:
+        wandb_stack_factory.stacks.remove(server)
+    server.wandb_project = f"tests-{worker}"
+    return server
 
 
 @pytest.fixture

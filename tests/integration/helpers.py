@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests import childproc
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,7 +39,7 @@ def kit(server, *args: str, timeout: float = 900, env=None) -> subprocess.Comple
     """Runs `wandb-kit ARGS` against a test stack's compose dir and env file."""
     from wandb_local_kit.stack import settings
 
-    return subprocess.run(
+    return childproc.run(
         [
             sys.executable,
             "-m",
@@ -48,8 +50,6 @@ def kit(server, *args: str, timeout: float = 900, env=None) -> subprocess.Comple
             "--env-file",
             str(server.env_file),
         ],
-        capture_output=True,
-        text=True,
         timeout=timeout,
         cwd=ROOT,
         env=env,

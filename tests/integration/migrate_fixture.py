@@ -165,4 +165,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import sdk_exit  # beside this file (its folder is sys.path[0])
+
+    sdk_exit.arm_watchdog()
     main()
+    sdk_exit.exit_after_report()

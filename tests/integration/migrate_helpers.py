@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests import childproc
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).with_name("migrate_fixture.py")
 
@@ -37,12 +39,10 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
 
 def log_fixture(url: str, key: str, tmp: Path, project: str, steps: int) -> dict:
     env = clean_env(tmp, WANDB_BASE_URL=url, WANDB_API_KEY=key)
-    result = subprocess.run(
+    result = childproc.run(
         [sys.executable, str(FIXTURE), project, str(steps)],
         env=env,
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=900,
     )
     for line in result.stdout.splitlines():
@@ -72,12 +72,10 @@ def migrate_env(tmp: Path, src_key: str, dst_key: str) -> dict[str, str]:
 
 
 def migrate(src, dst, state, env, *extra, timeout=1800) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return childproc.run(
         migrate_cmd(src, dst, state, *extra),
         env=env,
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=timeout,
     )
 
@@ -154,11 +152,9 @@ print("edited")
 
 def edit_by_hand(url: str, key: str, run_path: str, tmp: Path) -> None:
     env = clean_env(tmp, WANDB_BASE_URL=url, WANDB_API_KEY=key)
-    result = subprocess.run(
-        [sys.executable, "-c", HAND_EDIT, run_path],
+    result = childproc.run(
+        [sys.executable, "-c", childproc.sdk_code(HAND_EDIT), run_path],
         env=env,
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -186,11 +182,9 @@ def inventory(url: str, key: str, project_path: str, tmp: Path) -> dict:
     """Run ids, artifact versions per collection and history rows per run: duplicates
     of any kind show up here."""
     env = clean_env(tmp, WANDB_BASE_URL=url, WANDB_API_KEY=key)
-    result = subprocess.run(
-        [sys.executable, "-c", COUNT, project_path],
+    result = childproc.run(
+        [sys.executable, "-c", childproc.sdk_code(COUNT), project_path],
         env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     for line in result.stdout.splitlines():
@@ -202,11 +196,13 @@ def inventory(url: str, key: str, project_path: str, tmp: Path) -> dict:
 def inventory_entity(url: str, key: str, tmp: Path) -> str:
     """The default entity of the key (the admin's on a kit stack)."""
     env = clean_env(tmp, WANDB_BASE_URL=url, WANDB_API_KEY=key)
-    result = subprocess.run(
-        [sys.executable, "-c", "import wandb; print(wandb.Api().default_entity)"],
+    result = childproc.run(
+        [
+            sys.executable,
+            "-c",
+            childproc.sdk_code("import wandb; print(wandb.Api().default_entity)"),
+        ],
         env=env,
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]

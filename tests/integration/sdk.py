@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+from tests import childproc
 
 SCRIPT = Path(__file__).with_name("sdk_roundtrip.py")
 
@@ -33,13 +34,7 @@ def sdk_env(server, tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def run_sdk(action: str, arg: str, env: dict[str, str], timeout: float = 240) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), action, arg],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    result = childproc.run([sys.executable, str(SCRIPT), action, arg], env=env, timeout=timeout)
     for line in result.stdout.splitlines():
         if line.startswith("KIT-RESULT "):
             return json.loads(line[len("KIT-RESULT ") :])
@@ -60,13 +55,7 @@ SNAPSHOT = Path(__file__).with_name("snapshot.py")
 
 def snapshot(env: dict[str, str], project_path: str) -> dict:
     """Everything the server holds for the project (see snapshot.py)."""
-    result = subprocess.run(
-        [sys.executable, str(SNAPSHOT), project_path],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = childproc.run([sys.executable, str(SNAPSHOT), project_path], env=env, timeout=600)
     for line in result.stdout.splitlines():
         if line.startswith("KIT-SNAPSHOT "):
             return json.loads(line[len("KIT-SNAPSHOT ") :])
@@ -75,10 +64,8 @@ def snapshot(env: dict[str, str], project_path: str) -> dict:
 
 def smoke(server, env: dict[str, str], *args: str, timeout: float = 900):
     """Runs `wandb-kit smoke` against a live stack; returns the CompletedProcess."""
-    return subprocess.run(
+    return childproc.run(
         [sys.executable, "-m", "wandb_local_kit", "smoke", "--url", server.base_url, *args],
         env=env,
-        capture_output=True,
-        text=True,
         timeout=timeout,
     )

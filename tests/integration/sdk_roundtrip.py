@@ -97,7 +97,11 @@ def step_values(path: str) -> dict:
 
 
 if __name__ == "__main__":
+    import sdk_exit  # beside this file (its folder is sys.path[0])
+
+    sdk_exit.arm_watchdog()
     action, args = sys.argv[1], sys.argv[2:]
     actions = {"log": log, "check": check, "steps": steps, "step_values": step_values}
     result = actions[action](*args)
     print("KIT-RESULT " + json.dumps(result))
+    sdk_exit.exit_after_report()

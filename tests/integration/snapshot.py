@@ -62,4 +62,8 @@ def snapshot(project_path: str) -> dict:
 
 
 if __name__ == "__main__":
+    import sdk_exit  # beside this file (its folder is sys.path[0])
+
+    sdk_exit.arm_watchdog()
     print("KIT-SNAPSHOT " + json.dumps(snapshot(sys.argv[1]), sort_keys=True))
+    sdk_exit.exit_after_report()

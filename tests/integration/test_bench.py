@@ -108,4 +108,7 @@ def bench_page_in_a_browser(tmp_path, data: dict) -> None:
         knee = data["ramp"]["knee_runs"]
         assert f"knee: {knee if knee else 'none within bounds'}" in text
         assert "history read (ms)" in text and "p99" in text
+        # which server was measured: the stand-in says so of itself, and the page says it
+        assert data["server_identity"]["kind"] == "stand-in", data["server_identity"]
+        assert "these figures are of the test stand-in" in text
         keep_screenshot(page, tmp_path, "bench-report.png")

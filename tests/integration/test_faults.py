@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,22 +28,45 @@ def _container(server, service: str):
 
 
 def _start_logging(server, tmp: Path):
+    """Starts the slow logging run; its output goes to files (tests/childproc.py says
+    why not pipes)."""
+    out, err = (tmp / "steps.out").open("w+"), (tmp / "steps.err").open("w+")
+    env = sdk_env(server, tmp, PYTHONFAULTHANDLER="1", KIT_CHILD_WATCHDOG_S="580")
     proc = subprocess.Popen(
         [sys.executable, str(SCRIPT), "steps", "faults", str(STEPS), str(PAUSE)],
-        env=sdk_env(server, tmp),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        env=env,
+        stdout=out,
+        stderr=err,
         text=True,
+        start_new_session=True,
     )
-    started = proc.stdout.readline()
-    assert started.startswith("KIT-STARTED "), started + proc.stderr.read()
-    return proc, started.split()[1]
+    proc.kit_files = (out, err)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        out.seek(0)
+        started = out.readline()
+        if started.endswith("\n"):
+            assert started.startswith("KIT-STARTED "), started
+            return proc, started.split()[1]
+        time.sleep(0.2)
+    err.seek(0)
+    raise AssertionError(f"the SDK run did not start (exit {proc.poll()}): {err.read()[-3000:]}")
 
 
 def _finish(proc) -> dict:
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, f"the SDK run did not finish: {err[-2000:]}"
-    line = [x for x in out.splitlines() if x.startswith("KIT-RESULT ")][0]
+    out, err = proc.kit_files
+    try:
+        proc.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: where every thread waited
+        proc.wait(timeout=30)
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
+    out.close()
+    err.close()
+    assert proc.returncode == 0, f"the SDK run did not finish: {stderr[-4000:]}"
+    line = [x for x in stdout.splitlines() if x.startswith("KIT-RESULT ")][0]
     return json.loads(line[len("KIT-RESULT ") :])
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 from wandb_local_kit.smoke.registry import CHECKS
 
+from tests import childproc
 from tests.browser import assert_self_contained, chromium, keep_screenshot, open_report
 
 
@@ -29,7 +29,7 @@ def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env["WANDB_API_KEY"] = stack.api_key
     report, junit = tmp_path / "smoke.json", tmp_path / "smoke.xml"
-    result = subprocess.run(
+    result = childproc.run(
         [
             sys.executable,
             "-m",
@@ -47,8 +47,6 @@ def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
             "--html",
             str(tmp_path / "smoke.html"),
         ],
-        capture_output=True,
-        text=True,
         env=env,
         timeout=900,
     )

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import childproc
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -197,13 +199,8 @@ def run_python(
     """Run SDK code in a child process (a process of its own, like a user's script)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     full_env.update(env)
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        env=full_env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    proc = childproc.run(
+        [sys.executable, "-c", childproc.sdk_code(code)], env=full_env, cwd=cwd, timeout=timeout
     )
     assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc

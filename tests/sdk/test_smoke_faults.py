@@ -18,6 +18,7 @@ import pytest
 from wandb_local_kit.smoke.registry import CHECKS
 
 from tests.sdk.conftest import REPO, StandIn
+from tests.sdk.test_people import license_token
 
 FAULTS = ",".join(
     [
@@ -36,6 +37,7 @@ FAULTS = ",".join(
         "drop-group",
         "repeat-grid",
         "max-body:1048576",
+        "leak-private-projects",
     ]
 )
 
@@ -59,6 +61,7 @@ EXPECTED = {
     "offline": "synced history differs",
     "transport": "413 Request Entity Too Large",
     "concurrency": "history differs",
+    "teams": "outsider refused",
 }
 
 
@@ -69,7 +72,11 @@ def test_every_check_has_a_fault_that_breaks_it():
 @pytest.fixture(scope="module")
 def faulty_results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faulty")
-    server = StandIn(vol=tmp / "vol", extra_env={"STANDIN_FAULTS": FAULTS}).start()
+    # an Enterprise-tier license (standin/license.py), so the teams check can run
+    server = StandIn(
+        vol=tmp / "vol",
+        extra_env={"STANDIN_FAULTS": FAULTS, "LICENSE": license_token(flags=["enterprise"])},
+    ).start()
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
         env["WANDB_API_KEY"] = server.admin_key
@@ -78,7 +85,7 @@ def faulty_results(tmp_path_factory):
             [
                 sys.executable,
                 "-m",
-                "deploy",
+                "wandb_local_kit",
                 "smoke",
                 "--url",
                 server.url,

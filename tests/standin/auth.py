@@ -38,7 +38,9 @@ def lookup(store, key: str | None) -> dict | None:
     rec = store.get("apikey", key_hash(key))
     if rec is None:
         return None
-    return store.get("user", rec["user"])
+    user = store.get("user", rec["user"])
+    # a deactivated user (SCIM active:false) keeps its record and runs but cannot sign in
+    return None if user is None or user.get("active") is False else user
 
 
 def add_key(store, username: str, key: str, description: str | None = None) -> dict:

@@ -42,6 +42,8 @@ class Settings:
     #: STANDIN_USERS=name:key[,name:key]: ordinary users with their personal entities (a
     #: stand-in extension for tests; a real server's users sign up or are invited)
     users: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    allow_user_team_creation: bool = False  # GORILLA_ALLOW_USER_TEAM_CREATION
+    disable_team_service_accounts: bool = False  # GORILLA_DISABLE_TEAM_SERVICE_ACCOUNT_CREATION
 
 
 def parse_mysql(url: str) -> MysqlURL:
@@ -97,4 +99,9 @@ def from_env(env: dict[str, str] | None = None, port: int = 8080) -> Settings:
             for u in env.get("STANDIN_USERS", "").split(",")
             if ":" in u
         ),
+        allow_user_team_creation=env.get("GORILLA_ALLOW_USER_TEAM_CREATION", "").lower() == "true",
+        disable_team_service_accounts=env.get(
+            "GORILLA_DISABLE_TEAM_SERVICE_ACCOUNT_CREATION", ""
+        ).lower()
+        == "true",
     )

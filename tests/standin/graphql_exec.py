@@ -222,6 +222,8 @@ def execute(
     op = ops[0]
     ex = Execution(doc, variables or {}, op)
     root = mutation_root if op.operation is OperationType.MUTATION else query_root
+    if op.operation is OperationType.MUTATION and hasattr(root, "ctx"):
+        root.ctx.write = True  # team viewers are read-only (resolvers/teams.py)
     if op.operation is OperationType.SUBSCRIPTION:
         return {"errors": [{"message": "Subscriptions are not supported."}], "data": None}, 400
     try:

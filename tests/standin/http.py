@@ -109,13 +109,20 @@ class Handler(BaseHTTPRequestHandler):
     def _ctx(self, user) -> Ctx:
         return Ctx(self.app.store, self.app.files, self.app.settings, user, dict(self.headers))
 
-    def _entity_denied(self, user: dict, entity: str, op: str) -> bool:
-        """Answer 404 / 403 (and return True) unless `user` may use `entity`'s data."""
+    def _entity_denied(
+        self, user: dict, entity: str, op: str, write: bool = False, project: str | None = None
+    ) -> bool:
+        """Answer 404 / 403 (and return True) unless `user` may use `entity`'s data (or the
+        project's visibility lets them)."""
         from .graphql_exec import GqlError
-        from .resolvers.base import check_entity
+        from .resolvers.base import check_entity, entity_exists, project_open
 
+        ctx = self._ctx(user)
+        ctx.write = write
+        if project and entity_exists(ctx.store, entity) and project_open(ctx, entity, project):
+            return False
         try:
-            check_entity(self._ctx(user), entity)
+            check_entity(ctx, entity)
         except GqlError as e:
             self._json(e.status or 403, {"errors": [e.as_error()], "error": str(e)}, op=op)
             return True
@@ -171,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(503, b'{"status":"starting"}')
             if self._not_ready():
                 return None
+            if path.startswith("/scim/"):
+                return self._scim(path)
             if path.startswith("/local-files/"):
                 return self._local_file_get(path)
             if path.startswith("/artifacts/") or path.startswith("/artifactsV2/"):
@@ -191,6 +200,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(413, b"Request Entity Too Large", ctype="text/plain")
         if path == "/graphql":
             return self._graphql()
+        if path.startswith("/scim/") and not self._not_ready():
+            return self._scim(path)
         if path.startswith("/files/") and path.endswith("/file_stream"):
             return self._file_stream(path)
         self._body()
@@ -203,6 +214,32 @@ class Handler(BaseHTTPRequestHandler):
             return self._local_file_put(path)
         self._body()
         return self._json(404, {"error": "not found"})
+
+    @_guard
+    def do_PATCH(self):  # noqa: N802
+        path = urlsplit(self.path).path
+        if path.startswith("/scim/") and not self._not_ready():
+            return self._scim(path)
+        self._body()
+        return self._json(404, {"error": "not found"})
+
+    do_DELETE = do_PATCH
+
+    def _scim(self, path: str) -> None:
+        """W&B's SCIM API (scim.py)."""
+        from . import scim
+
+        raw = self._body() if self.command in ("POST", "PATCH", "PUT") else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return self._json(400, scim.error(400, "body is not JSON"), op="scim")
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        status, obj = scim.handle(self.app, self.command, path, query, body, self.headers)
+        if obj is None:
+            return self._send(status, b"", op="scim")
+        body_bytes = json.dumps(obj, default=str).encode()
+        return self._send(status, body_bytes, ctype="application/scim+json", op="scim")
 
     @_guard
     def do_OPTIONS(self):  # noqa: N802
@@ -277,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
                     for k, v in (payload.get("files") or {}).items()
                 },
             )
-        if self._entity_denied(user, parts[2], "file_stream"):
+        if self._entity_denied(user, parts[2], "file_stream", write=True, project=parts[3]):
             return None
         status, body = filestream.handle(self._ctx(user), parts[2], parts[3], parts[4], payload)
         enc = self.headers.get("Content-Encoding", "").lower()
@@ -398,7 +435,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = [unquote(p) for p in path.split("/", 5)]
         if len(parts) != 6:
             return self._json(404, {"error": "not found"})
-        if self._entity_denied(user, parts[2], "run-file"):
+        if self._entity_denied(user, parts[2], "run-file", project=parts[3]):
             return None
         return self._redirect_or_stream("/".join(parts[2:6]))
 

@@ -112,6 +112,11 @@ def test_bring_your_own_storage_and_redis():
     redis = secret_data(exp, operator_cr.REDIS_SECRET)
     assert redis == {"host": "redis.lab.example", "port": "6380", "password": "r3d1s"}
     assert "externalRedis" in exp.resource["spec"]["redis"]["default"]
+    # The two operator-side risks are named where the user sees them, never the secrets.
+    notes = "\n".join(exp.notes)
+    assert "?tls=true" in notes and "user slot" in notes and "r3d1s" not in notes
+    plain = export(bundled_values())
+    assert not any("?tls=true" in n or "user slot" in n for n in plain.notes)
 
 
 def test_tls_by_secret_and_by_issuer():
@@ -148,108 +153,81 @@ def test_version_never_below_the_running_server():
         operator_cr.pick_version("", "", "wandb/local")
 
 
-# --- the offline check rejects what W&B's own docs and examples get wrong ------------------
+# --- the four export defects a cluster would have shown (issue 23) ----------------------
 
 
-def good():
-    return docs(export(byo_values(), tls=operator_cr.TlsChoice(cluster_issuer="letsencrypt")))
+def test_without_an_ingress_class_the_export_leaves_ingress_out():
+    # `ingress: {}` passes the CRD, but the operator's reconciler reads the unset class
+    # and fails at the Ingress step: no Ingress is ever created. Left out, the operator
+    # uses the cluster's default IngressClass.
+    exp = export(bundled_values())
+    assert exp.resource["spec"]["networking"] == {"mode": "ingress"}
+    assert operator_check.check_documents(docs(exp)) == []
+    exp = export(bundled_values(), ingress_class="nginx")
+    assert exp.resource["spec"]["networking"]["ingress"] == {"ingressClassName": "nginx"}
+    # The check warns about the shape the old export wrote (the cluster accepts it).
+    bad = copy.deepcopy(docs(export(bundled_values())))
+    bad[0][1]["spec"]["networking"]["ingress"] = {}
+    found = operator_check.check_documents(bad)
+    assert [f.rule for f in found] == ["kit-ingress-class"], found
+    assert operator_check.verdict(found) == "accepted"
 
 
-def edited(change) -> list[str]:
-    d = copy.deepcopy(good())
-    change(d[0][1]["spec"], d)
-    return [f.render() for f in operator_check.check_documents(d)]
-
-
-def test_check_rejects_unkeyed_infra_sections():
-    # The operator's own examples and chart CR: `mysql: {externalMysql: ...}`, no `default:`.
-    def unkeyed(spec, _):
-        spec["mysql"] = spec["mysql"]["default"]
-
-    found = edited(unkeyed)
-    assert any('"default" instance is required' in f for f in found), found
-    assert any("map of instances" in f for f in found), found
-
-
-@pytest.mark.parametrize(
-    "change, expect",
-    [
-        # wsm's cr-fields.md: `external` instead of externalMysql
-        (
-            lambda s, _: s["mysql"]["default"].update(
-                external=s["mysql"]["default"].pop("externalMysql")
-            ),
-            "'external' was unexpected",
-        ),
-        # wsm's doc: clickHouse with a capital H
-        (lambda s, _: s.update(clickHouse={"default": {"managedClickhouse": {}}}), "clickHouse"),
-        # wsm's doc: certManager.kind
-        (lambda s, _: s["networking"]["tls"]["certManager"].update(kind="ClusterIssuer"), "'kind'"),
-        # the kustomize overlays: URL instead of url, port instead of tcpPort
-        (
-            lambda s, _: s["mysql"]["default"]["externalMysql"].update(
-                URL={"name": "x", "key": "u"}
-            ),
-            "'URL'",
-        ),
-        (
-            lambda s, _: s.update(
-                clickhouse={
-                    "default": {
-                        "externalClickhouse": {
-                            "host": {"name": "c", "key": "h"},
-                            "port": {"name": "c", "key": "p"},
-                        }
-                    }
-                }
-            ),
-            "'port'",
-        ),
-        # the CR misses what the CRD requires
-        (lambda s, _: s.pop("retentionPolicy"), "'retentionPolicy' is a required property"),
-        (lambda s, _: s["wandb"].pop("bucketProxy"), "'bucketProxy' is a required property"),
-        (lambda s, _: s["wandb"].pop("features"), "'features' is a required property"),
-        # plain typos
-        (lambda s, _: s["wandb"].update(hostName=s["wandb"].pop("hostname")), "'hostName'"),
-        (lambda s, _: s.update(objectstore=s.pop("objectStore")), "'objectstore'"),
-        (lambda s, _: s.update(size="2xlarge"), "2xlarge"),
-        (lambda s, _: s["retentionPolicy"].update(onDelete="keep"), "keep"),
-        # webhook rules
-        (lambda s, _: s["wandb"].update(version="latest"), "not a pinned version"),
-        (lambda s, _: s["wandb"].update(hostname="wandb.lab.example"), "lacks a scheme"),
-        (lambda s, _: s["mysql"]["default"].update(managedMysql={}), "mutually exclusive"),
-        (
-            lambda s, _: s["redis"]["default"]["externalRedis"]["port"].update(name=""),
-            "needs both name and key",
-        ),
-        (lambda s, _: s["wandb"].update(version="0.79.0"), "below 0.80.0"),
-        # a reference the Secrets cannot satisfy
-        (lambda s, d: d[2][1]["stringData"].pop("bucket"), "has no key 'bucket'"),
-        (
-            lambda s, _: s["mysql"]["default"]["externalMysql"]["host"].update(name="nope"),
-            "'nope' is not among",
-        ),
-    ],
-)
-def test_check_rejects(change, expect):
-    found = edited(change)
-    assert any(expect in f for f in found), found
-
-
-def test_check_rejects_the_wsm_docs_complete_example_shape():
-    cr = {
-        "apiVersion": "apps.wandb.com/v2",
-        "kind": "WeightsAndBiases",
-        "metadata": {"name": "wandb", "namespace": "wandb"},
-        "spec": {
-            "retentionPolicy": {"onDelete": "detach"},
-            "wandb": {"hostname": "https://w.example", "version": "0.83.0", "features": {}},
-            "clickHouse": {"default": {"managedClickHouse": {}}},
-            "networking": {"tls": {"certManager": {"issuer": "ca", "kind": "Issuer"}}},
-        },
+def test_azure_bucket_maps_the_account_to_access_key():
+    # The operator builds az://<accessKey>/<bucket>[/<path>] with secretKey as the
+    # account key (objectstore.go buildAzureURL).
+    values = byo_values(BUCKET_URL="az://labaccount/wandb-container/runs")
+    exp = export(values, tls=operator_cr.TlsChoice(cluster_issuer="letsencrypt"))
+    store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
+    assert store == {
+        "provider": "azure",
+        "accessKey": "labaccount",
+        "bucket": "wandb-container",
+        "path": "runs",
     }
-    found = [f.render() for f in operator_check.check_documents([("doc", cr)], False)]
-    assert len(found) == 3, found  # clickHouse, certManager.kind, missing bucketProxy
+    assert operator_check.check_documents(docs(exp)) == []
+    # The account key: from the URL, else AZURE_STORAGE_KEY (as wandb/local reads it).
+    keyed = export(
+        byo_values(BUCKET_URL="az://labaccount/c", AZURE_STORAGE_KEY="k3y=="),
+        tls=operator_cr.TlsChoice(cluster_issuer="letsencrypt"),
+    )
+    assert secret_data(keyed, operator_cr.OBJECT_STORE_SECRET)["secretKey"] == "k3y=="
+    with pytest.raises(KitError, match="names no container"):
+        export(byo_values(BUCKET_URL="az://labaccount"))
+
+
+def test_gcs_bucket_and_prefix():
+    exp = export(
+        byo_values(BUCKET_URL="gs://lab-bucket/wandb"),
+        tls=operator_cr.TlsChoice(cluster_issuer="letsencrypt"),
+    )
+    store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
+    assert store == {"provider": "gcs", "bucket": "lab-bucket", "path": "wandb"}
+
+
+@pytest.mark.parametrize("requested", ["v0.84.0", "V0.84.0", " 0.84.0 "])
+def test_a_v_prefixed_version_is_pinned_as_the_manifest_tags_it(requested):
+    version = operator_cr.pick_version(requested, "0.83.0", "wandb/local:0.83.0")
+    assert version == "0.84.0"
+    exp = export(byo_values(), version=version, tls=operator_cr.TlsChoice(issuer="ca"))
+    assert operator_check.check_documents(docs(exp)) == []
+    # Running server "v0.83.0": the floor is read without the v as well.
+    assert operator_cr.pick_version("", "v0.83.0", "") == "0.83.0"
+
+
+def test_chart_version_is_pinned_from_flag_setting_or_default():
+    assert operator_cr.chart_version("", {}) == operator_cr.DEFAULT_CHART_VERSION
+    assert operator_cr.chart_version("", {"WANDB_OPERATOR_CHART_VERSION": "2.0.0-beta.4"}) == (
+        "2.0.0-beta.4"
+    )
+    assert operator_cr.chart_version("2.1.0", {"WANDB_OPERATOR_CHART_VERSION": "x"}) == "2.1.0"
+    with pytest.raises(KitError, match="WANDB_OPERATOR_CHART_VERSION 'latest'"):
+        operator_cr.chart_version("", {"WANDB_OPERATOR_CHART_VERSION": "latest"})
+
+
+def test_settings_template_names_the_chart_version():
+    template = (COMPOSE_DIR / ".env.example").read_text()
+    assert f"WANDB_OPERATOR_CHART_VERSION={operator_cr.DEFAULT_CHART_VERSION}" in template
 
 
 # --- the command ------------------------------------------------------------------------
@@ -285,6 +263,9 @@ def test_cli_writes_private_files_that_pass_check(tmp_path, capsys):
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     cr = yaml.safe_load((out / "weightsandbiases.yaml").read_text())
     assert cr["metadata"]["namespace"] == "ml" and cr["spec"]["wandb"]["version"] == "0.83.0"
+    helm = printed[printed.index("helm upgrade") : printed.index("kubectl apply")]
+    assert f"--version {operator_cr.DEFAULT_CHART_VERSION}" in helm and "--wait" in helm
+    assert printed.index("--wait") < printed.index("kubectl apply")
     for step in (
         "1.34",
         "cert-manager",
@@ -378,3 +359,22 @@ def test_bring_your_own_settings_as_init_writes_them_export_and_pass():
     assert mysql["host"] == "db.lab.example" and mysql["password"] == "p@ss"
     store = secret_data(exp, operator_cr.OBJECT_STORE_SECRET)
     assert store["endpoint"] == "rgw.lab.example" and store["secretKey"] == "sk/secret"
+
+
+def test_cli_pins_a_v_prefixed_version_and_the_chart(tmp_path, capsys):
+    # Before: `--wandb-version v0.84.0` was written as is and the export failed its own
+    # check (exit 1, nothing written).
+    env = write_env(tmp_path, bundled_values())
+    out = tmp_path / "out"
+    args = ["export", "operator", "--env-file", str(env), "--output", str(out)]
+    args += ["--url", "http://127.0.0.1:9", "--wandb-version", "v0.84.0"]
+    assert cli.main([*args, "--chart-version", "2.0.0-beta.4"]) == 0
+    printed = capsys.readouterr().out
+    cr = yaml.safe_load((out / "weightsandbiases.yaml").read_text())
+    assert cr["spec"]["wandb"]["version"] == "0.84.0"
+    assert "--version 2.0.0-beta.4" in printed
+    assert cli.main(["export", "check", "--strict", str(out)]) == 0
+    # A chart version that is none is refused before anything is written.
+    assert cli.main([*args, "--output", str(tmp_path / "o2"), "--chart-version", "newest"]) == 2
+    assert "not a chart version" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()

@@ -114,3 +114,112 @@ def test_percentile_is_a_measured_value():
     assert percentile([10, 20, 30, 40], 50) == 20
     assert percentile([10, 20, 30, 40], 99) == 40
     assert percentile([7], 90) == 7
+
+
+def _every_kind() -> list[dict]:
+    """One record of each evidence kind the checks make beyond the media ones."""
+    from wandb_local_kit.smoke import testmedia
+
+    video = testmedia.frames("video", 3, 16, 24)
+    frame_file = _gif(video[:2])  # one frame lost on the way back
+    return [
+        evidence.video("clip frames", video, frame_file, ".gif"),
+        evidence.histograms(
+            "gradients/0.weight",
+            {0: ([1, 2], [0.0, 0.5, 1.0]), 1: ([2, 1], [0.0, 0.5, 1.0])},
+            {0: ([1, 2], [0.0, 0.5, 1.0]), 1: ([0, 3], [0.0, 0.5, 1.0])},
+        ),
+        evidence.points(
+            "sweep",
+            ("a", "score"),
+            [{"x": 1, "y": 10, "group": "agent 0", "best": True, "duplicate": False}],
+            [{"x": 1, "y": 10, "group": "agent 0", "best": True, "duplicate": True}],
+        ),
+        evidence.graph(
+            "lineage",
+            [("producer", "dataset:v0", "logged")],
+            [("producer", "dataset:v0", "logged")],
+        ),
+        evidence.timeline(
+            "runs at once",
+            [{"name": "run 0", "start": 10.0, "end": 12.0, "steps": 5}],
+            [{"name": "run 0", "start": 100.0, "end": 101.5, "steps": 4}],
+        ),
+        evidence.table(
+            "files",
+            ["name", "sha256"],
+            [["a", "11"], ["b", "22"]],
+            ["name", "sha256"],
+            [["a", "11"], ["b", "33"]],
+            sides=("offline run, before sync", "after sync"),
+        ),
+    ]
+
+
+def _gif(tchw) -> bytes:
+    import io
+
+    import imageio
+
+    buf = io.BytesIO()
+    imageio.v3.imwrite(buf, np.transpose(tchw, (0, 2, 3, 1)), extension=".gif")
+    return buf.getvalue()
+
+
+def test_every_evidence_kind_is_drawn_with_both_sides_and_differences_marked():
+    page = smoke_page([Result("x", "failed", 1.0, evidence=_every_kind())], {}, kept=True)
+    for kind in ("frames", "histograms", "points", "graph", "timeline", "table"):
+        assert f'data-kind="{kind}"' in page
+    # video: each frame on its own, numbered, and the count on both sides
+    assert "logged: 3 frames" in page and "read back: 2 frames" in page
+    assert "2 frames read back, 3 logged" in page
+    assert page.count("<figcaption>frame ") == 5
+    # a read-back row that is not among the logged rows is marked
+    assert page.count('<tr class="differs">') == 1
+    assert "offline run, before sync" in page and "after sync" in page
+    assert "nothing readable came back" not in page
+    assert not re.search(r'src="(?!data:)', page)
+
+
+def test_overview_has_the_wall_time():
+    page = smoke_page(_results(), {"wall_seconds": 12.5}, kept=True)
+    assert "wall time 12.5 s" in page
+
+
+def test_json_report_carries_the_evidence_as_data_without_pictures():
+    import json
+
+    from wandb_local_kit.smoke.report import to_json
+
+    results = _results()
+    results[1].evidence = _every_kind()
+    data = json.loads(to_json(results, {}))
+    kinds = [e["kind"] for e in data["checks"][1]["evidence"]]
+    assert kinds == ["frames", "histograms", "points", "graph", "timeline", "table"]
+    frames = data["checks"][1]["evidence"][0]
+    assert frames["logged"]["count"] == 3 and frames["read"]["count"] == 2
+    assert "png" not in json.dumps(data["checks"][1]["evidence"][0])
+    table = data["checks"][1]["evidence"][5]
+    assert table["read"]["rows"] == [["a", "11"], ["b", "33"]]
+    assert data["checks"][0]["evidence"][0]["logged"]["width"] == 8  # image size kept
+
+
+def test_bench_page_names_the_server_and_marks_percentiles_from_few_samples():
+    from wandb_local_kit.bench.identify import classify
+
+    result = {
+        "server": "http://w",
+        "server_identity": {
+            "version": "0.0.0-standin",
+            "server_header": "wandb-standin Python/3.12",
+            **classify("0.0.0-standin", "wandb-standin Python/3.12"),
+        },
+        "readback": {"history_ms": [1, 2, 3], "file_download_ms": list(range(1, 31))},
+    }
+    page = bench_page(result)
+    assert "0.0.0-standin" in page and "stand-in" in page
+    assert "these figures are of the test stand-in" in page
+    assert page.count('class="few"') == 3  # p50/p90/p99 of the 3-sample row only
+    assert "fewer than 20 samples (history read (ms))" in page
+    assert classify("0.61.0", "nginx")["kind"] == "W&B server"
+    assert classify(None, None, ["serverInfo: ConnectionError"])["kind"] == "unknown"

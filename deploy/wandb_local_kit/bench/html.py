@@ -7,6 +7,8 @@ from __future__ import annotations
 from wandb_local_kit.core.htmlpage import esc, figure, img, page
 
 PERCENTILES = (50, 90, 99)
+# Fewer samples than this and p90/p99 are (nearly) the largest sample: marked as such.
+FEW_SAMPLES = 20
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -28,12 +30,32 @@ def bench_page(result: dict) -> str:
         if v is not None
     )
     sections = [
+        _server(result),
         _figures_table(result),
         _section("Ingest rate over concurrency", _ramp(result), "ramp"),
         _section("Latency percentiles", _latency(result), "latency"),
         _section("Server CPU and memory", _resources(result), "resources"),
     ]
     return page("wandb-kit bench", meta, "".join(sections))
+
+
+def _server(result: dict) -> str:
+    """Which server the figures are of: its URL, version, and what it answered like."""
+    who = result.get("server_identity") or {}
+    kind = who.get("kind", "unknown")
+    rows = [
+        ("URL", result.get("server") or "-"),
+        ("version", who.get("version") or "unknown"),
+        ("answered like", f"{kind}: {who.get('why', 'not recorded in this result')}"),
+    ]
+    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>" for k, v in rows)
+    warn = ""
+    if kind == "stand-in":
+        warn = (
+            '<div class="warn-box">these figures are of the test stand-in, not of a W&amp;B '
+            "server: they measure the kit and the SDK, not wandb/local</div>"
+        )
+    return _section("Server", f"<table>{body}</table>{warn}", "server")
 
 
 def _section(title: str, body: str, name: str) -> str:
@@ -144,13 +166,26 @@ def _latency(result: dict) -> str:
     if not series:
         return '<p class="small">no latency samples in this result</p>'
     head = "".join(f"<th>p{p}</th>" for p in PERCENTILES)
+
+    def cell(v, p):
+        if len(v) >= FEW_SAMPLES:
+            return f"<td>{percentile(v, p):.1f}</td>"
+        return f'<td class="few" title="from {len(v)} samples">{percentile(v, p):.1f}*</td>'
+
     rows = "".join(
         f"<tr><td>{esc(name)}</td><td>{len(v)}</td>"
-        + "".join(f"<td>{percentile(v, p):.1f}</td>" for p in PERCENTILES)
+        + "".join(cell(v, p) for p in PERCENTILES)
         + "</tr>"
         for name, v in series.items()
     )
     table = f"<table><tr><th>operation</th><th>samples</th>{head}</tr>{rows}</table>"
+    few = [name for name, v in series.items() if len(v) < FEW_SAMPLES]
+    if few:
+        table += (
+            f'<p class="small few">* from fewer than {FEW_SAMPLES} samples ({esc(", ".join(few))}):'
+            " with so few, p90 and p99 are the largest one or two samples, not a percentile"
+            " a larger run would measure</p>"
+        )
 
     def draw(ax):
         names = list(series)
@@ -162,7 +197,8 @@ def _latency(result: dict) -> str:
                 width=width,
                 label=f"p{p}",
             )
-        ax.set_xticks([i + width for i in range(len(names))], names, fontsize=8)
+        labels = [n + (" *" if len(series[n]) < FEW_SAMPLES else "") for n in names]
+        ax.set_xticks([i + width for i in range(len(names))], labels, fontsize=8)
         ax.set_ylabel("ms")
         ax.set_yscale("log")
         ax.legend(fontsize=8)

@@ -100,8 +100,12 @@ def run(args) -> int:
     os.environ.update(worker_env(ctx, ctx.workdir))
     deadline = time.monotonic() + args.duration
     project = target.values.get("COMPOSE_PROJECT_NAME") if target.is_local_stack else None
+    from wandb_local_kit.bench.identify import identify
+
     result: dict = {
         "server": target.url,
+        # which server was measured: version, stand-in or W&B server as far as can be told
+        "server_identity": identify(target.url, key, target.verify),
         "tag": tag,
         "parameters": {
             k: getattr(args, k)
@@ -193,6 +197,8 @@ def _table(result: dict):
     t = Table(title="wandb-kit bench", show_header=True)
     t.add_column("measure")
     t.add_column("value", justify="right")
+    who = result.get("server_identity") or {}
+    t.add_row("server", f"{who.get('version') or 'unknown'} ({who.get('kind', 'unknown')})")
     i = result["ingest"]
     t.add_row(
         f"ingest: {i['runs']} runs x {i['steps']} steps x {i['keys']} scalars",

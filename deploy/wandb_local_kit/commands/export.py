@@ -79,16 +79,39 @@ def configure_export(p: argparse.ArgumentParser) -> None:
         help="directory with cert.pem and key.pem for a TLS Secret "
         "(default with WANDB_TLS=files: WANDB_TLS_CERT_DIR)",
     )
+    op.add_argument(
+        "--chart-version",
+        default="",
+        help="operator chart version the printed helm step pins (default: "
+        "WANDB_OPERATOR_CHART_VERSION, else 2.0.0-beta.3; only pre-releases are published, "
+        "which Helm skips without --version)",
+    )
     op.add_argument("--force", action="store_true", help="overwrite existing files")
     op.set_defaults(_export=run_operator)
 
+    from wandb_local_kit.growth.operator_schema import CRD_SOURCE
+
     chk = sub.add_parser(
         "check",
-        help="check a WeightsAndBiases resource (and its Secrets) offline",
-        description="Check operator v2 files offline: the strict schema, the admission "
-        "webhook's rules, and that every Secret reference resolves. Exit 1 on findings.",
+        help="check a WeightsAndBiases resource (and its Secrets) offline, as a cluster would",
+        description="Check operator v2 files offline the way a cluster judges them: the "
+        "API server's structural schema (nulls dropped, unknown fields reported as pruned, "
+        "defaults, types, formats, the CEL rule), then the operator's webhook defaulting "
+        "and rules. What the kit wants beyond that (a hostname with a scheme, a release "
+        "version, an ingress class, Secret references that resolve in the files) is a "
+        "warning. Exit 1 when the cluster would reject or prune something (or, with "
+        f"--strict, on any warning). Without --crd the schema is the kit's own, following "
+        f"{CRD_SOURCE}.",
     )
     chk.add_argument("files", nargs="+", type=Path, help="YAML files or directories")
+    chk.add_argument(
+        "--crd",
+        default="",
+        metavar="FILE",
+        help="judge against this CRD document instead of the kit's schema: the output of "
+        "`kubectl get crd weightsandbiases.apps.wandb.com -o yaml` (- reads stdin)",
+    )
+    chk.add_argument("--strict", action="store_true", help="fail on warnings too (exit 1)")
     chk.add_argument(
         "--no-secrets",
         action="store_true",
@@ -158,6 +181,7 @@ def run_operator(args) -> int:
     url = args.url or values.get("WANDB_HOST", "")
     running = _running_version(url, values) if url else ""
     version = operator_cr.pick_version(args.wandb_version, running, values.get("WANDB_IMAGE", ""))
+    chart = operator_cr.chart_version(args.chart_version, values)
     export = operator_cr.build(
         values,
         namespace=args.namespace,
@@ -174,7 +198,7 @@ def run_operator(args) -> int:
     findings = operator_check.check_documents(
         [("export", export.resource)] + [("export", s) for s in export.secrets]
     )
-    if findings:  # the export's own bug: never write a resource the check rejects
+    if findings:  # the export's own bug: never write what the check flags, even a warning
         for f in findings:
             print(f.render(), file=sys.stderr)
         raise KitError(
@@ -192,22 +216,29 @@ def run_operator(args) -> int:
     print(f"pinned version {version} ({'--wandb-version' if args.wandb_version else source})")
     for note in export.notes:
         print(f"note: {note}")
-    print(steps(args.namespace, args.name, out, export.resource["spec"]["wandb"]["hostname"]))
+    print(
+        steps(args.namespace, args.name, out, export.resource["spec"]["wandb"]["hostname"], chart)
+    )
     return EXIT_OK
 
 
-def steps(namespace: str, name: str, out: Path, hostname: str) -> str:
+def steps(namespace: str, name: str, out: Path, hostname: str, chart: str) -> str:
+    from wandb_local_kit.growth.operator_cr import OPERATOR_CHART
+
     return f"""
 Next steps:
  1. Prerequisites: Kubernetes 1.34+, cert-manager with its CRDs, an ingress controller
     (or Gateway API CRDs + a gateway), a default StorageClass, x86-64 nodes, Helm >= 3.8.
  2. Back up first: `wandb-kit backup` (MySQL and the bucket), and keep the backup.
  3. Stop writes to this server (`wandb-kit down`): two servers must never share one database.
- 4. Install operator v2 (OCI chart; wandb.install=false so it does not create its own CR):
-      helm upgrade --install wandb-operator \\
-        oci://us-docker.pkg.dev/wandb-production/public/wandb/charts/operator \\
-        -n {namespace} --create-namespace --set wandb.install=false
- 5. Apply, Secrets first:
+ 4. Install operator v2 (OCI chart, pinned: only pre-releases are published and Helm
+    skips them without --version; wandb.install=false so it does not create its own CR;
+    --wait so its admission webhook answers before the resource is applied):
+      helm upgrade --install wandb-operator {OPERATOR_CHART} \\
+        --version {chart} -n {namespace} --create-namespace \\
+        --set wandb.install=false --wait --timeout 10m
+ 5. Apply, Secrets first (a "failed calling webhook" error means the operator is not
+    ready yet: wait and apply again):
       kubectl apply -n {namespace} -f {out / SECRETS_FILE}
       kubectl apply -n {namespace} --server-side -f {out / CR_FILE}
     or with W&B Server Manager: wsm deploy-v2 wandb deploy --cr-file {out / CR_FILE}
@@ -223,21 +254,48 @@ Next steps:
  migrated the database to a version this one cannot open."""
 
 
+def _schema(crd: str):
+    from wandb_local_kit.growth import operator_crd
+
+    if not crd:
+        return operator_crd.builtin()
+    if crd == "-":
+        return operator_crd.from_text(sys.stdin.read(), "stdin")
+    path = Path(crd)
+    if not path.is_file():
+        raise KitError(
+            f"--crd {crd} does not exist",
+            fix="save it with `kubectl get crd weightsandbiases.apps.wandb.com -o yaml > crd.yaml`",
+        )
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise KitError(f"cannot read --crd {crd}: {err}", fix="give a YAML file") from None
+    return operator_crd.from_text(text, str(path))
+
+
 def run_check(args) -> int:
     from wandb_local_kit.growth import operator_check
 
     for p in args.files:
         if not p.exists():
             raise KitError(f"{p} does not exist", fix="give YAML files or a directory")
+    schema = _schema(args.crd)
     try:
         docs = operator_check.load_documents(args.files)
     except Exception as err:  # yaml.YAMLError and decoding errors: input, not our bug
         raise KitError(f"cannot read the files as YAML: {err}", fix="fix the YAML") from None
-    findings = operator_check.check_documents(docs, require_secrets=not args.no_secrets)
+    findings = operator_check.check_documents(
+        docs, require_secrets=not args.no_secrets, schema=schema
+    )
     for f in findings:
         print(f.render())
-    if findings:
-        print(f"{len(findings)} problem(s)")
+    errors = operator_check.errors(findings)
+    warnings = len(findings) - len(errors)
+    print(f"judged against {schema.source}")
+    if errors or (warnings and args.strict):
+        print(f"{len(errors)} error(s), {warnings} warning(s)")
         return EXIT_FAILED
-    print("ok: schema, webhook rules and Secret references")
+    summary = f" ({warnings} warning(s))" if warnings else ""
+    print(f"ok: a cluster accepts it (schema, webhook rules){summary}")
     return EXIT_OK

@@ -8,7 +8,7 @@ import sys
 
 from wandb_local_kit.commands.argtypes import positive_seconds
 from wandb_local_kit.commands.common import add_target_options, deployment, target
-from wandb_local_kit.core.errors import EXIT_OK
+from wandb_local_kit.core.errors import EXIT_OK, KitError
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client, doctor, health
 
@@ -29,6 +29,7 @@ def configure_health(p: argparse.ArgumentParser) -> None:
         default=client.DEFAULT_TIMEOUT_S,
         help="seconds per request (default %(default)s; the 10 MB POST gets >= 60)",
     )
+    add_lab_file_option(p)
     p.epilog = health.HEALTH_EXIT_CODES
     p.formatter_class = argparse.RawDescriptionHelpFormatter
 
@@ -36,7 +37,10 @@ def configure_health(p: argparse.ArgumentParser) -> None:
 def run_health(args) -> int:
     where = target(args)
     key, key_source = client.find_key(where)
+    users, lab_file = lab_users(args)
     report = health.run(where, key, key_source, deep=args.deep, timeout=args.timeout)
+    if where.values:
+        report.layers.append(health.check_license(where.values, users, lab_file))
     secrets = ((key,) if key else ()) + tuple(deployment(args, must_exist=False).secrets)
     if args.json:
         print(redact(json.dumps(report.to_json(), indent=2), extra=secrets))
@@ -61,6 +65,7 @@ def configure_doctor(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the pitfall table (README's Troubleshooting) and exit",
     )
+    add_lab_file_option(p)
     p.epilog = doctor.DOCTOR_EXIT_CODES
     p.formatter_class = argparse.RawDescriptionHelpFormatter
 
@@ -70,7 +75,10 @@ def run_doctor(args) -> int:
         print(doctor.render_markdown())
         return EXIT_OK
     where = target(args)
-    exam = doctor.examine(deployment(args, must_exist=False), where, args.deep, args.timeout)
+    users, lab_file = lab_users(args)
+    exam = doctor.examine(
+        deployment(args, must_exist=False), where, args.deep, args.timeout, users, lab_file
+    )
     if args.json:
         print(redact(json.dumps(exam.to_json(), indent=2), extra=exam.secrets))
         return exam.exit_code
@@ -88,3 +96,30 @@ def run_doctor(args) -> int:
     print(f"doctor: {fail} failure(s), {warn} warning(s), {note} note(s) (exit {exam.exit_code})")
     sys.stdout.flush()
     return exam.exit_code
+
+
+def add_lab_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lab-file",
+        metavar="YAML",
+        help="a lab file (top-level `users:` list): warn when it lists more users than "
+        "the license grants seats",
+    )
+
+
+def lab_users(args) -> tuple[int | None, str]:
+    """How many users --lab-file lists (None without one); a bad file stops here,
+    before any check runs."""
+    if not getattr(args, "lab_file", None):
+        return None, ""
+    from pathlib import Path
+
+    from wandb_local_kit.server.license import LabFileError, count_users
+
+    path = Path(args.lab_file).expanduser().resolve()
+    try:
+        return count_users(path), str(path)
+    except LabFileError as err:
+        raise KitError(
+            str(err), fix="pass a YAML lab file whose top level has `users:` (a list)"
+        ) from None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from wandb_local_kit.commands.common import add_location_options, deployment
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
+from wandb_local_kit.server import sso
 from wandb_local_kit.stack import images, settings
 from wandb_local_kit.stack import preflight as pf
 from wandb_local_kit.stack.deployment import Deployment, check_compose_dir
@@ -43,6 +45,22 @@ def configure_init(p: argparse.ArgumentParser) -> None:
         help="the server image, pinned (default wandb/local:<tag>; a mirror or another "
         "registry: REGISTRY/wandb/local:<tag>)",
     )
+    sso_options = p.add_argument_group("SSO (OpenID Connect)")
+    sso_options.add_argument(
+        "--oidc-issuer", metavar="URL", help="the provider's issuer, exactly (https)"
+    )
+    sso_options.add_argument("--oidc-client-id", metavar="ID", help="the client id at the provider")
+    sso_options.add_argument(
+        "--oidc-secret-file",
+        metavar="FILE",
+        help="a file (mode 600) holding the client secret, kept off the command line",
+    )
+    sso_options.add_argument(
+        "--oidc-method", choices=("pkce", "implicit"), help="implicit (W&B's default) or pkce"
+    )
+    sso_options.add_argument(
+        "--no-oidc", action="store_true", help="turn SSO off (clears the WANDB_OIDC_* settings)"
+    )
 
 
 def init(args) -> int:
@@ -63,13 +81,14 @@ def init(args) -> int:
                     fix=f"pipe the URL in, e.g. `cat url.txt | wandb-kit init {option} -`, "
                     "or type it and press Enter",
                 )
+    existing, secret_problems = _sso_choices(args, existing, choices)
     from wandb_local_kit.stack import identity
 
     defaults = settings.example_values(dep.compose_dir)
     choices, picked = identity.pick_free(existing, defaults, choices, dep.env_file)
     values = settings.build_values(existing, defaults, choices, host_cpus=os.cpu_count())
     values = settings.place_user_files(values, dep.home, dep.compose_dir)
-    problems = settings.validate(values, dep.compose_dir)
+    problems = secret_problems + settings.validate(values, dep.compose_dir)
     if problems:
         print(
             f"error: {len(problems)} setting(s) need attention; {dep.env_file} was not written:",
@@ -95,6 +114,11 @@ def init(args) -> int:
         print(f"  generated: {', '.join(generated)}; kept every existing value")
     elif generated:
         print(f"  generated: {', '.join(generated)} (never printed; they stay in the file)")
+    if sso.enabled(values):
+        print(
+            f"  SSO: {values[sso.ISSUER]} ({sso.method_of(values)}); register "
+            f"{sso.redirect_uri(values['WANDB_HOST'])} at the provider, then `wandb-kit doctor`"
+        )
     from wandb_local_kit.commands.common import kit_command
     from wandb_local_kit.core import locations
 
@@ -102,6 +126,29 @@ def init(args) -> int:
     make = "   (or: make up)" if locations.is_checkout() else ""
     print(f"next: {kit_command()} up{make}")
     return EXIT_OK
+
+
+def _sso_choices(args, existing: dict[str, str], choices: dict) -> tuple[dict, list]:
+    """--no-oidc clears the SSO settings; --oidc-secret-file is read here (the secret
+    never passes through the command line). A bad file is a Problem like any other."""
+    if getattr(args, "no_oidc", False):
+        if any(
+            getattr(args, f, None) for f in ("oidc_issuer", "oidc_client_id", "oidc_secret_file")
+        ):
+            return existing, [
+                settings.Problem(
+                    "--no-oidc", "was given with --oidc-* options", "pass one or the other"
+                )
+            ]
+        existing = {k: v for k, v in existing.items() if k not in sso.KEYS}
+    if getattr(args, "oidc_secret_file", None):
+        try:
+            choices["oidc_client_secret"] = sso.read_secret_file(
+                Path(args.oidc_secret_file).expanduser().resolve()
+            )
+        except ValueError as err:
+            return existing, [err.args[0]]
+    return existing, []
 
 
 # --- preflight ----------------------------------------------------------------------

@@ -58,6 +58,11 @@ img.px { image-rendering: pixelated; border: 1px solid var(--line); }
 .note { color: var(--fail); font-size: 12px; }
 pre { background: #f6f8fa; padding: 6px; max-width: 480px; overflow: auto; font-size: 12px; }
 .small { font-size: 12px; color: #57606a; }
+tr.differs td { background: #ffebe9; }
+tr.total td { font-weight: 600; }
+.frames { display: flex; flex-wrap: wrap; gap: 4px; }
+.frames figure.frame { margin: 0; text-align: center; }
+.few { color: var(--warn); font-weight: 600; }
 """
 
 

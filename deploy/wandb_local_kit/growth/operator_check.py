@@ -1,31 +1,37 @@
-"""The offline check of an operator v2 export: the strict schema (operator_schema), the
-admission webhook's rules (re-implemented: they are not in the CRD), and that every Secret
-reference resolves to a key of a Secret in the same files.
+"""The offline check of an operator v2 resource, judged the way a cluster judges it:
 
-It exists because the cluster is the first place that would otherwise see the mistakes
-W&B's own examples make (unkeyed `mysql: {externalMysql: ...}`, `external:`, `clickHouse`,
-`certManager.kind`, `URL:`), and on a cluster with warn-level field validation the
-misspelled fields are silently pruned and the operator provisions managed storage instead
-of connecting to the lab's data. Rules: shared/reference/operator-v2.md sections 1.2-1.6.
+1. the API server's structural schema (operator_structural, against the kit's schema or
+   a CRD read with --crd): nulls of non-nullable fields dropped, unknown fields reported
+   as pruned, defaults applied, then types, formats, enums, bounds and the CEL rule;
+2. the operator's mutating webhook's defaulting, then its validating rules
+   (operator_webhook), and the API server's metadata name rules;
+3. what the kit wants beyond the cluster (a hostname with a scheme, a release-number
+   version not below the lowest the operator's tools accept, an ingress class the
+   reconciler needs, Secret references that resolve in the files): warnings.
+
+What the cluster accepts, the check accepts (exit 0, warnings printed); what it rejects
+or prunes is an error. It exists because the cluster is the first place that would
+otherwise see the mistakes W&B's own examples make (unkeyed `mysql: {externalMysql: ...}`,
+`external:`, `clickHouse`, `certManager.kind`, `URL:`). Facts:
+shared/reference/operator-v2.md sections 1.2-1.6 and 7.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wandb_local_kit.growth.operator_schema import RESOURCE
+from wandb_local_kit.growth import operator_structural, operator_webhook
+from wandb_local_kit.growth.operator_crd import Schema, builtin
 
-INFRA = {
-    "mysql": ("managedMysql", "externalMysql"),
-    "redis": ("managedRedis", "externalRedis"),
-    "objectStore": ("managedObjectStore", "externalObjectStore"),
-    "clickhouse": ("managedClickhouse", "externalClickhouse"),
-}
+INFRA = operator_webhook.INFRA
+API_VERSION = "apps.wandb.com/v2"
 # The lowest version wsm accepts (wsm cmd/wsm/deploy_v2.go minWandbVersion).
 MIN_VERSION = "0.80.0"
+ERROR, WARNING = "error", "warning"
 
 # Known wrong spellings (wsm's field reference, the operator's stale examples) -> the fix.
 STALE_HINTS = {
@@ -38,6 +44,10 @@ STALE_HINTS = {
     "URL": "the selector is `url` (lower-case)",
     "port": "ClickHouse has `tcpPort` and `httpPort`, not `port`",
 }
+PRUNED = (
+    "unknown field: the API server prunes it (kubectl's default strict field validation "
+    "refuses the apply instead)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,36 +55,195 @@ class Finding:
     where: str  # file#document: JSON path
     problem: str
     fix: str = ""
+    rule: str = ""
+    severity: str = ERROR
 
     def render(self) -> str:
-        text = f"{self.where}: {self.problem}"
+        text = f"{self.where}: {self.severity}: {self.problem}"
+        if self.rule:
+            text += f" [{self.rule}]"
         return text + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == ERROR]
+
+
+def verdict(findings: list[Finding]) -> str:
+    """accepted | pruned | rejected: what the cluster does with the resource."""
+    errs = errors(findings)
+    if not errs:
+        return "accepted"
+    return "pruned" if all(f.rule == "unknown-field" for f in errs) else "rejected"
+
+
+def _pruned_fix(path: str) -> str:
+    parts = path.split(".")
+    last = parts[-1]
+    hints = []
+    if last in STALE_HINTS and (last != "port" or parts[1:2] == ["clickhouse"]):
+        hints.append(f"{last}: {STALE_HINTS[last]}")
+    if len(parts) == 3 and parts[0] == "spec" and parts[1] in INFRA:
+        hints.append(_unkeyed_hint(parts[1]))
+    return "; ".join(hints) or "remove or correct the misspelled field"
+
+
+def _unkeyed_hint(section: str) -> str:
+    return (
+        f"spec.{section} is a map of instances: put the settings under "
+        f"`{section}: {{default: {{...}}}}` (the operator's own examples omit the "
+        "`default:` key)"
+    )
+
+
+def _unkeyed(path: str) -> str:
+    """spec.<section>.<managedX|externalX>...: an unkeyed infra section (the instance
+    name is missing), reported once rather than once per field inside it."""
+    parts = path.split(".")
+    if len(parts) > 3 and parts[0] == "spec" and parts[1] in INFRA and parts[2] in INFRA[parts[1]]:
+        return ".".join(parts[:3])
+    return ""
+
+
+def cluster_findings(
+    resource: dict[str, Any], where: str, schema: Schema | None = None
+) -> list[Finding]:
+    """What the API server and the operator's webhooks say about one resource."""
+    schema = schema or builtin()
+    out: list[Finding] = []
+
+    def add(path: str, problem: str, rule: str, fix: str = "", severity: str = ERROR) -> None:
+        out.append(Finding(f"{where}: {path}", problem, fix, rule, severity))
+
+    if resource.get("apiVersion") != API_VERSION or resource.get("kind") != "WeightsAndBiases":
+        add(
+            "(top)",
+            f"not an {API_VERSION} WeightsAndBiases (apiVersion {resource.get('apiVersion')!r}, "
+            f"kind {resource.get('kind')!r})",
+            "api-version",
+            f"use apiVersion: {API_VERSION} and kind: WeightsAndBiases",
+        )
+        return out
+    for key in resource:
+        if key not in ("apiVersion", "kind", "metadata", "spec", "status"):
+            add(key, PRUNED, "unknown-field", "remove it")
+    for path, problem, rule in operator_webhook.metadata_findings(resource):
+        add(path, problem, rule, "use lower-case letters, digits and '-'")
+    spec_in = resource.get("spec")
+    if spec_in is None:
+        spec_in = {}
+    first = operator_structural.Outcome(None)
+    spec = operator_structural.normalize(spec_in, schema.spec, "spec", first)
+    unkeyed: set[str] = set()
+    for issue in first.issues:
+        section = _unkeyed(issue.path)
+        if section and section not in unkeyed:
+            unkeyed.add(section)
+            add(
+                section,
+                "every field inside is unknown: the API server prunes them (kubectl's "
+                "default strict field validation refuses the apply instead)",
+                "unknown-field",
+                _unkeyed_hint(section.split(".")[1]),
+            )
+        elif not section:
+            add(issue.path, PRUNED, "unknown-field", _pruned_fix(issue.path))
+    # A value of the wrong type never reaches the webhook's defaulting: the webhook
+    # cannot decode it (and the API server's validation rejects it anyway).
+    typed = operator_structural.Outcome(None)
+    operator_structural.validate(spec, schema.spec, "spec", typed)
+    type_errors = [i for i in typed.issues if i.rule == "type"]
+    for issue in type_errors:
+        add(issue.path, issue.message, "schema-type", "correct the value")
+    if type_errors:
+        return out
+    for path, problem, rule in operator_webhook.infra_names({"spec": spec}):
+        add(path, problem, rule, "use a DNS-1123 label within the length given")
+    defaulted = operator_webhook.default(
+        {"metadata": copy.deepcopy(resource.get("metadata") or {}), "spec": copy.deepcopy(spec)}
+    )
+    second = operator_structural.apply(defaulted["spec"], schema.spec, "spec")
+    for issue in second.issues:
+        if issue.kind == "invalid":
+            add(issue.path, issue.message, f"schema-{issue.rule}", "correct the value")
+        elif issue.kind == "unchecked":
+            add(issue.path, issue.message, "cel-unchecked", "", WARNING)
+    # The webhook sees the pruned object (with warn-level field validation the apply
+    # goes on without the unknown fields); a schema error stops the request first.
+    if all(f.rule == "unknown-field" for f in errors(out)):
+        for path, problem, rule in operator_webhook.validate(
+            {"metadata": defaulted["metadata"], "spec": second.obj}
+        ):
+            add(path, problem, rule, "see the operator's admission rules in docs/growth.md")
+    return out
+
+
+def _version_tuple(text: str):
+    try:
+        return tuple(int(p) for p in text.split("-", 1)[0].split("."))
+    except ValueError:
+        return None
+
+
+def kit_findings(resource: dict[str, Any], where: str) -> list[Finding]:
+    """What the kit wants beyond what the cluster checks: warnings."""
+    out: list[Finding] = []
+
+    def warn(path: str, problem: str, rule: str, fix: str) -> None:
+        out.append(Finding(f"{where}: {path}", problem, fix, rule, WARNING))
+
+    spec = resource.get("spec") if isinstance(resource.get("spec"), dict) else {}
+    wandb = spec.get("wandb") if isinstance(spec.get("wandb"), dict) else {}
+    hostname = wandb.get("hostname")
+    if isinstance(hostname, str) and hostname.strip():
+        parts = urlsplit(hostname)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            warn(
+                "spec.wandb.hostname",
+                f"{hostname!r} lacks a scheme (it feeds GORILLA_FRONTEND_HOST)",
+                "kit-hostname-scheme",
+                "use the full URL, e.g. https://wandb.lab.example",
+            )
+    version = wandb.get("version")
+    if isinstance(version, str) and version.strip() and version.strip() != "latest":
+        v = _version_tuple(version.strip())
+        if v is None:
+            warn(
+                "spec.wandb.version",
+                f"{version!r} is not a release number (server manifests are tagged X.Y.Z)",
+                "kit-version-format",
+                "pin e.g. 0.83.0, without a leading v",
+            )
+        elif v < _version_tuple(MIN_VERSION):
+            warn(
+                "spec.wandb.version",
+                f"{version} is below {MIN_VERSION}, the lowest W&B Server Manager accepts",
+                "kit-version-floor",
+                f"upgrade the server to >= {MIN_VERSION} first (wandb-kit upgrade)",
+            )
+    net = spec.get("networking") if isinstance(spec.get("networking"), dict) else {}
+    ingress = net.get("ingress")
+    if (
+        net.get("mode") == "ingress"
+        and isinstance(ingress, dict)
+        and not ingress.get("ingressClassName")
+    ):
+        warn(
+            "spec.networking.ingress",
+            "ingress without ingressClassName: the operator's reconciler reads the unset "
+            "class and fails at the Ingress step, so no Ingress is ever created",
+            "kit-ingress-class",
+            "set ingress.ingressClassName, or leave `ingress` out (the cluster's default class)",
+        )
+    return out
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _path(parts) -> str:
     return ".".join(str(p) for p in parts) or "(top)"
-
-
-def schema_findings(resource: dict[str, Any], where: str) -> list[Finding]:
-    from jsonschema import Draft202012Validator
-
-    out = []
-    validator = Draft202012Validator(RESOURCE)
-    for err in sorted(validator.iter_errors(resource), key=lambda e: list(e.absolute_path)):
-        fix = ""
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            hints = [f"{k}: {STALE_HINTS[k]}" for k in extra if k in STALE_HINTS]
-            parent = list(err.absolute_path)
-            if len(parent) == 3 and parent[0] == "spec" and parent[1] in INFRA:
-                hints.append(
-                    f"spec.{parent[1]} is a map of instances: put the settings under "
-                    f"`{parent[1]}: {{default: {{...}}}}` (the operator's own examples "
-                    "omit the `default:` key)"
-                )
-            fix = "; ".join(hints) or "remove or correct the misspelled field"
-        out.append(Finding(f"{where}: {_path(err.absolute_path)}", err.message, fix))
-    return out
 
 
 def _selectors(node: Any, path: tuple = ()):
@@ -90,145 +259,20 @@ def _selectors(node: Any, path: tuple = ()):
             yield from _selectors(v, path + (i,))
 
 
-def _version_tuple(text: str):
-    try:
-        return tuple(int(p) for p in text.split("-", 1)[0].split("."))
-    except ValueError:
-        return None
-
-
-def webhook_findings(resource: dict[str, Any], where: str) -> list[Finding]:
-    """The admission webhook's checks (operator internal/webhook/v2), plus the version
-    floor wsm enforces."""
-    out: list[Finding] = []
-    spec = resource.get("spec") if isinstance(resource.get("spec"), dict) else {}
-
-    def add(path: str, problem: str, fix: str = "") -> None:
-        out.append(Finding(f"{where}: {path}", problem, fix))
-
-    wandb = spec.get("wandb") if isinstance(spec.get("wandb"), dict) else {}
-    hostname = wandb.get("hostname")
-    if isinstance(hostname, str):
-        if not hostname.strip():
-            add("spec.wandb.hostname", "is blank", "set the URL users open, with its scheme")
-        elif urlsplit(hostname).scheme not in ("http", "https") or not urlsplit(hostname).hostname:
-            add(
-                "spec.wandb.hostname",
-                f"{hostname!r} lacks a scheme (it feeds GORILLA_FRONTEND_HOST)",
-                "use the full URL, e.g. https://wandb.lab.example",
-            )
-    version = wandb.get("version")
-    if isinstance(version, str):
-        if not version or version.strip() == "latest" or version != version.strip():
-            add("spec.wandb.version", f"{version!r} is not a pinned version", "pin e.g. 0.83.0")
-        else:
-            v = _version_tuple(version)
-            if v is None:
-                add("spec.wandb.version", f"{version!r} is not a release number", "pin e.g. 0.83.0")
-            elif v < _version_tuple(MIN_VERSION):
-                add(
-                    "spec.wandb.version",
-                    f"{version} is below {MIN_VERSION}, the lowest W&B Server Manager accepts",
-                    f"upgrade the server to >= {MIN_VERSION} first (wandb-kit upgrade)",
-                )
-
-    for section, (managed, external) in INFRA.items():
-        instances = spec.get(section)
-        if not isinstance(instances, dict) or not instances:
-            continue
-        if "default" not in instances:
-            add(
-                f"spec.{section}",
-                'a "default" instance is required',
-                f"key the settings under `{section}: {{default: {{...}}}}`",
-            )
-        for name, inst in instances.items():
-            if not isinstance(inst, dict):
-                continue
-            if inst.get(managed) is not None and inst.get(external) is not None:
-                add(
-                    f"spec.{section}.{name}",
-                    f"{managed} and {external} are mutually exclusive",
-                    "keep one",
-                )
-            ext = inst.get(external)
-            if section == "redis" and isinstance(ext, dict):
-                for field in ("host", "port"):
-                    sel = ext.get(field) or {}
-                    if not (isinstance(sel, dict) and sel.get("name") and sel.get("key")):
-                        add(
-                            f"spec.redis.{name}.externalRedis.{field}",
-                            "needs both name and key",
-                            "point it at a Secret key",
-                        )
-            if section == "objectStore" and isinstance(ext, dict):
-                sel = ext.get("bucket") or {}
-                if not (isinstance(sel, dict) and sel.get("name")):
-                    add(
-                        f"spec.objectStore.{name}.externalObjectStore.bucket",
-                        "needs a Secret name",
-                        "point it at the Secret holding the bucket name",
-                    )
-            if section == "clickhouse" and inst.get(managed) is not None:
-                if not spec.get("objectStore"):
-                    add(
-                        f"spec.clickhouse.{name}.managedClickhouse",
-                        "managed ClickHouse needs spec.objectStore",
-                        "configure spec.objectStore.default",
-                    )
-
-    net = spec.get("networking") if isinstance(spec.get("networking"), dict) else {}
-    gateway = ((net.get("gatewayAPI") or {}).get("gateway")) or {}
-    if net.get("mode") == "gateway" and isinstance(gateway, dict):
-        if gateway.get("managed") and not gateway.get("gatewayClassName"):
-            add(
-                "spec.networking.gatewayAPI.gateway",
-                "a managed gateway needs gatewayClassName",
-                "set gatewayClassName (e.g. nginx)",
-            )
-        if not gateway.get("managed") and not gateway.get("gatewayRef"):
-            add(
-                "spec.networking.gatewayAPI.gateway",
-                "an unmanaged gateway needs gatewayRef",
-                "name your Gateway in gatewayRef, or set managed: true",
-            )
-    proxy = ((spec.get("global") or {}).get("proxy")) or {}
-    for field in ("httpProxy", "httpsProxy"):
-        value = (proxy.get(field) or {}).get("value") if isinstance(proxy, dict) else None
-        if isinstance(value, str) and "@" in urlsplit(value).netloc:
-            add(
-                f"spec.global.proxy.{field}.value",
-                "holds credentials",
-                "use valueFrom.secretKeyRef for a proxy URL with a user and password",
-            )
-    email = ((wandb.get("notifications") or {}).get("email")) if isinstance(wandb, dict) else None
-    if isinstance(email, dict) and (("sink" in email) == ("smtp" in email)):
-        add(
-            "spec.wandb.notifications.email",
-            "needs exactly one of sink or smtp",
-            "keep one",
-        )
-    for app, conf in ((wandb.get("applications") or {}) if isinstance(wandb, dict) else {}).items():
-        scale = (conf or {}).get("autoscaling") or {}
-        lo, hi = scale.get("minReplicas"), scale.get("maxReplicas")
-        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
-            add(f"spec.wandb.applications.{app}.autoscaling", "minReplicas > maxReplicas")
-    return out
-
-
 def secret_findings(
     resource: dict[str, Any], secrets: list[dict[str, Any]], where: str
 ) -> list[Finding]:
     """Every selector with a Secret name must name a Secret in the CR's namespace that holds
-    the key (the operator errors on a missing key unless optional)."""
-    namespace = (resource.get("metadata") or {}).get("namespace") or "default"
+    the key (the operator errors on a missing key at reconcile unless optional; the API
+    server accepts the resource, so these are warnings)."""
+    namespace = _mapping(resource.get("metadata")).get("namespace") or "default"
     have: dict[str, set[str]] = {}
     for s in secrets:
-        meta = s.get("metadata") or {}
+        meta = _mapping(s.get("metadata"))
         if (meta.get("namespace") or "default") != namespace:
             continue
-        have.setdefault(meta.get("name", ""), set()).update(
-            (s.get("stringData") or {}).keys(), (s.get("data") or {}).keys()
+        have.setdefault(str(meta.get("name", "")), set()).update(
+            _mapping(s.get("stringData")).keys(), _mapping(s.get("data")).keys()
         )
     out = []
     for path, sel in _selectors(resource.get("spec") or {}, ("spec",)):
@@ -241,6 +285,8 @@ def secret_findings(
                     f"{where}: {_path(path)}",
                     f"Secret {name!r} is not among the exported Secrets of namespace {namespace}",
                     "export again, or create the Secret before applying",
+                    "kit-secret-ref",
+                    WARNING,
                 )
             )
         elif key not in have[name]:
@@ -249,6 +295,8 @@ def secret_findings(
                     f"{where}: {_path(path)}",
                     f"Secret {name!r} has no key {key!r} (it has {', '.join(sorted(have[name]))})",
                     "export again",
+                    "kit-secret-ref",
+                    WARNING,
                 )
             )
     tls = spec_networking_tls(resource) or {}
@@ -259,26 +307,33 @@ def secret_findings(
                 f"{where}: spec.networking.tls.secretName",
                 f"TLS Secret {tls['secretName']!r} is not among the exported Secrets",
                 "create it (kubectl create secret tls ...) or use a cert-manager issuer",
+                "kit-secret-ref",
+                WARNING,
             )
         )
     return out
 
 
 def spec_networking_tls(resource: dict[str, Any]) -> dict | None:
-    return (((resource.get("spec") or {}).get("networking")) or {}).get("tls")
+    spec = resource.get("spec")
+    net = spec.get("networking") if isinstance(spec, dict) else None
+    tls = net.get("tls") if isinstance(net, dict) else None
+    return tls if isinstance(tls, dict) else None
 
 
-def check_documents(docs: list[tuple[str, dict]], require_secrets: bool = True) -> list[Finding]:
+def check_documents(
+    docs: list[tuple[str, dict]], require_secrets: bool = True, schema: Schema | None = None
+) -> list[Finding]:
     """docs: (where, document). Checks each WeightsAndBiases resource; Secrets are matched
     against its references when any Secret is among the documents (or require_secrets)."""
     resources = [(w, d) for w, d in docs if isinstance(d, dict) and d.get("kind") != "Secret"]
     secrets = [d for _, d in docs if isinstance(d, dict) and d.get("kind") == "Secret"]
     out: list[Finding] = []
     if not resources:
-        return [Finding("(input)", "no WeightsAndBiases resource found", "check the file")]
+        return [Finding("(input)", "no WeightsAndBiases resource found", "check the file", "input")]
     for where, res in resources:
-        out += schema_findings(res, where)
-        out += webhook_findings(res, where)
+        out += cluster_findings(res, where, schema)
+        out += kit_findings(res, where)
         if secrets or require_secrets:
             out += secret_findings(res, secrets, where)
     return out

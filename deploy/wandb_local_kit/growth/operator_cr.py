@@ -35,6 +35,12 @@ TLS_SECRET = "wandb-tls"
 MYSQL_URL_KEYS = ("WANDB_MYSQL_URL", "MYSQL_URL", "MYSQL")
 BUCKET_URL_KEYS = ("WANDB_BUCKET_URL", "BUCKET_URL", "BUCKET")
 REDIS_URL_KEYS = ("WANDB_REDIS_URL", "REDIS_URL", "REDIS")
+# The operator chart the printed steps install. Only pre-releases (2.0.0-beta.*) are
+# published to its OCI repository, and Helm skips pre-releases unless --version names
+# one, so the steps always pin it. Setting: WANDB_OPERATOR_CHART_VERSION.
+OPERATOR_CHART = "oci://us-docker.pkg.dev/wandb-production/public/wandb/charts/operator"
+DEFAULT_CHART_VERSION = "2.0.0-beta.3"
+CHART_VERSION_KEY = "WANDB_OPERATOR_CHART_VERSION"
 # The compose service name of the kit's bundled MySQL: not a name a cluster can resolve.
 BUNDLED_MYSQL_HOST = "mysql"
 
@@ -95,9 +101,11 @@ def parse_mysql_url(url: str, key: str) -> dict[str, str]:
     return out
 
 
-def parse_bucket_url(url: str, key: str, region: str = "") -> dict[str, str]:
+def parse_bucket_url(url: str, key: str, region: str = "", azure_key: str = "") -> dict[str, str]:
     """wandb/local's BUCKET (s3://AK:SK@host[:port]/bucket[/path][?tls=true&region=..],
-    gs://bucket, az://account/container) -> the operator's externalObjectStore keys."""
+    gs://bucket[/path], az://account/container[/path]) -> the operator's
+    externalObjectStore keys. azure_key: the storage account key when the URL has none
+    (wandb/local reads AZURE_STORAGE_KEY); without either, the pods' identity is used."""
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     provider = {"s3": "s3", "gs": "gcs", "az": "azure"}.get(parts.scheme)
@@ -107,8 +115,8 @@ def parse_bucket_url(url: str, key: str, region: str = "") -> dict[str, str]:
             fix=f"set {key} to the URL wandb/local uses for BUCKET",
         )
     out = {"provider": provider}
+    path = [p for p in parts.path.split("/") if p]
     if provider == "s3":
-        path = [p for p in parts.path.split("/") if p]
         if not path:
             raise KitError(f"{key} names no bucket", fix="use s3://AK:SK@HOST[:PORT]/BUCKET")
         tls = query.get("tls", "false").lower() in ("1", "true", "yes")
@@ -127,9 +135,23 @@ def parse_bucket_url(url: str, key: str, region: str = "") -> dict[str, str]:
         if parts.username:
             out["accessKey"] = unquote(parts.username)
             out["secretKey"] = unquote(parts.password or "")
+    elif provider == "gcs":
+        # gs://bucket[/path]: the host part names the bucket.
+        out["bucket"] = parts.hostname
+        if path:
+            out["path"] = "/".join(path)
     else:
-        # gs://bucket, az://account/container: the host part names the bucket/account.
-        out["bucket"] = parts.hostname + parts.path.rstrip("/")
+        # az://[:KEY@]account/container[/path]. The operator builds the app's URL with the
+        # storage ACCOUNT from `accessKey`, the container from `bucket` and the account
+        # key from `secretKey` (operator objectstore.go buildAzureURL).
+        if not path:
+            raise KitError(f"{key} names no container", fix="use az://ACCOUNT/CONTAINER[/PATH]")
+        out.update(accessKey=parts.hostname, bucket=path[0])
+        if len(path) > 1:
+            out["path"] = "/".join(path[1:])
+        account_key = unquote(parts.password or "") or azure_key
+        if account_key:
+            out["secretKey"] = account_key
     return out
 
 
@@ -213,7 +235,15 @@ def build(
         )
     elif mysql_host:
         mysql["host"] = mysql_host
-    bucket = parse_bucket_url(burl, bkey, values.get("AWS_REGION", ""))
+    bucket = parse_bucket_url(
+        burl, bkey, values.get("AWS_REGION", ""), values.get("AZURE_STORAGE_KEY", "")
+    )
+    if bucket.get("tlsEnabled") == "true":
+        notes.append(
+            "the bucket is HTTPS: the operator does not carry tlsEnabled into the app's "
+            "BUCKET URL (no ?tls=true), so check it after applying (docs/growth.md, "
+            "operator-side risks)"
+        )
     if not bucket_proxy and bucket.get("endpoint"):
         notes.append(
             f"bucketProxy is off: browsers and SDKs fetch files straight from "
@@ -248,6 +278,12 @@ def build(
         redis = parse_redis_url(rurl, rkey)
         spec["redis"] = {"default": {"externalRedis": _refs(REDIS_SECRET, redis)}}
         secrets.append(_secret(REDIS_SECRET, namespace, redis))
+        if redis.get("password"):
+            notes.append(
+                "Redis has a password: the operator puts it in the URL's user slot "
+                "(redis://PASSWORD@host), so check that the app authenticates after "
+                "applying (docs/growth.md, operator-side risks)"
+            )
     else:
         notes.append(
             "Redis: managed by the operator (no REDIS URL in the settings; the embedded "
@@ -261,9 +297,12 @@ def build(
             "gatewayAPI": {"gateway": {"managed": True, "gatewayClassName": gateway_class}},
         }
     else:
-        networking = {"mode": "ingress", "ingress": {}}
+        # Without a class, `ingress` is left out: the operator then uses the cluster's
+        # default IngressClass. An `ingress: {}` would be worse than nothing: its
+        # reconciler reads the unset class and fails, so no Ingress is ever created.
+        networking = {"mode": "ingress"}
         if ingress_class:
-            networking["ingress"]["ingressClassName"] = ingress_class
+            networking["ingress"] = {"ingressClassName": ingress_class}
     tls = tls or TlsChoice()
     if host.scheme == "https":
         if tls.cert_pem and tls.key_pem:
@@ -301,9 +340,24 @@ def build(
     return Export(resource, secrets, notes)
 
 
+def chart_version(requested: str, values: dict[str, str]) -> str:
+    """The operator chart version to pin: --chart-version, else the setting, else the
+    version the kit's schema follows."""
+    import re
+
+    chosen = (requested or values.get(CHART_VERSION_KEY) or DEFAULT_CHART_VERSION).strip()
+    if not re.fullmatch(r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?", chosen):
+        source = "--chart-version" if requested else CHART_VERSION_KEY
+        raise KitError(
+            f"{source} {chosen!r} is not a chart version",
+            fix=f"use a published operator chart version, e.g. {DEFAULT_CHART_VERSION}",
+        )
+    return chosen
+
+
 def version_tuple(text: str):
     try:
-        return tuple(int(p) for p in text.strip().lstrip("v").split("-", 1)[0].split("."))
+        return tuple(int(p) for p in text.strip().lstrip("vV").split("-", 1)[0].split("."))
     except ValueError:
         return None
 
@@ -341,9 +395,10 @@ def _pick(requested: str, floor: str, image: str) -> str:
                 "database was migrated by the newer server and must not be opened by an older one",
                 fix=f"pin {floor} or later",
             )
-        return requested
+        # Server manifests are tagged X.Y.Z: "v0.83.0" would name no manifest.
+        return requested.strip().lstrip("vV")
     if version_tuple(floor or ""):
-        return floor.lstrip("v")
+        return floor.strip().lstrip("vV")
     raise KitError(
         "cannot tell which server version to pin: the server did not answer and "
         f"WANDB_IMAGE ({image or 'unset'}) has no release tag",

@@ -234,6 +234,10 @@ def graphql(
         raise GraphQLError(f"cannot connect: {reason(err)}", unreachable=True) from None
     except requests.exceptions.Timeout:
         raise GraphQLError(f"no answer within {timeout:.0f} s") from None
+    except requests.exceptions.RequestException as err:
+        # e.g. ChunkedEncodingError: the server (or a proxy) closed the connection in
+        # the middle of its answer; a finding for the person, not a traceback.
+        raise GraphQLError(f"the answer broke off: {reason(err)}") from None
     payload = None
     try:
         payload = resp.json()

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from wandb_local_kit.core import net
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, KitError
-from wandb_local_kit.server import client, health
+from wandb_local_kit.server import client, health, sso
 from wandb_local_kit.stack.compose import docker_data_root
 from wandb_local_kit.stack.deployment import Deployment
 
@@ -151,6 +151,66 @@ PITFALLS: list[Pitfall] = [
         "`wandb-kit up`",
     ),
     Pitfall(
+        "license-expiry",
+        "License expiring or expired",
+        "'You need to renew your license immediately'; after W&B's 3-day grace period the "
+        "UI is locked for everyone (logging goes on)",
+        "the license JWT's expiry date (expiresAt/exp) is near or past; the kit warns 30 "
+        "and again 7 days ahead",
+        "renew the license with W&B, put it in WANDB_LICENSE in .env, then `wandb-kit up`",
+    ),
+    Pitfall(
+        "license-seats",
+        "The lab needs more seats than the license grants",
+        "new users cannot be added or activated; SCIM answers 'Seat limit reached'",
+        "the lab file lists more users than the license's maxUsers/seats claim",
+        "ask W&B for more seats, or list fewer users (service accounts take no seat)",
+    ),
+    Pitfall(
+        "license-unread",
+        "License contents not readable here",
+        "doctor cannot tell when the license expires or how many seats it grants",
+        "the license is not a JWT with the claims the kit knows (expiresAt/exp, "
+        "maxUsers/seats); W&B does not document them",
+        "check expiry and seats in the System Console's License tab (/system-admin)",
+    ),
+    Pitfall(
+        "oidc-discovery",
+        "OIDC discovery document unreachable",
+        "SSO login fails or the server logs OIDC errors at start; users cannot sign in",
+        "W&B fetches $OIDC_ISSUER/.well-known/openid-configuration from inside its "
+        "container: the issuer names a host that container cannot reach (localhost, a name "
+        "only this machine resolves, a firewall) or a CA it does not trust",
+        "set WANDB_OIDC_ISSUER to the provider's issuer under a name and port both this "
+        "machine and the wandb container reach (`wandb-kit init --oidc-issuer URL`), then "
+        "`wandb-kit up`",
+    ),
+    Pitfall(
+        "oidc-issuer",
+        "OIDC issuer differs from the provider's (trailing slash)",
+        "login redirects back with an error; token validation fails on 'iss'",
+        "the ID token's iss is the provider's exact issuer; a configured issuer that "
+        "differs even by a trailing slash does not match",
+        "copy `issuer` from the provider's discovery document exactly into "
+        "`wandb-kit init --oidc-issuer URL`, then `wandb-kit up`",
+    ),
+    Pitfall(
+        "oidc-method",
+        "OIDC provider does not support the chosen method",
+        "the provider rejects the login request (unsupported_response_type or invalid_request)",
+        "pkce needs the code flow with S256 challenges; implicit (W&B's default) needs "
+        "id_token responses with response_mode=form_post; W&B asks for openid profile email",
+        "enable the flow at the provider for this client, or `wandb-kit init --oidc-method "
+        "pkce|implicit` to the one it supports, then `wandb-kit up`",
+    ),
+    Pitfall(
+        "oidc-redirect",
+        "OIDC redirect URI to register",
+        "the provider says the redirect_uri is not allowed (redirect_uri_mismatch)",
+        "W&B sends users back to <HOST>/oidc/callback; the provider must know that URI",
+        "register the redirect URI doctor prints for the client id at the provider",
+    ),
+    Pitfall(
         "arm-host",
         "ARM host",
         "the wandb/local image will not start or runs very slowly under emulation",
@@ -271,6 +331,7 @@ class LocalFacts:
     # Bring your own MySQL / bucket: storage_checks' results (name, status, detail, fix).
     own_storage: list = field(default_factory=list)
     bucket_url: str = ""
+    oidc: sso.OidcFacts = field(default_factory=sso.OidcFacts)  # SSO's provider, as seen
 
     @property
     def stack_running(self) -> bool:
@@ -510,6 +571,118 @@ def _license(ev: Evidence) -> Finding | None:
     return None
 
 
+def _license_layer(ev: Evidence) -> health.Layer | None:
+    return _layer(ev, "license")
+
+
+@detector("license-expiry")
+def _license_expiry(ev: Evidence) -> Finding | None:
+    ly = _license_layer(ev)
+    status = ly.facts.get("expiry_status") if ly else None
+    if status not in (health.WARN, health.FAIL):
+        return None
+    return Finding(
+        "license-expiry",
+        FAIL if status == health.FAIL else WARN,
+        "the expiry date in WANDB_LICENSE (read offline, signature not checked)",
+        ly.facts["expiry_detail"],  # type: ignore[union-attr]
+    )
+
+
+@detector("license-seats")
+def _license_seats(ev: Evidence) -> Finding | None:
+    ly = _license_layer(ev)
+    f = ly.facts if ly else {}
+    if f.get("seats") is None or f.get("lab_users") is None or f["lab_users"] <= f["seats"]:
+        return None
+    return Finding(
+        "license-seats",
+        WARN,
+        "users in the lab file against the seats in WANDB_LICENSE",
+        f"{f['lab_users']} users listed, {f['seats']} seats granted",
+    )
+
+
+@detector("license-unread")
+def _license_unread(ev: Evidence) -> Finding | None:
+    ly = _license_layer(ev)
+    if ly is None or not ly.facts.get("unread"):
+        return None
+    return Finding("license-unread", NOTE, "WANDB_LICENSE's payload", "; ".join(ly.facts["unread"]))
+
+
+@detector("oidc-discovery")
+def _oidc_discovery(ev: Evidence) -> Finding | None:
+    bad = [d for d in ev.local.oidc.fetched if d.checked and d.doc is None]
+    if not bad:
+        return None
+    where = ", ".join(d.where for d in ev.local.oidc.fetched if d.checked)
+    fix = ""
+    if [d.where for d in bad] == ["the wandb container"]:
+        fix = (
+            "this machine reaches the provider, the wandb container does not: use a name "
+            "and port the container reaches too (not localhost, which is the container "
+            "itself), set it with `wandb-kit init --oidc-issuer URL`, then `wandb-kit up`"
+        )
+    return Finding(
+        "oidc-discovery",
+        FAIL,
+        f"GET {bad[0].url} from {where}",
+        "; ".join(f"from {d.where}: {d.error}" for d in bad),
+        fix,
+    )
+
+
+@detector("oidc-issuer")
+def _oidc_issuer(ev: Evidence) -> Finding | None:
+    o = ev.local.oidc
+    doc = o.document()
+    why = sso.issuer_mismatch(o.issuer, doc) if doc is not None else ""
+    if not why:
+        return None
+    found = doc.get("issuer") if isinstance(doc.get("issuer"), str) else ""  # type: ignore[union-attr]
+    return Finding(
+        "oidc-issuer",
+        FAIL,
+        "the discovery document's issuer against WANDB_OIDC_ISSUER, exactly",
+        why,
+        f"`wandb-kit init --oidc-issuer {found}`, then `wandb-kit up`" if found else "",
+    )
+
+
+@detector("oidc-method")
+def _oidc_method(ev: Evidence) -> Finding | None:
+    o = ev.local.oidc
+    doc = o.document()
+    if doc is None:
+        return None
+    gaps = sso.method_gaps(o.method, doc)
+    scopes = sso.missing_scopes(doc)
+    if scopes:
+        gaps.append(f"scopes W&B requests are not listed: {', '.join(scopes)}")
+    if not gaps:
+        return None
+    unsupported = any("not supported" in g for g in gaps)
+    return Finding(
+        "oidc-method",
+        FAIL if unsupported else WARN,
+        f"the discovery document against WANDB_OIDC_AUTH_METHOD={o.method}",
+        "; ".join(gaps),
+    )
+
+
+@detector("oidc-redirect")
+def _oidc_redirect(ev: Evidence) -> Finding | None:
+    o = ev.local.oidc
+    if not o.issuer:
+        return None
+    skipped = [d for d in o.fetched if not d.checked]
+    found = f"register {o.redirect_uri} for client {ev.values.get(sso.CLIENT_ID, '?')}"
+    if skipped:
+        found += f" (not checked from {skipped[0].where}: {skipped[0].error})"
+    return Finding("oidc-redirect", NOTE, "WANDB_HOST and WANDB_OIDC_* in .env", found)
+
+
 @detector("arm-host")
 def _arm(ev: Evidence) -> Finding | None:
     arch = ev.local.arch.lower()
@@ -722,6 +895,20 @@ def observe_local(deployment: Deployment, values: dict[str, str]) -> LocalFacts:
             facts.bucket_url = values["WANDB_BUCKET_PUBLIC_URL"]
             facts.bucket_error = _reach(facts.bucket_url)
         _observe_compose(deployment, facts)
+        wandb_up = any(
+            x.get("Service") == "wandb" and x.get("State") == "running"
+            for x in facts.services or []
+        )
+        facts.oidc = sso.observe(values, deployment if wandb_up else None)
+        if sso.enabled(values) and not wandb_up:
+            facts.oidc.fetched.append(
+                sso.Discovery(
+                    "the wandb container",
+                    sso.discovery_url(values[sso.ISSUER]),
+                    error=facts.compose_error or "the wandb service is not running",
+                    checked=False,
+                )
+            )
     return facts
 
 
@@ -823,12 +1010,19 @@ class Examination:
 
 
 def examine(
-    deployment: Deployment, target: client.Target, deep: bool = True, timeout: float = 10.0
+    deployment: Deployment,
+    target: client.Target,
+    deep: bool = True,
+    timeout: float = 10.0,
+    lab_users: int | None = None,
+    lab_file: str = "",
 ) -> Examination:
     """health (deep by default), this machine and the compose project, then every
-    pitfall the evidence shows."""
+    pitfall the evidence shows. lab_users: how many users a lab file lists (seats)."""
     key, key_source = client.find_key(target)
     report = health.run(target, key, key_source, deep=deep, timeout=timeout)
+    if target.values:
+        report.layers.append(health.check_license(target.values, lab_users, lab_file))
     local = observe_local(deployment, target.values)
     findings = diagnose(Evidence(target, report, local, target.values))
     secrets = tuple(s for s in (key, *deployment.secrets) if s)

@@ -34,6 +34,7 @@ from wandb_local_kit.core.documents import (
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client
+from wandb_local_kit.server import license as lic
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 STATUS_WORDS = {
@@ -615,6 +616,44 @@ def _graphql_answer(resp) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and ("errors" in body or "data" in body)
+
+
+def check_license(
+    values: dict[str, str], users: int | None = None, lab_file: str = "", now=None
+) -> Layer:
+    """The license the kit was given (WANDB_LICENSE), read offline: expiry (warn at
+    30 and at 7 days, fail once expired) and seats against a lab file's users."""
+    from datetime import UTC, datetime
+
+    t0 = time.monotonic()
+    token = values.get("WANDB_LICENSE", "")
+    if not token:
+        return Layer("license", SKIP, 0.0, "no license given to the kit (WANDB_LICENSE is empty)")
+    info = lic.parse(token)
+    expiry = lic.judge_expiry(info, now or datetime.now(UTC))
+    facts = info.facts() | {
+        "lab_users": users,
+        "expiry_status": expiry.status if expiry else None,
+        "expiry_detail": expiry.detail if expiry else "",
+    }
+    verdicts = [v for v in (expiry, lic.judge_seats(info, users, lab_file)) if v is not None]
+    bad = [v for v in verdicts if v.status != OK]
+    status = FAIL if any(v.status == FAIL for v in bad) else WARN if bad else OK
+    said = [v.detail for v in (bad or verdicts)]
+    if info.seats is not None and users is None:
+        said.append(f"{info.seats} seats")
+    if info.unread:
+        said.append("not read: " + "; ".join(info.unread))
+    if not verdicts:  # nothing could be judged: said so, not called ok
+        status = SKIP
+    return Layer(
+        "license",
+        status,
+        time.monotonic() - t0,
+        "; ".join(said),
+        "; ".join(dict.fromkeys(v.fix for v in bad if v.fix)),
+        facts,
+    )
 
 
 # --- running them -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Each writes what it did as JSON to its result file, for processes.collect().
 from __future__ import annotations
 
 import sys
+import time
 
 from wandb_local_kit.smoke import processes, sdk
 from wandb_local_kit.smoke.context import SmokeContext
@@ -26,12 +27,13 @@ def group_member(ctx: SmokeContext, group: str, index: str) -> dict:
 
 def concurrent_member(ctx: SmokeContext, index: str, steps: str) -> dict:
     i = int(index)
+    started = time.time()  # for the report's timeline of the runs that overlapped
     run = sdk.init(ctx, f"concurrent-{i}", tags=["concurrency"], config={"member": i})
     for step in range(int(steps)):
         run.log({"x": i + step / 1000.0}, step=step)
     out = {"path": sdk.run_path(run), "index": i}
     run.finish()
-    return out
+    return {**out, "started": started, "ended": time.time()}
 
 
 def sweep_agent(ctx: SmokeContext, sweep_id: str, count: str) -> dict:

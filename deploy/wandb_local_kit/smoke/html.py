@@ -34,6 +34,13 @@ def smoke_page(results: list[Result], meta: dict, kept: bool) -> str:
             f'<td><span class="badge">{r.status}</span></td><td>{r.seconds:.1f}</td>'
             f"<td>{esc(_overview_text(r))}</td></tr>"
         )
+    wall = meta.get("wall_seconds")
+    total = sum(r.seconds for r in results)
+    overview.append(
+        f'<tr class="total"><td>total</td><td></td><td>{total:.1f}</td>'
+        f"<td>wall time {esc(str(wall if wall is not None else '-'))} s "
+        f"({len(results)} checks, several at a time)</td></tr>"
+    )
     overview.append("</table>")
     cards = [_card(r, kept) for r in results]
     return page("wandb-kit smoke", meta_html, summary + "".join(overview) + "".join(cards))
@@ -79,6 +86,11 @@ def _evidence(ev: dict) -> str:
         "audio": _audio_pair,
         "histogram": _histogram_pair,
         "text": _text_pair,
+        "frames": _frames_pair,
+        "histograms": _histograms_pair,
+        "points": _points_pair,
+        "graph": _graph_pair,
+        "timeline": _timeline_pair,
     }.get(ev.get("kind"), _text_pair)
     note = f'<p class="note">{esc(ev["note"])}</p>' if ev.get("note") else ""
     return (
@@ -92,9 +104,16 @@ def _side(caption: str, content: str) -> str:
     return f"<figure>{content}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
-def _missing(ev: dict) -> str:
+def _captions(ev: dict) -> tuple[str, str]:
+    """What the two sides are called: "logged" and "read back" unless the record says
+    (offline: before and after sync)."""
+    sides = ev.get("sides") or ["logged", "read back"]
+    return sides[0], sides[1]
+
+
+def _missing(ev: dict, caption: str | None = None) -> str:
     return _side(
-        "read back",
+        caption or _captions(ev)[1],
         '<div class="missing">nothing readable came back</div>',
     )
 
@@ -159,9 +178,9 @@ def _figures(ev: dict, draw, numbers) -> str:
     logged, read = ev.get("logged"), ev.get("read")
     out = []
     limits: dict = {}
-    for caption, value in (("logged", logged), ("read back", read)):
+    for caption, value in zip(_captions(ev), (logged, read), strict=True):
         if value is None:
-            out.append(_missing(ev))
+            out.append(_missing(ev, caption))
             continue
 
         def plot(ax, value=value):
@@ -212,13 +231,22 @@ def _histogram_pair(ev: dict) -> str:
 
 def _table_pair(ev: dict) -> str:
     out = []
-    for caption, value in (("logged", ev.get("logged")), ("read back", ev.get("read"))):
+    logged, read = ev.get("logged"), ev.get("read")
+    # A read-back row that is not among the logged rows is marked, so a difference shows.
+    known = {_row_key(ev, logged, r) for r in (logged or {}).get("rows", [])}
+    for caption, value in zip(_captions(ev), (logged, read), strict=True):
         if value is None:
-            out.append(_missing(ev))
+            out.append(_missing(ev, caption))
             continue
         head = "".join(f"<th>{esc(c)}</th>" for c in value["columns"])
         rows = "".join(
-            "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>"
+            (
+                '<tr class="differs">'
+                if value is read and _row_key(ev, value, row) not in known
+                else "<tr>"
+            )
+            + "".join(f"<td>{esc(str(c))}</td>" for c in row)
+            + "</tr>"
             for row in value["rows"]
         )
         shown = f"first {len(value['rows'])} of {value['total_rows']} rows"
@@ -226,10 +254,183 @@ def _table_pair(ev: dict) -> str:
     return "".join(out)
 
 
+def _row_key(ev: dict, side: dict, row: list) -> tuple:
+    """What of a row is compared: the record's compare columns (default all), numbers as
+    numbers (10 logged is 10.0 read back)."""
+    wanted = ev.get("compare")
+    cols = side.get("columns", [])
+    out = []
+    for name, value in zip(cols, row, strict=False):
+        if wanted is not None and name not in wanted:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+        out.append(repr(value))
+    return tuple(out)
+
+
 def _text_pair(ev: dict) -> str:
-    out = [_side("logged", f"<pre>{esc(str(ev.get('logged')))}</pre>")]
+    first, second = _captions(ev)
+    out = [_side(first, f"<pre>{esc(str(ev.get('logged')))}</pre>")]
     if ev.get("read") is None:
         out.append(_missing(ev))
     else:
-        out.append(_side("read back", f"<pre>{esc(str(ev['read']))}</pre>"))
+        out.append(_side(second, f"<pre>{esc(str(ev['read']))}</pre>"))
     return "".join(out)
+
+
+def _frames_pair(ev: dict) -> str:
+    """A video's frames one by one, each with its number, and the count on both sides."""
+    out = []
+    for caption, value in zip(_captions(ev), (ev.get("logged"), ev.get("read")), strict=True):
+        if value is None:
+            out.append(_missing(ev, caption))
+            continue
+        frames = "".join(
+            '<figure class="frame">'
+            + img(
+                "data:image/png;base64," + f["png"],
+                f"{caption} {ev['label']} frame {i}",
+                min(128, 2 * f["width"]),
+                pixelated=True,
+            )
+            + f"<figcaption>frame {i}</figcaption></figure>"
+            for i, f in enumerate(value["frames"])
+        )
+        shown = len(value["frames"])
+        more = f", first {shown} shown" if shown < value["count"] else ""
+        out.append(
+            _side(
+                f"{caption}: {value['count']} frames{more}",
+                f'<div class="frames" data-count="{value["count"]}">{frames}</div>',
+            )
+        )
+    return "".join(out)
+
+
+def _histograms_pair(ev: dict) -> str:
+    """One tensor's histogram at every step, one above the other, each drawn as its
+    cumulative share (0 to 1 across the bins): a sparse histogram or one of a single
+    value still shows as a line, and any changed count moves it."""
+
+    logged = ev.get("logged") or {"steps": [], "hists": []}
+    was = dict(zip(logged["steps"], logged["hists"], strict=True))
+
+    def draw(ax, v):
+        labels = []
+        for row, (step, h) in enumerate(zip(v["steps"], v["hists"], strict=True)):
+            edges, counts = h["edges"], h["counts"][: max(0, len(h["edges"]) - 1)]
+            total = sum(counts) or 1
+            ys, running = [row], 0.0
+            for c in counts:
+                running += c
+                ys.append(row + 0.85 * running / total)
+            # On the read-back side, a step whose histogram is not the one logged is red.
+            changed = v is not logged and was.get(step) != h
+            style = {"color": "#cf222e", "linewidth": 2.4} if changed else {"linewidth": 1.2}
+            ax.plot(edges[: len(ys)], ys, **style)
+            labels.append(f"step {step}" + (" differs" if changed else ""))
+        ax.set_yticks(range(len(v["steps"])), labels, fontsize=7)
+        for tick, label in zip(ax.get_yticklabels(), labels, strict=True):
+            if label.endswith("differs"):
+                tick.set_color("#cf222e")
+        ax.set_xlabel("value (cumulative share per step)", fontsize=7)
+        ax.tick_params(labelsize=7)
+
+    return _figures(ev, draw, lambda v: f"steps={v['steps']}")
+
+
+def _points_pair(ev: dict) -> str:
+    """Sweep trials: parameter against metric, one colour per agent; the best ringed in
+    green, a duplicate crossed in red."""
+
+    def draw(ax, v):
+        groups = sorted({str(p.get("group")) for p in v["points"]})
+        for g in groups:
+            pts = [p for p in v["points"] if str(p.get("group")) == g]
+            ax.scatter([p["x"] for p in pts], [p["y"] for p in pts], label=g, s=28)
+        for p in v["points"]:
+            if p.get("best"):
+                ax.scatter([p["x"]], [p["y"]], s=160, facecolors="none", edgecolors="#1a7f37")
+            if p.get("duplicate"):
+                ax.scatter([p["x"]], [p["y"]], s=120, marker="x", color="#cf222e")
+        ax.set_xlabel(v["axes"][0], fontsize=7)
+        ax.set_ylabel(v["axes"][1], fontsize=7)
+        ax.tick_params(labelsize=7)
+        if groups:
+            ax.legend(fontsize=6)
+
+    return _figures(ev, draw, lambda v: "\n".join(str(p) for p in v["points"]))
+
+
+def _graph_pair(ev: dict) -> str:
+    """Lineage: runs on the left, artifact versions on the right, an arrow per edge
+    (solid: the run logged the version; dashed: the run used it)."""
+    out = []
+    for caption, edges in zip(_captions(ev), (ev.get("logged"), ev.get("read")), strict=True):
+        if edges is None:
+            out.append(_missing(ev, caption))
+            continue
+
+        def draw(ax, edges=edges):
+            runs = sorted({e[0] if e[2] == "logged" else e[1] for e in edges})
+            arts = sorted({e[1] if e[2] == "logged" else e[0] for e in edges})
+            pos = {n: (0.0, -i) for i, n in enumerate(runs)}
+            pos.update(
+                {
+                    n: (1.0, -i * max(1, len(runs) - 1) / max(1, len(arts) - 1))
+                    for i, n in enumerate(arts)
+                }
+            )
+            for a, b, how in edges:
+                (x0, y0), (x1, y1) = pos[a], pos[b]
+                ax.annotate(
+                    "",
+                    (x1, y1),
+                    (x0, y0),
+                    arrowprops={
+                        "arrowstyle": "->",
+                        "linestyle": "-" if how == "logged" else "--",
+                        "color": "#0969da" if how == "logged" else "#9a6700",
+                    },
+                )
+            for n, (x, y) in pos.items():
+                ax.text(
+                    x,
+                    y,
+                    n,
+                    fontsize=7,
+                    ha="right" if x == 0 else "left",
+                    va="center",
+                    bbox={"boxstyle": "round", "fc": "#f6f8fa", "ec": "#d0d7de"},
+                )
+            ax.set_xlim(-0.9, 1.9)
+            ax.set_ylim(min(y for _, y in pos.values()) - 0.5, 0.5)
+            ax.axis("off")
+
+        uri = figure(draw, 4.4, 2.6)
+        if uri is None:
+            body = "<pre>" + esc("\n".join(" -> ".join(e) for e in edges)) + "</pre>"
+        else:
+            body = img(uri, f"{caption} {ev['label']}")
+        rows = "".join(
+            f"<tr><td>{esc(a)}</td><td>{esc(how)}</td><td>{esc(b)}</td></tr>" for a, b, how in edges
+        )
+        out.append(_side(caption, body + f"<table>{rows}</table>"))
+    return "".join(out)
+
+
+def _timeline_pair(ev: dict) -> str:
+    """Runs as bars from start to end, each labelled with the steps it read back."""
+
+    def draw(ax, bars):
+        for i, b in enumerate(bars):
+            ax.barh(i, max(b["end"] - b["start"], 0.01), left=b["start"], height=0.6)
+            if b.get("steps") is not None:
+                ax.text(b["end"], i, f" {b['steps']} steps", va="center", fontsize=6)
+        ax.set_yticks(range(len(bars)), [b["name"] for b in bars], fontsize=6)
+        ax.set_xlabel("seconds", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.invert_yaxis()
+
+    return _figures(ev, draw, lambda v: "\n".join(str(b) for b in v))

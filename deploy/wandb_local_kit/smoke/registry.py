@@ -122,6 +122,11 @@ CHECKS: list[Check] = [
         "wandb_local_kit.smoke.checks.transport:run_transport",
     ),
     Check(
+        "teams",
+        "team project: a member's run read by a teammate, refused to an outsider",
+        "wandb_local_kit.smoke.checks.teams:run_teams",
+    ),
+    Check(
         "concurrency",
         "N runs at once all complete and read back",
         "wandb_local_kit.smoke.checks.processes:run_concurrency",

@@ -36,12 +36,15 @@ def console_table(results: list[Result]):
 
 
 def to_json(results: list[Result], meta: dict) -> str:
+    from wandb_local_kit.smoke.evidence import for_json
+
     return json.dumps(
         {
             "meta": meta,
             "summary": summary_counts(results),
-            # Evidence (thumbnails, traces) is for the HTML page; JSON stays small.
-            "checks": [{k: v for k, v in asdict(r).items() if k != "evidence"} for r in results],
+            # The evidence as data (what was compared, both sides); only the thumbnails
+            # stay on the HTML page, so the JSON stays small.
+            "checks": [{**asdict(r), "evidence": for_json(r.evidence)} for r in results],
         },
         indent=2,
     )

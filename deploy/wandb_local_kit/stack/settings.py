@@ -21,6 +21,8 @@ from wandb_local_kit.core.storage_urls import URLProblem, parse_bucket_url, pars
 
 STORAGE_CHOICES = ("embedded", "external")
 TLS_CHOICES = ("off", "internal", "files", "acme")
+OIDC_METHODS = ("pkce", "implicit")
+OIDC_DEFAULT_METHOD = "implicit"  # W&B's default when OIDC_AUTH_METHOD is unset
 
 
 def _token(nbytes: int) -> str:
@@ -52,6 +54,7 @@ SECRET_KEYS = frozenset(SECRET_FACTORIES) | {
     "WANDB_EXTERNAL_MYSQL_URL",
     "WANDB_EXTERNAL_BUCKET_URL",
     "STORAGE_INIT_SECRET_KEY",
+    "WANDB_OIDC_CLIENT_SECRET",
 }
 # SeaweedFS's own ports inside its container: the S3 port must not take one.
 SEAWEEDFS_INTERNAL_PORTS = {"8080", "8888", "9333", "18080", "18888", "19333"}
@@ -108,6 +111,11 @@ CHOICE_KEYS = {
     "image": "WANDB_IMAGE",
     "external_mysql_url": "WANDB_EXTERNAL_MYSQL_URL",
     "external_bucket_url": "WANDB_EXTERNAL_BUCKET_URL",
+    # SSO (server/sso.py validates them; the secret comes from --oidc-secret-file).
+    "oidc_issuer": "WANDB_OIDC_ISSUER",
+    "oidc_client_id": "WANDB_OIDC_CLIENT_ID",
+    "oidc_client_secret": "WANDB_OIDC_CLIENT_SECRET",
+    "oidc_method": "WANDB_OIDC_AUTH_METHOD",
 }
 
 
@@ -215,7 +223,12 @@ def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
     out = dict(values)
     storage, tls = out.get("WANDB_STORAGE", "embedded"), out.get("WANDB_TLS", "off")
     own_bucket = bool(out.get("WANDB_EXTERNAL_BUCKET_URL")) and storage == "external"
-    out["COMPOSE_FILE"] = ":".join(compose_files(storage, tls, test, own_bucket))
+    files = compose_files(storage, tls, test, own_bucket)
+    if out.get("WANDB_OIDC_ISSUER"):
+        # SSO's variables reach the server only when set: with SSO off the server's
+        # environment stays exactly as without it.
+        files.append("sso.yaml")
+    out["COMPOSE_FILE"] = ":".join(files)
     host = urlsplit(out.get("WANDB_HOST", ""))
     out["WANDB_TLS_HOSTNAME"] = host.hostname or ""
     if storage == "external":
@@ -498,6 +511,67 @@ def _acme(v: dict[str, str], _dir) -> Iterator[Problem]:
         )
 
 
+def oidc_problems(v: dict[str, str], _dir=None) -> list[Problem]:
+    """SSO's settings (server/sso.py uses them): an issuer that is https (plain http
+    only on loopback), a client id, a known method; nothing when SSO is off."""
+    issuer = v.get("WANDB_OIDC_ISSUER", "")
+    if not issuer:
+        extra = [
+            k
+            for k in ("WANDB_OIDC_CLIENT_ID", "WANDB_OIDC_CLIENT_SECRET", "WANDB_OIDC_AUTH_METHOD")
+            if v.get(k)
+        ]
+        if extra:
+            return [
+                Problem(
+                    "WANDB_OIDC_ISSUER",
+                    f"is empty while {', '.join(extra)} is set",
+                    "pass --oidc-issuer URL (or --no-oidc to turn SSO off)",
+                )
+            ]
+        return []
+    out: list[Problem] = []
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        out.append(
+            Problem(
+                "WANDB_OIDC_ISSUER",
+                f"{issuer!r} is not an https URL",
+                "pass the provider's issuer URL",
+            )
+        )
+    elif parts.scheme == "http" and not is_loopback(parts.hostname):
+        out.append(
+            Problem(
+                "WANDB_OIDC_ISSUER",
+                f"{issuer!r} is plain http on another machine: ID tokens would travel unencrypted",
+                "use the provider's https:// issuer (http only for a provider on loopback)",
+            )
+        )
+    elif parts.query or parts.fragment:
+        out.append(
+            Problem(
+                "WANDB_OIDC_ISSUER",
+                f"{issuer!r} has a query or fragment",
+                "pass the issuer URL only",
+            )
+        )
+    if not v.get("WANDB_OIDC_CLIENT_ID"):
+        out.append(
+            Problem(
+                "WANDB_OIDC_CLIENT_ID",
+                "is empty",
+                "pass --oidc-client-id with the provider's client id",
+            )
+        )
+    method = v.get("WANDB_OIDC_AUTH_METHOD") or OIDC_DEFAULT_METHOD
+    if method not in OIDC_METHODS:
+        out.append(
+            Problem("WANDB_OIDC_AUTH_METHOD", f"{method!r} is not a method", "use pkce or implicit")
+        )
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     _choices,
     _host,
@@ -509,6 +583,7 @@ RULES: tuple[Rule, ...] = (
     _external,
     _tls_files,
     _acme,
+    oidc_problems,
 )
 
 

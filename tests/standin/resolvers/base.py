@@ -20,47 +20,80 @@ class Ctx:
     settings: Any
     user: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    #: True while a mutation runs (set by graphql_exec) or for file_stream / uploads:
+    #: a team's viewers may read its projects but not write to them
+    write: bool = False
 
     @property
     def username(self) -> str:
         return self.user["username"]
 
-    def entity_or_default(self, entity: str | None) -> str:
-        """The named entity (default: the caller's own), after the access check."""
-        name = entity or self.username
-        check_entity(self, name)
+    def entity_or_default(self, entity: str | None, project: str | None = None) -> str:
+        """The named entity (default: the caller's own), after the access check; with a
+        project, that project's visibility may let others in (see project_open)."""
+        # a service account's default entity is its team (it has no personal entity)
+        name = entity or self.user.get("default_entity") or self.username
+        if not (project and entity_exists(self.store, name) and project_open(self, name, project)):
+            check_entity(self, name)
         return name
 
     def can_access(self, entity: str) -> bool:
-        return bool(self.user.get("admin")) or entity == self.username
+        if self.user.get("admin") or entity == self.username:
+            return True
+        from . import teams  # teams imports this module
+
+        return teams.may_use(self, entity)
+
+
+# Project visibility (docs: restricted-projects): PRIVATE ("Team": only the entity's members),
+# USER_READ ("Public": anyone signed in reads, the team writes), USER_WRITE ("Open": anyone
+# signed in reads and writes). These GraphQL `access` strings are the stand-in's reading of
+# W&B's (UNCONFIRMED, shared/reference/people.md §4); Restricted projects are not modelled.
+OPEN_FOR = {"USER_READ": ("read",), "USER_WRITE": ("read", "write")}
+
+
+def project_open(ctx: Ctx, entity: str, project: str) -> bool:
+    """Whether the project's visibility admits this caller for this kind of access."""
+    doc = ctx.store.get("project", f"{entity}/{project}")
+    allowed = OPEN_FOR.get((doc or {}).get("access") or "PRIVATE", ())
+    return ("write" if ctx.write else "read") in allowed
+
+
+def entity_exists(store, name: str) -> bool:
+    """A user's personal entity or a team."""
+    return store.get("user", name) is not None or store.get("team", name) is not None
 
 
 def check_entity(ctx: Ctx, entity: str) -> None:
-    """Entity rules of a real server, for a single-tenant instance without teams.
+    """Entity rules of a real server: personal entities and teams.
 
-    An entity is a user's personal entity. Naming one that does not exist is "not found"
-    (404); a user other than its owner gets PERMISSION_ERROR (403); an instance admin
-    (GLOBAL_ADMIN_API_KEY with admin access) reaches every entity.
+    Naming an entity that does not exist is "not found" (404); a user other than its owner,
+    or who is not a member of the team, gets PERMISSION_ERROR (403); a team's viewer may
+    read but not write; an instance admin (GLOBAL_ADMIN_API_KEY with admin access) reaches
+    every entity.
     """
-    if ctx.store.get("user", entity) is None:
+    if not entity_exists(ctx.store, entity):
         raise GqlError(f"entity {entity} not found", status=404, code="NOT_FOUND")
     if not ctx.can_access(entity):
         raise permission_denied(ctx, entity)
 
 
-def readable_entity(ctx: Ctx, entity: str | None) -> str | None:
-    """For reads: an unknown entity is simply absent (null), another user's is refused."""
-    name = entity or ctx.username
-    if ctx.store.get("user", name) is None:
+def readable_entity(ctx: Ctx, entity: str | None, project: str | None = None) -> str | None:
+    """For reads: an unknown entity is simply absent (null), another user's is refused
+    (unless the named project is Public or Open)."""
+    name = entity or ctx.user.get("default_entity") or ctx.username
+    if not entity_exists(ctx.store, name):
         return None
-    check_entity(ctx, name)
+    if not (project and project_open(ctx, name, project)):
+        check_entity(ctx, name)
     return name
 
 
 def guard(ctx: Ctx, doc: dict | None) -> dict | None:
     """A document found by id is only returned to a caller who may access its entity."""
     if doc is not None and not ctx.can_access(doc.get("entity", "")):
-        raise permission_denied(ctx, doc.get("entity", ""))
+        if not (doc.get("project") and project_open(ctx, doc["entity"], doc["project"])):
+            raise permission_denied(ctx, doc.get("entity", ""))
     return doc
 
 

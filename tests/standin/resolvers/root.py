@@ -13,6 +13,7 @@ from .base import Ctx
 from .runs import Project, Run, RunMutations, RunQueries
 from .server import ServerQueries
 from .sweeps import Sweep, SweepMutations
+from .teams import Member, TeamMutations
 from .users import Entity, User, UserMutations, UserQueries
 
 
@@ -23,7 +24,7 @@ class Query(UserQueries, RunQueries, ArtifactQueries, ServerQueries):
         self.ctx = ctx
 
 
-class Mutation(UserMutations, RunMutations, ArtifactMutations, SweepMutations):
+class Mutation(UserMutations, TeamMutations, RunMutations, ArtifactMutations, SweepMutations):
     typename = "Mutation"
 
     def __init__(self, ctx: Ctx) -> None:
@@ -38,6 +39,7 @@ TYPES = {
         Mutation,
         User,
         Entity,
+        Member,
         Project,
         Run,
         Sweep,

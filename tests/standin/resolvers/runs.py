@@ -230,7 +230,7 @@ class Project:
         self.f_updatedAt = doc["createdAt"]
         self.f_readOnly = False
         self.f_isBenchmark = False
-        self.f_access = "PRIVATE"
+        self.f_access = doc.get("access") or "PRIVATE"
         self.f_description = None
         self.f_views = "{}"
 
@@ -546,7 +546,7 @@ def find_run_by_id(ctx: Ctx, run_id: str | None) -> dict | None:
 
 class RunQueries:
     def f_project(self, name=None, entityName=None, **_):
-        entity = readable_entity(self.ctx, entityName)
+        entity = readable_entity(self.ctx, entityName, name or "uncategorized")
         if entity is None:
             return None
         doc = self.ctx.store.get("project", project_key(entity, name or "uncategorized"))
@@ -572,11 +572,17 @@ class RunMutations:
         entity = self.ctx.entity_or_default(inp.get("entityName"))
         if not inp.get("name"):
             raise GqlError("upsertModel: name is required")
+        if inp.get("access") not in (None, "PRIVATE", "USER_READ", "USER_WRITE"):
+            raise GqlError(f"upsertModel: unknown access {inp['access']!r}")
         with self.ctx.store.lock:
             inserted = self.ctx.store.get("project", project_key(entity, inp["name"])) is None
             doc = ensure_project(self.ctx, entity, inp["name"])
-            if inp.get("description") is not None:
-                doc["description"] = inp["description"]
+            changed = False
+            for key in ("description", "access"):  # access: the project's visibility
+                if inp.get(key) is not None:
+                    doc[key] = inp[key]
+                    changed = True
+            if changed:
                 self.ctx.store.put("project", project_key(entity, inp["name"]), doc)
         proj = Project(self.ctx, doc)
         return {
@@ -632,8 +638,8 @@ class RunMutations:
                 raise GqlError(f"run {inp.get('id')} not found")
             inserted = False
             if run is None:
-                entity = ctx.entity_or_default(inp.get("entityName"))
                 project = inp.get("modelName") or "uncategorized"
+                entity = ctx.entity_or_default(inp.get("entityName"), project)
                 name = inp.get("name") or "".join(secrets.choice(RUN_ID_ALPHABET) for _ in range(8))
                 run = get_run(ctx, entity, project, name)
                 if run is None:

@@ -6,7 +6,7 @@ import re
 
 from .. import auth
 from ..graphql_exec import GqlError
-from .base import Ctx, check_entity, connection, encode_id, require_admin
+from .base import Ctx, check_entity, connection, encode_id, entity_exists, require_admin
 
 
 class ApiKey:
@@ -31,15 +31,19 @@ class User:
         self.f_email = rec.get("email")
         self.f_admin = bool(rec.get("admin"))
         self.f_flags = "{}"
-        self.f_entity = rec["username"]
-        self.f_deletedAt = None
+        self.f_entity = rec.get("default_entity") or rec["username"]
+        # a deactivated user (SCIM active:false) keeps its record: deletedAt says when
+        self.f_deletedAt = rec.get("deactivated") if rec.get("active") is False else None
         self.f_photoUrl = None
-        self.f_accountType = "USER"
+        self.f_accountType = "SERVICE" if rec.get("account_type") == "SERVICE" else "USER"
         self.f_organizations = []
         self.f_userInfo = None
 
-    def f_teams(self, **_):
-        return connection([])
+    def f_teams(self, **kw):
+        from .teams import user_teams
+
+        names = user_teams(self.ctx.store, self.rec["username"])
+        return connection([{"__typename": "Entity", "name": n} for n in names], kw.get("first"))
 
     def f_apiKeys(self, **_):
         keys = [ApiKey(k) for k in self.ctx.store.list("apikey", parent=self.rec["username"])]
@@ -69,7 +73,13 @@ class Entity:
         self.ctx = ctx
         self.f_id = encode_id("Entity", abs(hash(name)) % 10**9)
         self.f_name = name
-        self.f_isTeam = False
+        self.f_isTeam = ctx.store.get("team", name) is not None
+        self.f_entityType = "TEAM" if self.f_isTeam else "USER"
+        self.f_available = False  # the name is taken
+        self.f_photoUrl = None
+        self.f_limits = "{}"
+        self.f_readOnlyAdmin = False
+        self.f_storageBytes = 0
         self.f_defaultAccess = "PRIVATE"
         self.f_readOnly = False
         self.f_isPaid = False
@@ -82,6 +92,17 @@ class Entity:
     def f_user(self):
         rec = self.ctx.store.get("user", self.f_name)
         return User(self.ctx, rec) if rec else None
+
+    def f_members(self, **_):
+        """A team's members and pending invites, oldest first (the SDK's
+        create_service_account takes the last one as the new account)."""
+        from .teams import Member, members
+
+        if not self.f_isTeam:
+            return []
+        # members are visible to the team and to instance admins
+        check_entity(self.ctx, self.f_name)
+        return [Member(self.ctx, d) for d in members(self.ctx.store, self.f_name)]
 
     def f_projects(self, **kw):
         from .runs import Project
@@ -108,8 +129,8 @@ class UserQueries:
     def f_entity(self, name=None, **_):
         # an entity's name and kind are visible to any user (the SDK probes them); its
         # projects are not (Entity.f_projects / f_project check access)
-        name = name or self.ctx.username
-        return Entity(self.ctx, name) if self.ctx.store.get("user", name) else None
+        name = name or self.ctx.user.get("default_entity") or self.ctx.username
+        return Entity(self.ctx, name) if entity_exists(self.ctx.store, name) else None
 
     def f_user(self, userName=None, id=None, **_):  # noqa: A002
         rec = self.ctx.store.get("user", userName or self.ctx.username)
@@ -120,7 +141,9 @@ class UserQueries:
         users = [
             User(self.ctx, u)
             for u in self.ctx.store.list("user")
-            if not query or query in u["username"] or query in (u.get("email") or "")
+            # service accounts are not users (SCIM lists leave them out too)
+            if u.get("account_type") != "SERVICE"
+            and (not query or query in u["username"] or query in (u.get("email") or ""))
         ]
         return connection(users, kw.get("first"), kw.get("after"))
 
@@ -137,12 +160,15 @@ class UserMutations:
             raise GqlError(f"invalid email {email!r}")
         store = self.ctx.store
         with store.lock:
+            from .teams import check_seat
+
+            check_seat(self.ctx)
             base = re.sub(r"[^a-z0-9_-]", "-", email.split("@")[0].lower()) or "user"
             for u in store.list("user"):
                 if u.get("email") == email:
                     raise GqlError(f"user with email {email} already exists")
             username, n = base, 1
-            while store.get("user", username) is not None:
+            while entity_exists(store, username):
                 n += 1
                 username = f"{base}{n}"
             rec = auth.ensure_user(store, username, email, bool(input.get("admin")))

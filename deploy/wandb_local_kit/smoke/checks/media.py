@@ -7,7 +7,7 @@ import io
 import json
 import os
 
-from wandb_local_kit.smoke import evidence, sdk
+from wandb_local_kit.smoke import evidence, sdk, testmedia
 from wandb_local_kit.smoke.context import (
     CheckFailed,
     Recorder,
@@ -73,7 +73,8 @@ def _shown(rec: Recorder, run, key: str, root: str, show) -> bytes:
     except CheckFailed as err:
         shown = rec.evidence[-1]
         shown["note"] = "; ".join(filter(None, [str(err), shown.get("note")]))
-        raise
+        # The failure says what the page shows too (a lost frame, an unreadable file).
+        raise CheckFailed(shown["note"]) from err
     return data
 
 
@@ -90,9 +91,12 @@ def run_images(ctx: SmokeContext, rec: Recorder) -> None:
     import wandb
     from PIL import Image
 
-    arr = _rng(1).integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
-    pil = _rng(2).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
-    batch = [_rng(10 + i).integers(0, 256, size=(16, 20, 3), dtype=np.uint8) for i in range(3)]
+    # Test cards a person can compare by eye (testmedia), with a few noisy pixels so
+    # that a PNG encoder cannot store them as flat runs.
+    arr = testmedia.pattern("images: numpy", 72, 96)
+    arr[-4:, -4:] = _rng(1).integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+    pil = testmedia.pattern("images: PIL", 48, 64, hue=200)
+    batch = [testmedia.pattern(f"sample {i}", 36, 48, hue=80 * i) for i in range(3)]
     captions = [f"sample {i} ✓" for i in range(3)]
     path, run = _log_and_fetch(
         ctx,
@@ -124,14 +128,13 @@ def run_images(ctx: SmokeContext, rec: Recorder) -> None:
 
 
 def run_video(ctx: SmokeContext, rec: Recorder) -> None:
-    import numpy as np
 
     _need("moviepy")
     imageio = _need("imageio")
     import wandb
 
-    frames = 6
-    video = _rng(3).integers(0, 256, size=(frames, 3, 32, 48), dtype=np.uint8)
+    frames, height, width = 6, 48, 64
+    video = testmedia.frames("video", frames, height, width)  # each frame shows its number
     path, run = _log_and_fetch(
         ctx,
         "video",
@@ -157,7 +160,7 @@ def run_video(ctx: SmokeContext, rec: Recorder) -> None:
         except Exception as err:
             raise CheckFailed(f"{key}: the stored file is not a valid {ext} video ({err})")
         expect(f"{key} frame count", frames, len(decoded))
-        expect(f"{key} frame size", (32, 48), tuple(decoded.shape[1:3]))
+        expect(f"{key} frame size", (height, width), tuple(decoded.shape[1:3]))
     rec.compared_("gif and mp4: decodable, frame count and size")
 
 
@@ -275,6 +278,16 @@ def run_html(ctx: SmokeContext, rec: Recorder) -> None:
             lambda d, n, k=key, w=want: evidence.text(
                 k, w, None if d is None else d.decode(errors="replace"), n
             ),
+        )
+        columns = ["file", "bytes", "sha256"]
+        rec.show(
+            evidence.table(
+                f"{key}: size and sha256",
+                columns,
+                [[key, len(want.encode()), sdk.sha256(want.encode())]],
+                columns,
+                [[key, len(got), sdk.sha256(got)]],
+            )
         )
         expect(f"{key} bytes (sha256)", sdk.sha256(want.encode()), sdk.sha256(got))
     rec.compared_("HTML from string and from file: byte-identical")

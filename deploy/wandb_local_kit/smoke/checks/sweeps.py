@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from wandb_local_kit.smoke import sdk
+from wandb_local_kit.smoke import evidence, sdk
 from wandb_local_kit.smoke.context import Recorder, SmokeContext, expect, expect_true
 from wandb_local_kit.smoke.processes import collect, start_actor
 
@@ -32,7 +32,10 @@ def _score(a, b) -> float:
     return float(a) * 10 + (1 if b == "y" else 0)
 
 
-def _check_sweep(ctx, rec, sweep_id: str, runs: list[dict], label: str, grid: bool) -> None:
+def _check_sweep(
+    ctx, rec, sweep_id: str, runs: list[dict], label: str, grid: bool, space=None
+) -> None:
+    _show_sweep(ctx, rec, sweep_id, runs, label, space)
     expect_true(f"{label}: agents ran trials", bool(runs), "no run was started")
     combos = [(r["a"], r["b"]) for r in runs]
     for a, b in combos:
@@ -73,6 +76,92 @@ def _check_sweep(ctx, rec, sweep_id: str, runs: list[dict], label: str, grid: bo
     rec.run_urls += [sdk.run_url(ctx, r["path"]) for r in runs]
 
 
+def _show_sweep(ctx, rec: Recorder, sweep_id: str, runs: list[dict], label: str, space) -> None:
+    """The points each agent ran (parameters and score) as the agents logged them, beside
+    the sweep's runs as the server lists them, with the best run marked, a point run
+    twice flagged and, for a grid, a point never run listed as missing."""
+    space = list(space or ())  # the grid's points (an iterator), used for both sides
+    columns = ["agent", "run", "a", "b", "score", "mark"]
+    agent_of = {r["path"].split("/")[-1]: r.get("agent", "agent 0") for r in runs}
+
+    def rows_and_points(trials, best_id):
+        seen: dict = {}
+        for t in trials:
+            seen[(t["a"], t["b"])] = seen.get((t["a"], t["b"]), 0) + 1
+        rows, pts = [], []
+        for t in sorted(trials, key=lambda t: (str(t["agent"]), str(t["a"]), str(t["b"]))):
+            twice = seen[(t["a"], t["b"])] > 1
+            best = t["run"] == best_id
+            mark = ", ".join(filter(None, ["best" if best else "", "twice" if twice else ""]))
+            rows.append([t["agent"], t["run"], t["a"], t["b"], t["score"], mark])
+            if isinstance(t["a"], (int, float)) and isinstance(t["score"], (int, float)):
+                pts.append(
+                    {
+                        "x": t["a"],
+                        "y": t["score"],
+                        "group": t["agent"],
+                        "best": best,
+                        "duplicate": twice,
+                    }
+                )
+        for a, b in sorted(set(space) - set(seen), key=str):
+            rows.append(["-", "-", a, b, "-", "missing"])
+        return rows, pts
+
+    logged = [
+        {
+            "agent": agent_of[r["path"].split("/")[-1]],
+            "run": r["path"].split("/")[-1],
+            "a": r["a"],
+            "b": r["b"],
+            "score": _score(r["a"], r["b"]),
+        }
+        for r in runs
+    ]
+    top = max((t["score"] for t in logged), default=None)
+    best_logged = next((t["run"] for t in logged if t["score"] == top), None)
+    read, best_read, note = None, None, ""
+    if runs:
+        entity, project, _ = runs[0]["path"].split("/")
+        try:
+            sweep = sdk.api().sweep(f"{entity}/{project}/{sweep_id}")
+            best = sweep.best_run()
+            best_read = best.id if best else None
+            read = [
+                {
+                    "agent": agent_of.get(r.id, "?"),
+                    "run": r.id,
+                    "a": r.config.get("a"),
+                    "b": r.config.get("b"),
+                    "score": r.summary.get("score"),
+                }
+                for r in sweep.runs
+            ]
+        except Exception as err:  # what the server could not answer is what the report says
+            note = f"the server could not list the sweep ({type(err).__name__}: {err})"
+    logged_rows, logged_pts = rows_and_points(logged, best_logged)
+    read_rows, read_pts = rows_and_points(read, best_read) if read is not None else (None, None)
+    what = f"{label}: points each agent ran"
+    rec.show(
+        evidence.table(
+            what,
+            columns,
+            logged_rows,
+            columns,
+            read_rows,
+            note,
+            # the mark says which is best and what ran twice; a tie may be either
+            compare=columns[:5],
+            max_rows=40,
+        )
+    )
+    rec.show(
+        evidence.points(
+            f"{label}: a against score", ("a (b=y adds 1)", "score"), logged_pts, read_pts, note
+        )
+    )
+
+
 def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
     small_a = A_VALUES[:2]
     small, full = len(small_a) * len(B_VALUES), len(A_VALUES) * len(B_VALUES)
@@ -83,7 +172,9 @@ def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
     shared_agents = [start_actor(ctx, "sweep", shared_id, str(full // 2)) for _ in range(2)]
 
     grid = collect(grid_agent, "grid agent")["runs"]
-    _check_sweep(ctx, rec, grid_id, grid, "grid", grid=True)
+    _check_sweep(
+        ctx, rec, grid_id, grid, "grid", grid=True, space=itertools.product(small_a, B_VALUES)
+    )
     expect(
         "grid: every point once",
         sorted(itertools.product(small_a, B_VALUES)),
@@ -97,9 +188,19 @@ def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
     rec.compared_(f"random sweep: {ctx.sweep_count} trials, parameters, best run")
 
     runs = [
-        r for i, p in enumerate(shared_agents) for r in collect(p, f"parallel agent {i}")["runs"]
+        {**r, "agent": f"agent {i}"}
+        for i, p in enumerate(shared_agents)
+        for r in collect(p, f"parallel agent {i}")["runs"]
     ]
-    _check_sweep(ctx, rec, shared_id, runs, "two parallel agents", grid=True)
+    _check_sweep(
+        ctx,
+        rec,
+        shared_id,
+        runs,
+        "two parallel agents",
+        grid=True,
+        space=itertools.product(A_VALUES, B_VALUES),
+    )
     expect(
         "two parallel agents: every grid point once",
         sorted(itertools.product(A_VALUES, B_VALUES)),
