@@ -45,6 +45,7 @@ def main(argv):
         else:
             p.add_argument("backup", type=Path)
             p.add_argument("--force", action="store_true")
+            p.add_argument("--from-project", default="", metavar="PROJECT")
     args = parser.parse_args(argv)
     try:
         stack = Deployment.load(args.compose_dir, args.env_file)
@@ -52,7 +53,9 @@ def main(argv):
             if args.action == "backup":
                 backup(stack, (args.dest or stack.backups_dir).resolve(), keep=args.keep)
             else:
-                restore(stack, args.backup.resolve(), force=args.force)
+                restore(
+                    stack, args.backup.resolve(), force=args.force, from_project=args.from_project
+                )
     except KitError as err:
         print(err.render(), file=sys.stderr)
         return err.exit_code

@@ -198,9 +198,49 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the real command (not a test calling main): see _stop_gently
+        _stop_gently()
+    try:
+        return _main(args_list)
+    except Exception as err:  # noqa: BLE001 - the last resort: no raw traceback, ever
+        from wandb_local_kit.core import crash
+
+        return crash.report(err, args_list)
+
+
+def _stop_gently() -> None:
+    """SIGTERM and a lost terminal (SIGHUP) end the command as Ctrl-C does, so every
+    operation's clean-up (`finally`: start the server again, remove a partial backup)
+    runs instead of the process vanishing mid-way."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
+def _absolute_paths(args: argparse.Namespace) -> None:
+    """Every path option made absolute against the caller's working directory before any
+    handler sees it: compose runs elsewhere and would read a relative path from there."""
+    from pathlib import PurePath
+
+    from wandb_local_kit.commands.argtypes import absolute
+
+    for name, value in vars(args).items():
+        if isinstance(value, PurePath):
+            setattr(args, name, absolute(value))
+        elif isinstance(value, list) and value and all(isinstance(v, PurePath) for v in value):
+            setattr(args, name, [absolute(v) for v in value])
+
+
+def _main(args_list: list[str]) -> int:
     named = next((a for a in args_list if not a.startswith("-")), "")
     parser = build_parser(only=named if named in BY_NAME else "")
     args = parser.parse_args(args_list)
+    _absolute_paths(args)
     command: Command | None = getattr(args, "_command", None)
     if command is None:
         parser.print_help()

@@ -9,8 +9,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import output_file
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
 
 
@@ -47,10 +47,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the runs and their local files (default: delete them)",
     )
-    p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument("--json", type=output_file, help="write the results as JSON here")
     p.add_argument(
         "--html",
-        type=Path,
+        type=output_file,
         help="write one self-contained HTML page here: rate over concurrency with the "
         "knee, latency percentiles, server CPU and memory, as plots",
     )
@@ -79,7 +79,7 @@ def run(args) -> int:
     from wandb_local_kit.smoke.runner import cleanup, worker_env
 
     _check_bounds(args)
-    console = Console()
+    console = Console(soft_wrap=True)  # a URL in a pipe stays on one line
     target = target_from_args(args)
     key, _ = find_key(target)
     if not key:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from wandb_local_kit.commands.argtypes import positive_seconds
 from wandb_local_kit.commands.common import add_target_options, deployment, target
 from wandb_local_kit.core.errors import EXIT_OK, KitError
 from wandb_local_kit.core.redact import redact
@@ -24,7 +25,7 @@ def configure_health(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=client.DEFAULT_TIMEOUT_S,
         help="seconds per request (default %(default)s; the 10 MB POST gets >= 60)",
     )
@@ -62,7 +63,7 @@ def configure_doctor(p: argparse.ArgumentParser) -> None:
         help="skip the signed-URL, CORS and 10 MB POST checks",
     )
     p.add_argument("--json", action="store_true", help="print findings as JSON")
-    p.add_argument("--timeout", type=float, default=client.DEFAULT_TIMEOUT_S)
+    p.add_argument("--timeout", type=positive_seconds, default=client.DEFAULT_TIMEOUT_S)
     p.add_argument(
         "--markdown",
         action="store_true",

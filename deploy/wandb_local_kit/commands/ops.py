@@ -45,6 +45,12 @@ def configure_restore(p: argparse.ArgumentParser) -> None:
     add_location_options(p)
     p.add_argument("backup", type=Path, help="a backup directory made by `wandb-kit backup`")
     p.add_argument("--force", action="store_true", help="overwrite the data the stack holds now")
+    p.add_argument(
+        "--from-project",
+        default="",
+        metavar="PROJECT",
+        help="restore a backup of another deployment (its compose project) into this one",
+    )
 
 
 def restore(args) -> int:
@@ -52,7 +58,7 @@ def restore(args) -> int:
 
     dep = deployment(args)
     with dep.locked("restore"):
-        ops.restore(dep, args.backup.resolve(), force=args.force)
+        ops.restore(dep, args.backup.resolve(), force=args.force, from_project=args.from_project)
     print("restored; the server is ready")
     return EXIT_OK
 

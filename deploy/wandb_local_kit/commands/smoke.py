@@ -9,7 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
+from wandb_local_kit.commands.argtypes import output_file
+from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
 from wandb_local_kit.server.client import ensure_reachable
 from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
 
@@ -30,11 +31,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="keep the runs, and the checks' local files and logs (default: delete them)",
     )
     p.add_argument("--strict", action="store_true", help="a skipped check fails the suite")
-    p.add_argument("--json", type=Path, help="write the results as JSON here")
-    p.add_argument("--junit", type=Path, help="write JUnit XML here (one testcase per check)")
+    p.add_argument("--json", type=output_file, help="write the results as JSON here")
+    p.add_argument(
+        "--junit", type=output_file, help="write JUnit XML here (one testcase per check)"
+    )
     p.add_argument(
         "--html",
-        type=Path,
+        type=output_file,
         help="write one self-contained HTML page here: every check, and for media what "
         "was logged beside what was read back",
     )
@@ -91,8 +94,10 @@ def run(args) -> int:
     from rich.live import Live
 
     from wandb_local_kit.smoke import registry, report, runner
+    from wandb_local_kit.smoke.watchdog import Watchdog
 
-    console = Console(stderr=False)
+    # soft_wrap: in a pipe or a log, a long line (a URL) stays one line, unbroken.
+    console = Console(stderr=False, soft_wrap=True)
     if args.list:
         for c in registry.CHECKS:
             console.print(f"  {c.name:<16} {c.covers}")
@@ -145,7 +150,10 @@ def run(args) -> int:
             states[name] = state
             live.update(render())
 
-        results = runner.run_checks(checks, ctx, args.parallel, update, args.check_timeout)
+        with Watchdog(url, ca_file) as watchdog:
+            results = runner.run_checks(
+                checks, ctx, args.parallel, update, args.check_timeout, watchdog
+            )
     wall = time.monotonic() - started
     console.print(report.console_table(results))
     counts = report.summary_counts(results)
@@ -164,6 +172,15 @@ def run(args) -> int:
         f"{counts['skipped']} skipped, {counts['warning']} with warnings "
         f"in {wall:.1f} s"
     )
+    if watchdog.vanished:
+        # Nothing to delete on a server that is gone; its runs stay for the next smoke.
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise KitError(
+            watchdog.vanished,
+            fix="`wandb-kit status` and `wandb-kit logs wandb` show why it stopped; "
+            "`wandb-kit up` starts it again",
+            exit_code=EXIT_UNREACHABLE,
+        )
     if args.keep:
         console.print(f"kept the runs, and the checks' files and logs in {scratch}")
     else:

@@ -12,7 +12,7 @@ from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitErr
 from wandb_local_kit.server import sso
 from wandb_local_kit.stack import images, settings
 from wandb_local_kit.stack import preflight as pf
-from wandb_local_kit.stack.deployment import Deployment
+from wandb_local_kit.stack.deployment import Deployment, check_compose_dir
 
 # --- init ---------------------------------------------------------------------------
 
@@ -21,6 +21,10 @@ def configure_init(p: argparse.ArgumentParser) -> None:
     add_location_options(p)
     p.add_argument("--storage", choices=settings.STORAGE_CHOICES)
     p.add_argument("--tls", choices=settings.TLS_CHOICES)
+    p.add_argument("--acme-email", help="with --tls acme: the email of the ACME account")
+    p.add_argument(
+        "--project", help="compose project name: one per deployment on an engine (default wandb)"
+    )
     p.add_argument("--host", help="URL clients use, e.g. http://wandb.lab.example:8080")
     p.add_argument("--bind", help="host address to publish on (127.0.0.1 or 0.0.0.0)")
     p.add_argument("--bucket-url", help="public endpoint of the bundled bucket (not localhost)")
@@ -61,6 +65,7 @@ def configure_init(p: argparse.ArgumentParser) -> None:
 
 def init(args) -> int:
     dep = deployment(args, must_exist=False)
+    check_compose_dir(dep.compose_dir)
     example = dep.compose_dir / ".env.example"
     if not example.exists():
         raise KitError(f"{example} is missing", fix="reinstall wandb-local-kit")
@@ -69,10 +74,19 @@ def init(args) -> int:
     for flag in ("external_mysql_url", "external_bucket_url"):
         if choices[flag] == "-":  # a URL with a password, kept off the command line
             choices[flag] = sys.stdin.readline().strip()
+            if not choices[flag]:
+                option = "--" + flag.replace("_", "-")
+                raise KitError(
+                    f"{option} - read nothing from standard input",
+                    fix=f"pipe the URL in, e.g. `cat url.txt | wandb-kit init {option} -`, "
+                    "or type it and press Enter",
+                )
     existing, secret_problems = _sso_choices(args, existing, choices)
-    values = settings.build_values(
-        existing, settings.example_values(dep.compose_dir), choices, host_cpus=os.cpu_count()
-    )
+    from wandb_local_kit.stack import identity
+
+    defaults = settings.example_values(dep.compose_dir)
+    choices, picked = identity.pick_free(existing, defaults, choices, dep.env_file)
+    values = settings.build_values(existing, defaults, choices, host_cpus=os.cpu_count())
     values = settings.place_user_files(values, dep.home, dep.compose_dir)
     problems = secret_problems + settings.validate(values, dep.compose_dir)
     if problems:
@@ -84,6 +98,8 @@ def init(args) -> int:
             print("  " + problem.render().replace("\n", "\n  "), file=sys.stderr)
         return EXIT_USAGE
     generated = [k for k in settings.SECRET_FACTORIES if not existing.get(k)]
+    if dep.unwritable():
+        raise dep.unwritable()
     dep.home.mkdir(parents=True, exist_ok=True)
     dep.write(values, example.read_text())
     print(f"wrote {dep.env_file} (mode 0600)")
@@ -92,6 +108,8 @@ def init(args) -> int:
         f"clients use {values['WANDB_HOST']}"
     )
     print(f"  compose files: {values['COMPOSE_FILE']}")
+    for note in picked:
+        print(f"  picked {note}; --project / --host choose others")
     if generated and existing:
         print(f"  generated: {', '.join(generated)}; kept every existing value")
     elif generated:
@@ -101,7 +119,12 @@ def init(args) -> int:
             f"  SSO: {values[sso.ISSUER]} ({sso.method_of(values)}); register "
             f"{sso.redirect_uri(values['WANDB_HOST'])} at the provider, then `wandb-kit doctor`"
         )
-    print("next: wandb-kit up   (or: make up)")
+    from wandb_local_kit.commands.common import kit_command
+    from wandb_local_kit.core import locations
+
+    # `make` only where there is a Makefile (a checkout), not for a wheel's user.
+    make = "   (or: make up)" if locations.is_checkout() else ""
+    print(f"next: {kit_command()} up{make}")
     return EXIT_OK
 
 
@@ -259,12 +282,24 @@ def status(args) -> int:
         for s in services
         if s.get("State") == "running" and s.get("Health") not in ("", None, "healthy")
     ]
-    stopped = [
-        s
-        for s in services
-        if s.get("State") != "running" and not str(s.get("Status", "")).startswith("Exited (0)")
-    ]
+    stopped = [s for s in services if s.get("State") != "running" and not _finished_job(s)]
+    for s in stopped:  # a long-running service that exited, even with code 0, is down
+        name = s.get("Service", "?")
+        print(
+            f"the {name} service is not running ({s.get('Status') or s.get('State')}); "
+            f"`wandb-kit logs {name}` shows why, `wandb-kit up` starts it again"
+        )
     return EXIT_FAILED if unhealthy or stopped else EXIT_OK
+
+
+# One-shot jobs of the compose files (restart: "no"): exiting 0 is their success.
+ONE_SHOT_SERVICES = frozenset({"storage-init", "caddy-ca"})
+
+
+def _finished_job(service: dict) -> bool:
+    return service.get("Service") in ONE_SHOT_SERVICES and str(
+        service.get("Status", "")
+    ).startswith("Exited (0)")
 
 
 def configure_logs(p: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import output_file
 from wandb_local_kit.commands.common import add_location_options
 from wandb_local_kit.core import locations
 from wandb_local_kit.core.errors import EXIT_OK, KitError
@@ -17,7 +18,7 @@ def configure_support_bundle(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--output",
         "-o",
-        type=Path,
+        type=output_file,
         default=None,
         help="archive to write (default: wandb-kit-support-<time>.tar.gz here)",
     )

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a check or operation ran and failed (or, for `health`, degraded)
 EXIT_USAGE = 2  # bad input, missing prerequisite, or a command not built yet
 EXIT_UNREACHABLE = 3  # the server could not be reached at all
+EXIT_INTERNAL = 70  # an unexpected error: a bug in the kit (EX_SOFTWARE)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 EXIT_CODES_HELP = """\
@@ -20,6 +21,7 @@ exit codes:
   2    bad input or missing prerequisite; also a command that is not built yet
        (for `health`: failing)
   3    server unreachable
+  70   internal error (a bug): one line, the trace in a file, how to report it
   130  interrupted"""
 
 

@@ -84,6 +84,9 @@ def parse_bucket_url(url: str, default_region: str = "us-east-1") -> BucketURL:
     if not bucket or "/" in bucket:
         raise URLProblem("needs exactly one bucket name after the host (no prefix)")
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if query.get("tls", "false").lower() not in ("true", "false"):
+        # Anything else used to mean "false" silently: plain http to a TLS-only endpoint.
+        raise URLProblem("has tls= other than true or false (write ?tls=true or ?tls=false)")
     tls = query.get("tls", "false").lower() == "true"
     try:
         port = parts.port or (443 if tls else 80)

@@ -281,12 +281,18 @@ def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, l
     )  # fmt: skip
     log("stopping wandb for the final pass over what changed")
     stopped = time.monotonic()
-    stack.compose.run("stop", "wandb", capture=True)
     try:
+        # Inside the try: Ctrl-C while `stop` runs still leaves wandb stopped (the engine
+        # finishes the stop), so it must be started again like after any other failure.
+        stack.compose.run("stop", "wandb", capture=True)
         _volume_tool(stack, volume, "/vol", TAR_CHANGES, backup_dir=partial, writes_backup=True)
     finally:
         log("starting wandb again and waiting until it is healthy")
-        stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
+        try:
+            stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
+        except BaseException:
+            log(f"wandb may still be stopped: `wandb-kit up --env-file {stack.env_file}` starts it")
+            raise
         downtime = time.monotonic() - stopped
     log(f"wandb was stopped for {downtime:.1f} s")
     return {"downtime_s": round(downtime, 2)}
@@ -387,7 +393,9 @@ def prune(dest: Path, project: str, keep: int) -> list[Path]:
 # --- restore ----------------------------------------------------------------------------
 
 
-def restore(stack: Deployment, root: Path, force: bool = False, log=print) -> None:
+def restore(
+    stack: Deployment, root: Path, force: bool = False, log=print, from_project: str = ""
+) -> None:
     manifest = verify_backup(root)
     log(f"verified {len(manifest['files'])} files of {root.name}")
     if manifest["storage"] != stack.storage:
@@ -395,6 +403,24 @@ def restore(stack: Deployment, root: Path, force: bool = False, log=print) -> No
             f"{root.name} is a backup of {manifest['storage']} storage but the "
             f"stack uses {stack.storage}",
             fix="restore into a stack with the same storage (wandb-kit init)",
+        )
+    source = manifest.get("project") or stack.project  # a manifest naming none: unknown
+    if source != stack.project:
+        if from_project != source:
+            raise KitError(
+                f"{root.name} is a backup of another deployment, project {source!r}; this "
+                f"one is {stack.project!r} ({stack.env_file}). {CROSS_PROJECT_EFFECTS}",
+                fix=f"to replace this deployment's data with {source!r}'s, add "
+                f"--from-project {source}; to restore {source!r} itself, use its own .env "
+                "(--env-file)",
+            )
+        log(f"restoring project {source!r}'s backup into {stack.project!r}: "
+            + CROSS_PROJECT_EFFECTS)  # fmt: skip
+    elif from_project and from_project != source:
+        raise KitError(
+            f"--from-project {from_project} does not match {root.name}, a backup of "
+            f"{source!r} (this deployment's own project)",
+            fix="leave --from-project out to restore this deployment's own backup",
         )
     # Containers and volumes must exist (a fresh stack after `down --volumes` has none).
     stack.compose.run("up", "--no-start", capture=True)
@@ -415,6 +441,15 @@ def restore(stack: Deployment, root: Path, force: bool = False, log=print) -> No
         raise
     log("starting the stack and waiting for /ready")
     stack.compose.up()
+
+
+# What a user of the restored server meets when the data came from another deployment.
+CROSS_PROJECT_EFFECTS = (
+    "The data brings that deployment's users, teams and API keys: keys issued by this "
+    "server stop working and the other deployment's keys work here (`wandb-kit login` "
+    "with one of them). Links and the SDK use this deployment's URL (WANDB_HOST); links "
+    "saved from the other server do not point here."
+)
 
 
 def _running(stack: Deployment, service: str) -> bool:

@@ -38,7 +38,9 @@ def worker_env(ctx: SmokeContext, scratch: str) -> dict[str, str]:
     return env
 
 
-def run_one(check: Check, ctx: SmokeContext, timeout: float = CHECK_TIMEOUT_S) -> Result:
+def run_one(
+    check: Check, ctx: SmokeContext, timeout: float = CHECK_TIMEOUT_S, watchdog=None
+) -> Result:
     workdir = tempfile.mkdtemp(prefix=f"smoke-{check.name}-", dir=ctx.workdir)
     cctx = replace(ctx, workdir=workdir)
     started = time.monotonic()
@@ -50,10 +52,16 @@ def run_one(check: Check, ctx: SmokeContext, timeout: float = CHECK_TIMEOUT_S) -
         env=worker_env(cctx, workdir),
         ctx=cctx,
     )
+    if watchdog:
+        watchdog.watch(worker)
     try:
         return Result(**processes.result(worker, timeout))
     except CheckFailed as err:
-        return Result(check.name, FAIL, round(time.monotonic() - started, 2), detail=str(err))
+        detail = watchdog.vanished if watchdog and watchdog.vanished else str(err)
+        return Result(check.name, FAIL, round(time.monotonic() - started, 2), detail=detail)
+    finally:
+        if watchdog:
+            watchdog.forget(worker)
 
 
 def run_checks(
@@ -62,13 +70,14 @@ def run_checks(
     parallel: int,
     on_update: Callable[[str, str], None] = lambda name, state: None,
     timeout: float = CHECK_TIMEOUT_S,
+    watchdog=None,
 ) -> list[Result]:
-    """Runs the checks, `parallel` at a time, each ended after `timeout` seconds;
-    on_update(name, state) reports progress."""
+    """Runs the checks, `parallel` at a time, each ended after `timeout` seconds (or
+    when the watchdog finds the server gone); on_update(name, state) reports progress."""
 
     def task(check: Check) -> Result:
         on_update(check.name, "running")
-        result = run_one(check, ctx, timeout)
+        result = run_one(check, ctx, timeout, watchdog)
         on_update(check.name, result.status)
         return result
 

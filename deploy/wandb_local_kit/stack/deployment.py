@@ -30,6 +30,35 @@ CA_EXPORT_NAME = "wandb-root-ca.crt"
 CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
 
 
+def _check_places(compose_dir: Path, env_file: Path, need_compose: bool) -> None:
+    """The compose folder holds compose.yaml and the settings' folder is a folder: named
+    here, not as a traceback from wherever compose or a write first trips over them.
+    (A client command with no deployment here, e.g. `health --url`, needs no compose.)"""
+    if need_compose:
+        check_compose_dir(compose_dir)
+    for folder in (env_file.parent, *env_file.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise KitError(
+                    f"{folder} is a file, but the settings file {env_file} needs it to be a folder",
+                    fix=f"point ${locations.HOME_ENV} (or --env-file) at a folder, not a file",
+                )
+            break
+
+
+def check_compose_dir(compose_dir: Path) -> None:
+    """Refuses a compose folder that does not exist or has no compose.yaml."""
+    fix = (
+        "give the folder that holds the kit's compose.yaml with --compose-dir, or leave "
+        f"the option out to use the kit's own ({locations.compose_dir()})"
+    )
+    if not compose_dir.is_dir():
+        what = "is not a folder" if compose_dir.exists() else "does not exist"
+        raise KitError(f"the compose folder {compose_dir} {what}", fix=fix)
+    if not (compose_dir / "compose.yaml").is_file():
+        raise KitError(f"the compose folder {compose_dir} has no compose.yaml", fix=fix)
+
+
 @dataclass
 class Deployment:
     compose_dir: Path
@@ -44,6 +73,7 @@ class Deployment:
         own) and whose settings are env_file (default: the home's .env)."""
         compose_dir = compose_dir or locations.compose_dir()
         env_file = env_file or locations.default_env_file(compose_dir)
+        _check_places(compose_dir, env_file, need_compose=must_exist)
         if must_exist and not env_file.exists():
             raise KitError(f"{env_file} does not exist", fix="run `wandb-kit init` first")
         if env_file.is_dir():
@@ -159,6 +189,24 @@ class Deployment:
 
     # --- the settings file -----------------------------------------------------------------
 
+    def unwritable(self) -> KitError | None:
+        """Why this user could not create or replace the settings file (None if it can):
+        asked before anything is written, so a refused `init` leaves no half-made folder."""
+        import os
+
+        folder = self.env_file.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if os.access(folder, os.W_OK | os.X_OK) and (
+            not self.env_file.exists() or os.access(self.env_file, os.W_OK)
+        ):
+            return None
+        return KitError(
+            f"this user may not write {self.env_file} ({folder} is not writable by it)",
+            fix="choose a folder you own with --env-file or $WANDB_KIT_HOME, or run as the "
+            f"owner of {folder}",
+        )
+
     def write(self, values: dict[str, str], template: str) -> None:
         """Writes the whole settings file from the template (.env.example), mode 0600."""
         write_private(self.env_file, render(template, values))
@@ -181,8 +229,13 @@ class Deployment:
     @contextmanager
     def locked(self, operation: str, wait_s: float | None = None) -> Iterator[None]:
         """Holds this deployment's lock while `operation` changes it."""
+        from wandb_local_kit.stack import identity
+
         wait = lock.wait_seconds() if wait_s is None else wait_s
         with lock.hold(self.home / f".{self.env_file.name}.lock", operation, wait):
+            # The lock is per .env; another .env naming the same project shares its
+            # containers: refuse before touching them (one engine, many deployments).
+            identity.refuse_foreign(self.project, self.env_file, operation)
             yield
 
     def describe(self) -> str:

@@ -260,9 +260,15 @@ def _cpu_limit(facts: HostFacts, values: dict[str, str]) -> list[Check]:
 def run(deployment) -> list[Check]:
     """Observes this host for the deployment and decides on every check."""
     from wandb_local_kit.core.errors import KitError
+    from wandb_local_kit.stack import identity
 
+    others = identity.foreign(deployment.project, deployment.env_file)
     try:
-        running = any(s.get("State") == "running" for s in deployment.compose.services())
+        # Another deployment's containers under this project name are not this stack:
+        # their ports count as taken.
+        running = not others and any(
+            s.get("State") == "running" for s in deployment.compose.services()
+        )
     except KitError:
         running = False
     from wandb_local_kit.stack.storage_checks import check_own_storage
@@ -271,8 +277,20 @@ def run(deployment) -> list[Check]:
     if deployment.env_file.exists():
         facts.env_mode = deployment.env_file.stat().st_mode & 0o777
     # Your own MySQL / bucket (bring your own), checked as W&B will use them.
-    return check(facts, deployment.values, deployment.compose_dir) + check_own_storage(
-        deployment.values
+    shared = [
+        Check(
+            "project",
+            FAIL,
+            f"project {deployment.project!r} is another deployment's on this engine (settings "
+            f"{others[0].env_file}; {len(others)} of its containers); `up` would take them over",
+            f"give this deployment its own: wandb-kit init --env-file {deployment.env_file} "
+            "--project NAME --host http://HOST:PORT",
+        )
+    ] if others else []  # fmt: skip
+    return (
+        check(facts, deployment.values, deployment.compose_dir)
+        + shared
+        + check_own_storage(deployment.values)
     )
 
 

@@ -103,6 +103,8 @@ def compose_files(
 CHOICE_KEYS = {
     "storage": "WANDB_STORAGE",
     "tls": "WANDB_TLS",
+    "acme_email": "WANDB_ACME_EMAIL",
+    "project": "COMPOSE_PROJECT_NAME",
     "host": "WANDB_HOST",
     "bind": "WANDB_BIND",
     "bucket_url": "WANDB_BUCKET_PUBLIC_URL",
@@ -332,7 +334,16 @@ def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
     """WANDB_HOST: the one URL clients use; the first problem found is the one named."""
     raw, tls = v.get("WANDB_HOST", ""), v.get("WANDB_TLS", "")
     host = urlsplit(raw)
-    if host.scheme not in ("http", "https") or not host.hostname:
+    raw = _without_credentials(raw)  # what the messages below may show
+    if host.username is not None or host.password is not None:
+        # Never echoed: the part before @ is someone's password.
+        yield Problem(
+            "WANDB_HOST",
+            "has a user name or password before @ (clients log in with an API key, and "
+            "the URL is printed and shared)",
+            "give scheme://host[:port] only, e.g. http://wandb.lab.example:8080",
+        )
+    elif host.scheme not in ("http", "https") or not host.hostname:
         yield Problem(
             "WANDB_HOST",
             f"{raw!r} is not an http(s) URL",
@@ -350,6 +361,19 @@ def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
             f"{raw!r} has no valid port ({_bad_port(host)})",
             "use a port from 1 to 65535, e.g. http://wandb.lab.example:8080",
         )
+    elif not _HOSTNAME.match(host.hostname) and not _is_ip(host.hostname):
+        yield Problem(
+            "WANDB_HOST",
+            f"{host.hostname!r} is not a host name (letters, digits, dots and hyphens only)",
+            "use the name or address clients reach, e.g. http://wandb.lab.example:8080",
+        )
+    elif _is_ip(host.hostname) and ipaddress.ip_address(host.hostname).is_unspecified:
+        yield Problem(
+            "WANDB_HOST",
+            f"{host.hostname} is an address to listen on, not one clients can reach",
+            "use this machine's name or IP as clients see it, e.g. http://wandb.lab.example:8080 "
+            "(--bind 0.0.0.0 is what publishes on every interface)",
+        )
     elif tls in ("internal", "files", "acme") and host.scheme != "https":
         yield Problem(
             "WANDB_HOST",
@@ -362,6 +386,38 @@ def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
             "ACME needs a public DNS name, not an address",
             "use WANDB_TLS=internal for a lab without public DNS",
         )
+
+
+def _without_credentials(url: str) -> str:
+    """URL with anything before an @ masked, scheme or not ("bob:pw@host" too)."""
+    return re.sub(r"^([A-Za-z][\w+.-]*://)?[^@]*@", r"\1<redacted>@", url)
+
+
+_HOSTNAME = re.compile(
+    r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$"
+)
+# docker compose's own rule for project names.
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _project_and_unused(v: dict[str, str], _dir) -> Iterator[Problem]:
+    """A project name compose accepts, and no setting that would be silently ignored."""
+    project = v.get("COMPOSE_PROJECT_NAME", "")
+    if project and not _PROJECT.match(project):
+        yield Problem(
+            "COMPOSE_PROJECT_NAME",
+            f"{project!r} is not a name docker compose accepts",
+            "use lower-case letters, digits, - and _, starting with a letter or digit, "
+            "e.g. wandb-lab",
+        )
+    if v.get("WANDB_STORAGE") != "external":
+        for key in ("WANDB_EXTERNAL_MYSQL_URL", "WANDB_EXTERNAL_BUCKET_URL"):
+            if v.get(key):  # never echoed: it holds a password
+                yield Problem(
+                    key,
+                    f"is set but WANDB_STORAGE={v.get('WANDB_STORAGE')}: it would be ignored",
+                    "add --storage external (WANDB_STORAGE=external), or leave the URL out",
+                )
 
 
 def _ports_and_binds(v: dict[str, str], _dir) -> Iterator[Problem]:
@@ -439,7 +495,12 @@ def _acme(v: dict[str, str], _dir) -> Iterator[Problem]:
     if v.get("WANDB_TLS") != "acme":
         return
     if "@" not in v.get("WANDB_ACME_EMAIL", ""):
-        yield Problem("WANDB_ACME_EMAIL", "is required for ACME", "set an email address")
+        yield Problem(
+            "WANDB_ACME_EMAIL",
+            "is required for ACME (the CA's account and expiry notices)",
+            "pass your email address to wandb-kit init as --acme-email YOU@LAB.EXAMPLE "
+            "(WANDB_ACME_EMAIL in .env)",
+        )
     acme_ca = urlsplit(v.get("WANDB_ACME_CA", ""))
     if acme_ca.scheme != "https" or not acme_ca.hostname:
         yield Problem(
@@ -514,6 +575,7 @@ def oidc_problems(v: dict[str, str], _dir=None) -> list[Problem]:
 RULES: tuple[Rule, ...] = (
     _choices,
     _host,
+    _project_and_unused,
     _ports_and_binds,
     _images,
     _admin_api,

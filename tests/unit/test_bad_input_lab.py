@@ -1,0 +1,355 @@
+"""Bad input found by the shared-lab-host tryout (issue #25): paths and output files,
+durations, compose folders, settings homes and what `init` used to accept. Same harness
+as test_bad_input.py: each case asserts the exit code, a message naming the problem and
+the fix, no traceback, no secret and no file changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_bad_input import (  # noqa: F401 - server is a fixture
+    NO_ENGINE,
+    VOL,
+    C,
+    _backup_dir,
+    _good_manifest,
+    server,
+)
+from tests.unit.test_bad_input import test_bad_input as run_case
+
+
+def _other_project(files):
+    return {**_good_manifest(files), "project": "lab-b"}
+
+
+def _mkdir(name):
+    return lambda tmp: (tmp / name).mkdir()
+
+
+CASES = [
+    # --- output files are checked before the work starts (item 6) --------------------------
+    C(
+        "smoke-html-into-a-missing-folder",
+        "smoke", "--url", "{server}", "--html", "{tmp}/reports/smoke.html",
+        problem="the folder {tmp}/reports does not exist", fix="mkdir -p",
+    ),
+    C(
+        "smoke-json-at-a-folder",
+        "smoke", "--url", "{server}", "--json", "{tmp}",
+        problem="is a folder", fix="give a file name inside it",
+    ),
+    C(
+        "smoke-junit-into-a-missing-folder",
+        "smoke", "--url", "{server}", "--junit", "{tmp}/ci/junit.xml",
+        problem="does not exist", fix="mkdir -p",
+    ),
+    C(
+        "smoke-html-under-a-file",
+        "smoke", "--url", "{server}", "--html", "{tmp}/.env/report.html",
+        problem="is not a folder", fix="choose another path",
+    ),
+    C(
+        "bench-json-into-a-missing-folder",
+        "bench", "--url", "{server}", "--json", "{tmp}/out/bench.json",
+        problem="does not exist", fix="mkdir -p",
+    ),
+    C(
+        "bench-html-at-a-folder",
+        "bench", "--url", "{server}", "--html", "{tmp}",
+        problem="is a folder", fix="give a file name inside it",
+    ),
+    C(
+        "support-bundle-into-a-missing-folder",
+        "support-bundle", "--output", "{tmp}/issues/bundle.tar.gz",
+        problem="does not exist", fix="mkdir -p",
+    ),
+    C(
+        "support-bundle-at-a-folder",
+        "support-bundle", "--output", "{tmp}/here", prepare=_mkdir("here"),
+        problem="is a folder", fix="give a file name inside it",
+    ),
+    # --- durations ----------------------------------------------------------------------------
+    C(
+        "health-negative-timeout",
+        "health", "--url", "{server}", "--timeout", "-5",
+        problem="not a positive number of seconds", fix="give e.g. 10",
+    ),
+    C(
+        "health-nan-timeout",
+        "health", "--url", "{server}", "--timeout", "nan",
+        problem="not a positive number of seconds", fix="give e.g. 10",
+    ),
+    C(
+        "doctor-zero-timeout",
+        "doctor", "--url", "{server}", "--timeout", "0",
+        problem="not a positive number of seconds", fix="give e.g. 10",
+    ),
+    # --- the compose folder -------------------------------------------------------------------
+    C(
+        "status-missing-compose-dir",
+        "status", "--compose-dir", "{tmp}/compose",
+        problem="compose folder {tmp}/compose does not exist", fix="compose.yaml",
+    ),
+    C(
+        "preflight-compose-dir-is-a-file",
+        "preflight", "--compose-dir", "{tmp}/.env",
+        problem="is not a folder", fix="--compose-dir",
+    ),
+    C(
+        "up-empty-compose-dir",
+        "up", "--compose-dir", "{tmp}/empty", prepare=_mkdir("empty"),
+        problem="has no compose.yaml", fix="--compose-dir",
+    ),
+    # --- restore: another deployment's backup (item 4) ------------------------------------------
+    C(
+        "restore-another-projects-backup",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--force",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        problem="backup of another deployment, project 'lab-b'", fix="--from-project lab-b",
+    ),
+    C(
+        "restore-another-projects-backup-says-what-happens-to-keys",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        problem="keys issued by this server stop working", fix="its own .env",
+    ),
+    C(
+        "restore-names-the-wrong-other-project",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--from-project", "lab-c",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        problem="project 'lab-b'", fix="--from-project lab-b",
+    ),
+    C(
+        "restore-own-backup-with-a-from-project",
+        "restore", "{tmp}/backups/wandb-20260101T000000Z", "--from-project", "lab-b",
+        prepare=lambda t: _backup_dir(t, _good_manifest(VOL), VOL),
+        problem="does not match", fix="leave --from-project out",
+    ),
+    C(
+        # Named explicitly, the restore goes ahead: here as far as the engine it needs.
+        "restore-another-projects-backup-when-named",
+        "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--from-project", "lab-b",
+        prepare=lambda t: _backup_dir(t, _other_project(VOL), VOL, "lab-b-20260101T000000Z"),
+        env=NO_ENGINE, problem="Docker engine is not reachable", fix="DOCKER_HOST",
+    ),
+    # --- init: what it used to accept and fail on later, or ignore --------------------------
+    C(
+        "init-host-all-interfaces",
+        "init", "--host", "http://0.0.0.0:8080", no_env_file=True,
+        problem="an address to listen on", fix="--bind 0.0.0.0",
+    ),
+    C(
+        "init-host-ipv6-all-interfaces",
+        "init", "--host", "http://[::]:8080", no_env_file=True,
+        problem="an address to listen on", fix="as clients see it",
+    ),
+    C(
+        "init-host-with-a-space",
+        "init", "--host", "http://wandb lab:8080", no_env_file=True,
+        problem="'wandb lab' is not a host name", fix="name or address clients reach",
+    ),
+    C(
+        "init-host-underscore-label",
+        "init", "--host", "http://wandb_lab.example:8080", no_env_file=True,
+        problem="is not a host name", fix="name or address clients reach",
+    ),
+    C(
+        "init-host-with-credentials",
+        "init", "--host", "http://bob:hunter2-lab-secret@wandb.lab:8080", no_env_file=True,
+        problem="user name or password", fix="scheme://host[:port] only",
+    ),
+    C(
+        "init-project-name-with-space",
+        "init", "--project", "My Project", no_env_file=True,
+        problem="is not a name docker compose accepts", fix="lower-case letters",
+    ),
+    C(
+        "env-project-name-upper-case",
+        "preflight", values={"COMPOSE_PROJECT_NAME": "WandB"},
+        problem="COMPOSE_PROJECT_NAME", fix="lower-case letters",
+    ),
+    C(
+        "init-external-mysql-without-external-storage",
+        "init", "--external-mysql-url", "mysql://wandb:pw-lab-secret@db.lab:3306/wandb",
+        no_env_file=True,
+        problem="would be ignored", fix="--storage external",
+    ),
+    C(
+        "init-external-bucket-without-external-storage",
+        "init", "--external-bucket-url", "s3://AKLAB:sk-lab-secret@s3.lab:9000/wandb",
+        no_env_file=True,
+        problem="would be ignored", fix="--storage external",
+    ),
+    C(
+        "init-mysql-url-from-empty-stdin",
+        "init", "--storage", "external", "--external-mysql-url", "-", no_env_file=True,
+        problem="read nothing from standard input", fix="pipe the URL in",
+    ),
+    C(
+        "init-bucket-url-from-empty-stdin",
+        "init", "--storage", "external", "--external-bucket-url", "-", no_env_file=True,
+        problem="--external-bucket-url - read nothing", fix="pipe the URL in",
+    ),
+    C(
+        "init-bucket-tls-maybe",
+        "init", "--storage", "external",
+        "--external-bucket-url", "s3://AKLAB:sk-lab-secret@s3.lab:9000/wandb?tls=maybe",
+        no_env_file=True,
+        problem="tls= other than true or false", fix="tls=true",
+    ),
+    C(
+        "init-acme-without-email-names-the-option",
+        "init", "--tls", "acme", "--host", "https://wandb.lab.example", no_env_file=True,
+        problem="WANDB_ACME_EMAIL", fix="--acme-email",
+    ),
+    C(
+        "init-empty-compose-dir",
+        "init", "--compose-dir", "{tmp}/empty", prepare=_mkdir("empty"), no_env_file=True,
+        problem="has no compose.yaml", fix="the kit's own",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_path_input(case, tmp_path, server):  # noqa: F811 - the imported fixture
+    if "{tmp}" in case.problem:
+        from dataclasses import replace
+
+        case = replace(case, problem=case.problem.format(tmp=tmp_path))
+    run_case(case, tmp_path, server)
+
+
+def _kit(*args, cwd, env=None, stdin=None):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "DOCKER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "wandb_local_kit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**base, "HOME": str(cwd), **(env or {})},
+        input=stdin,
+    )
+
+
+def test_a_settings_home_that_is_a_file_is_named_not_a_traceback(tmp_path):
+    (tmp_path / "kit-home").write_text("not a folder\n")
+    for command in ("init", "status", "up"):
+        result = _kit(command, cwd=tmp_path, env={"WANDB_KIT_HOME": str(tmp_path / "kit-home")})
+        out = result.stdout + result.stderr
+        assert result.returncode == 2, out
+        assert "Traceback" not in out
+        assert f"{tmp_path / 'kit-home'} is a file" in out
+        assert "WANDB_KIT_HOME" in out
+        assert (tmp_path / "kit-home").read_text() == "not a folder\n"
+
+
+def test_init_into_a_folder_this_user_cannot_write_changes_nothing(tmp_path):
+    # Root may write anywhere, except into an immutable folder: the nearest a test run as
+    # root gets to "a folder I cannot write" (the non-root journey covers a real account).
+    locked = tmp_path / "shared"
+    locked.mkdir()
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
+        if os.geteuid() == 0:
+            pytest.skip("chattr +i is not permitted on this filesystem")
+        locked.chmod(0o555)
+    try:
+        result = _kit("init", "--env-file", "shared/sub/.env", cwd=tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], capture_output=True)
+        locked.chmod(0o755)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "Traceback" not in out
+    assert f"may not write {locked / 'sub' / '.env'}" in out
+    assert "--env-file" in out
+    assert list(locked.iterdir()) == []
+
+
+def _fake_docker(bin_dir: Path, log: Path) -> None:
+    """A `docker` that records where it ran and with what, and has no containers."""
+    bin_dir.mkdir()
+    script = bin_dir / "docker"
+    script.write_text(
+        f'#!/bin/sh\n{{ pwd; for a in "$@"; do echo "$a"; done; echo ---; }} >> {log}\nexit 0\n'
+    )
+    script.chmod(0o755)
+
+
+def test_a_relative_env_file_is_the_one_compose_reads(tmp_path):
+    """The kit validated `mine/.env` relative to the caller and compose read it relative
+    to the compose folder: another stack's settings. Now compose gets the caller's file."""
+    project = tmp_path / "project"
+    (project / "mine").mkdir(parents=True)
+    compose = tmp_path / "kit-compose"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "compose", compose)
+    # A decoy where the old code would have pointed compose: the compose folder's mine/.env
+    (compose / "mine").mkdir()
+    (compose / "mine" / ".env").write_text("COMPOSE_PROJECT_NAME=someone-else\n")
+    made = _kit("init", "--compose-dir", "../kit-compose", "--env-file", "mine/.env", cwd=project)
+    assert made.returncode == 0, made.stderr
+    assert (project / "mine" / ".env").is_file()
+
+    log = tmp_path / "docker.log"
+    _fake_docker(tmp_path / "bin", log)
+    path = f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    result = _kit(
+        "status", "--compose-dir", "../kit-compose", "--env-file", "mine/.env",
+        cwd=project, env={"PATH": path},
+    )  # fmt: skip
+    assert "Traceback" not in result.stdout + result.stderr
+    calls = [c.strip().splitlines() for c in log.read_text().split("---") if c.strip()]
+    assert calls, "status never ran docker compose"
+    for call in calls:
+        cwd, argv = Path(call[0]), call[1:]
+        env_file = Path(argv[argv.index("--env-file") + 1])
+        assert (cwd / env_file).resolve() == (project / "mine" / ".env").resolve()
+        directory = Path(argv[argv.index("--project-directory") + 1])
+        assert (cwd / directory).resolve() == compose.resolve()
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://bob:hunter2-lab-secret@wandb.lab:8080",
+        "bob:hunter2-lab-secret@wandb.lab",  # no scheme (found by test_generated_input)
+        "https://bob:hunter2-lab-secret@wandb.lab/path",
+    ],
+)
+def test_credentials_in_the_host_are_refused_and_never_echoed(tmp_path, host):
+    result = _kit("init", "--host", host, cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "hunter2-lab-secret" not in out and "bob:" not in out
+    assert not (tmp_path / ".env").exists() and not any(tmp_path.rglob(".env"))
+
+
+def test_an_acme_email_given_to_init_is_the_one_caddy_gets(tmp_path):
+    from wandb_local_kit.core.envfile import read_env
+    from wandb_local_kit.stack import settings
+
+    result = _kit(
+        "init", "--env-file", "lab.env", "--tls", "acme", "--host", "https://wandb.lab.example",
+        "--acme-email", "ops@lab.example", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    values = read_env(tmp_path / "lab.env")
+    assert values["WANDB_ACME_EMAIL"] == "ops@lab.example"
+    assert "tls.yaml" in values["COMPOSE_FILE"].split(":")
+    # ... and compose hands that variable to Caddy, whose ACME site reads it.
+    compose_dir = settings.default_compose_dir()
+    assert "WANDB_ACME_EMAIL: ${WANDB_ACME_EMAIL" in (compose_dir / "tls.yaml").read_text()
+    assert "{$WANDB_ACME_EMAIL}" in (compose_dir / "caddy" / "tls" / "acme.caddy").read_text()
+
+
+def test_init_names_the_next_command_as_this_user_can_run_it(tmp_path):
+    # A checkout with its .venv not activated: no `wandb-kit` on PATH.
+    result = _kit("init", "--env-file", "lab.env", cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert f"next: {sys.executable} -m wandb_local_kit up" in result.stdout

@@ -1,0 +1,73 @@
+"""Smoke notices a vanished server (issue #25 item 5): the watchdog names the server,
+ends the running checks' processes at once instead of letting each wait out its
+10-minute timeout, and leaves a server that answers (even with an error) alone."""
+
+from __future__ import annotations
+
+import http.server
+import subprocess
+import threading
+import time
+from types import SimpleNamespace
+
+from wandb_local_kit.smoke.watchdog import POLL_S, VANISHED_AFTER_S, Watchdog
+
+
+class _Server:
+    def __init__(self, status: int = 200):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def vanish(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _check_process():
+    """Stands for a check's worker, stuck waiting on the server."""
+    return SimpleNamespace(proc=subprocess.Popen(["sleep", "600"]))
+
+
+def test_a_vanished_server_is_named_and_the_running_checks_are_ended():
+    server = _Server()
+    child = _check_process()
+    try:
+        with Watchdog(server.url, poll_s=0.1, vanished_after_s=0.5) as dog:
+            dog.watch(child)
+            time.sleep(0.5)
+            assert not dog.vanished  # alive: nothing happens
+            server.vanish()
+            child.proc.wait(timeout=10)  # ended by the watchdog, not by its timeout
+        assert server.url in dog.vanished
+        assert "stopped answering" in dog.vanished and "checks were stopped" in dog.vanished
+    finally:
+        if child.proc.poll() is None:
+            child.proc.kill()
+
+
+def test_a_server_that_answers_with_an_error_has_not_vanished():
+    server = _Server(status=503)
+    child = _check_process()
+    try:
+        with Watchdog(server.url, poll_s=0.1, vanished_after_s=0.5) as dog:
+            dog.watch(child)
+            time.sleep(1.5)
+        assert not dog.vanished
+        assert child.proc.poll() is None
+    finally:
+        child.proc.kill()
+        server.vanish()
+
+
+def test_the_default_notices_within_a_minute():
+    # Silent for VANISHED_AFTER_S, found at the next poll, each poll's probe bounded.
+    assert VANISHED_AFTER_S + POLL_S + min(10.0, POLL_S * 2) <= 60
