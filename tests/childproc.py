@@ -40,9 +40,10 @@ def run(
     full_env.setdefault("PYTHONFAULTHANDLER", "1")
     if timeout > 30:
         full_env.setdefault("KIT_CHILD_WATCHDOG_S", str(int(timeout - 15)))
-    with tempfile.TemporaryFile("w+", errors="replace") as out, tempfile.TemporaryFile(
-        "w+", errors="replace"
-    ) as err:
+    with (
+        tempfile.TemporaryFile("w+", errors="replace") as out,
+        tempfile.TemporaryFile("w+", errors="replace") as err,
+    ):
         proc = subprocess.Popen(
             cmd,
             env=full_env,

@@ -13,7 +13,7 @@ import pytest
 
 from tests import childproc
 
-USER_TESTS = '''
+USER_TESTS = """
 import json, os, uuid
 
 import pytest
@@ -45,7 +45,7 @@ def test_logs_a_run(wandb_server, monkeypatch, tmp_path, n):
     out = os.path.join(os.environ["KIT_RECORDS"], uuid.uuid4().hex + ".json")
     with open(out, "w") as f:
         json.dump(record, f)
-'''
+"""
 
 
 def _compose_projects() -> set[str]:

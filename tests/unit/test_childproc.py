@@ -53,9 +53,7 @@ def test_sdk_code_keeps_a_failing_childs_exit_code():
 
 def test_a_grandchild_holding_stdout_does_not_hold_the_test():
     # wandb-core inherits its parent's stdout; reading a pipe to EOF would wait for it.
-    code = (
-        "import subprocess; subprocess.Popen(['sleep', '60']); print('KIT-RESULT {}')"
-    )
+    code = "import subprocess; subprocess.Popen(['sleep', '60']); print('KIT-RESULT {}')"
     started = time.monotonic()
     result = childproc.run([sys.executable, "-c", code], timeout=50)
     assert time.monotonic() - started < 20

@@ -18,7 +18,7 @@ class _BreaksOff(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.wfile.write(b"20a\r\n{\"data\":")  # promises 522 bytes, sends 8, then closes
+        self.wfile.write(b'20a\r\n{"data":')  # promises 522 bytes, sends 8, then closes
         self.wfile.flush()
         self.close_connection = True
 

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wandb_local_kit.commands.argtypes import output_file
+from wandb_local_kit.commands.argtypes import output_file, positive_seconds
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
 from wandb_local_kit.server.client import ensure_reachable
 from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
@@ -52,7 +52,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--check-timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=CHECK_TIMEOUT_S,
         help="seconds after which a check that has not finished fails, showing where it "
         f"waited (default {CHECK_TIMEOUT_S:.0f})",
@@ -63,16 +63,6 @@ def _at_least_one(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
 
 
 def resolve_server(args) -> tuple[str, str, str | None]:
