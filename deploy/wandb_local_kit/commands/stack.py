@@ -202,7 +202,18 @@ def up(args) -> int:
             "minutes: do not interrupt them (an interrupted migration can leave the "
             "database dirty)"
         )
-        dep.compose.up()
+        try:
+            dep.compose.up()
+        except KeyboardInterrupt:
+            # Compose may have created or started only some services: say how to finish.
+            from wandb_local_kit.commands.common import kit_command
+
+            print(
+                "the stack may be partly started: "
+                f"`{kit_command()} up --env-file {dep.env_file}` starts the rest",
+                file=sys.stderr,
+            )
+            raise
         ca = dep.export_internal_ca() if dep.tls == "internal" else None
     values, host = dep.values, dep.url
     print(f"\nW&B is up at {host}")

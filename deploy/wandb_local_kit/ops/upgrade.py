@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
@@ -80,9 +81,21 @@ def upgrade(
         f"roll back: set WANDB_IMAGE='{old}' in {env_file}, then "
         f"`wandb-kit restore {saved} --force` (the backup taken before the upgrade)"
     )
-    up = stack.compose.run(
-        "up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), capture=True, check=False
-    )
+    try:
+        up = stack.compose.run(
+            "up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), capture=True,
+            check=False,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        # .env already names the new image; wandb may be stopped, half recreated or
+        # migrating. Finishing the upgrade is one command; so is going back.
+        print(
+            f"interrupted while wandb was recreated on {target}: "
+            f"`wandb-kit up --env-file {env_file}` finishes the upgrade (let its "
+            f"migrations run to the end); or {rollback}",
+            file=sys.stderr,
+        )
+        raise
     if up.returncode != 0:
         raise KitError(
             f"wandb on {target} did not become healthy within {wait_timeout} s "
