@@ -77,3 +77,52 @@ def stacks(wandb_stack_factory, test_image):
         test_image(name)
     wandb_stack_factory.test_images = True
     return wandb_stack_factory
+
+
+@pytest.fixture(scope="session")
+def wheelhouse():
+    """The kit's wheel and every dependency's, in a directory any account can read
+    (as on an air-gapped host: root's Python under /root is not other accounts' to run)."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tests.integration.helpers import ROOT
+
+    where = Path(tempfile.mkdtemp(prefix="kit-wheelhouse-"))
+    where.chmod(0o755)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
+         "--no-build-isolation", "-w", str(where), str(ROOT)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    for wheel in where.iterdir():
+        wheel.chmod(0o644)
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
+
+
+@pytest.fixture
+def lab_member():
+    """A fresh non-root account in the docker group, removed afterwards: (name, home)."""
+    import pwd
+    import shutil
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    from tests.integration.helpers import SYSTEM_PYTHON
+
+    if os.geteuid() != 0:
+        pytest.skip("creating the test account needs root (CI runs as root)")
+    if not Path(SYSTEM_PYTHON).exists():
+        pytest.fail(f"{SYSTEM_PYTHON} is missing: install Debian's python3 (and python3-venv)")
+    name = f"kit{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--create-home", "--groups", "docker", name], check=True)
+    home = Path(pwd.getpwnam(name).pw_dir)
+    yield name, home
+    subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)

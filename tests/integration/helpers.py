@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests import childproc
 
 ROOT = Path(__file__).resolve().parents[2]
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which every account may run
+
+
+@contextmanager
+def default_project_slot():
+    """Held by tests that make (or pretend) a deployment under init's default project
+    name and port, across pytest-xdist workers and checkouts on one engine: without it
+    one test's `wandb` project is another's "someone else's deployment", and the kit
+    rightly refuses to touch it."""
+    lock = Path(tempfile.gettempdir()) / "wandb-kit-tests-default-project.lock"
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
 
 
 def publish_on_loopback(container, port: int):
@@ -103,3 +119,32 @@ def certificate_pair(directory: Path, names: list[str], private_ca: bool = False
         trusted = ca
     key.chmod(0o644)  # Caddy runs as another user in some images
     return trusted
+
+
+def runner_as(user: str, home: Path, env: dict[str, str]):
+    """run(*cmd, timeout=...) running a command as `user` from `home` with exactly `env`
+    (read at each call, so later changes to the dict apply); a traceback fails the test."""
+
+    def run(*cmd, timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            ["runuser", "-u", user, "--", "env", "-i",
+             *(f"{k}={v}" for k, v in env.items()), *map(str, cmd)],
+            cwd=home, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        return result
+
+    return run
+
+
+def install_kit_as(run, home: Path, wheelhouse: Path) -> Path:
+    """Installs the kit from the wheelhouse into HOME/venv with `run` (a runner_as), as
+    that account would on an air-gapped host; returns the venv's bin folder."""
+    made_venv = run(SYSTEM_PYTHON, "-m", "venv", home / "venv")
+    assert made_venv.returncode == 0, made_venv.stderr
+    installed = run(
+        home / "venv" / "bin" / "pip", "install", "-q", "--no-index", "--find-links",
+        wheelhouse, "wandb-local-kit", timeout=900,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return home / "venv" / "bin"

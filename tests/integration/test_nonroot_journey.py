@@ -16,60 +16,22 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import uuid
-from pathlib import Path
 
-import pytest
 from wandb_local_kit.testing import free_loopback_port
 
-ROOT = Path(__file__).resolve().parents[2]
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which every account may run
+from tests.integration.helpers import install_kit_as, runner_as
+
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 COUNT_RUNS = (
     "import wandb; api = wandb.Api(); print(len(list(api.runs(api.default_entity + '/journey'))))"
 )
 
 
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory):
-    """The kit's wheel and every dependency's, in a directory any account can read."""
-    where = Path(tempfile.mkdtemp(prefix="kit-wheelhouse-"))
-    where.chmod(0o755)
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-         "--no-build-isolation", "-w", str(where), str(ROOT)],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
-    for wheel in where.iterdir():
-        wheel.chmod(0o644)
-    yield where
-    shutil.rmtree(where, ignore_errors=True)
-
-
-@pytest.fixture
-def lab_member(test_image):
-    """A fresh non-root account in the docker group, removed afterwards."""
+def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse, test_image):
     for name in ("wandb-standin", "caddy", "mysql", "s3", "aws-cli"):
         test_image(name)
-    if os.geteuid() != 0:
-        pytest.skip("creating the test account needs root (CI runs as root)")
-    if not Path(SYSTEM_PYTHON).exists():
-        pytest.fail(f"{SYSTEM_PYTHON} is missing: install Debian's python3 (and python3-venv)")
-    name = f"kit{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--create-home", "--groups", "docker", name], check=True)
-    home = Path(pwd.getpwnam(name).pw_dir)
-    yield name, home
-    subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
-    shutil.rmtree(home, ignore_errors=True)
-
-
-def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse):
     user, home = lab_member
     env = {
         "HOME": str(home),
@@ -81,26 +43,13 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse)
         "KIT_IMAGE_PREFIX": IMAGE_PREFIX,
     }
 
-    def as_user(*cmd, timeout=600):
-        result = subprocess.run(
-            ["runuser", "-u", user, "--", "env", "-i",
-             *(f"{k}={v}" for k, v in env.items()), *map(str, cmd)],
-            cwd=home, capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
-        assert "Traceback" not in result.stderr, result.stderr[-3000:]
-        return result
+    as_user = runner_as(user, home, env)
+    bin_dir = install_kit_as(as_user, home, wheelhouse)
 
     def kit(*args, timeout=600):
-        return as_user(home / "venv" / "bin" / "wandb-kit", *args, timeout=timeout)
+        return as_user(bin_dir / "wandb-kit", *args, timeout=timeout)
 
-    made_venv = as_user(SYSTEM_PYTHON, "-m", "venv", home / "venv")
-    assert made_venv.returncode == 0, made_venv.stderr
-    installed = as_user(
-        home / "venv" / "bin" / "pip", "install", "-q", "--no-index", "--find-links",
-        wheelhouse, "wandb-local-kit", timeout=900,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    python = home / "venv" / "bin" / "python"
+    python = bin_dir / "python"
 
     https, http, bucket = free_loopback_port(), free_loopback_port(), free_loopback_port()
     # The bucket's one name for clients and the wandb container: this machine's name

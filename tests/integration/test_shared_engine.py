@@ -20,6 +20,8 @@ import pytest
 from wandb_local_kit.core.envfile import read_env
 from wandb_local_kit.stack import identity
 
+from tests.integration.helpers import default_project_slot
+
 OPERATIONS = [
     ("up",),
     ("down", "--volumes", "--yes"),
@@ -93,6 +95,13 @@ def test_preflight_names_the_other_deployment(other_deployment, tmp_path):
 
 
 def test_a_fresh_init_picks_a_project_and_a_port_nobody_uses(docker_client, test_image, tmp_path):
+    # A pretend deployment under the default project name would be "someone else's" to a
+    # test running a real default deployment meanwhile (test_two_accounts): take turns.
+    with default_project_slot():
+        _fresh_init_picks_free_ones(docker_client, test_image, tmp_path)
+
+
+def _fresh_init_picks_free_ones(docker_client, test_image, tmp_path):
     # Someone's deployment holds the default project name and the default port.
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
