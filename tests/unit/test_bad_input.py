@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,12 @@ def C(id, *args, code=2, problem="", fix="", **kw):  # noqa: N802 - a table row
     return Case(id, tuple(args), code, problem, fix, **kw)
 
 
+# The project of every .env these tests write, and of the backups they make as "this
+# deployment's": not init's default (`wandb`), since a deployment under that name on this
+# engine (another test's, or a person's) is rightly "someone else's" to up/restore/upgrade.
+UNIT_PROJECT = f"kit-unit-{uuid.uuid4().hex[:10]}"
+
+
 def _backup_dir(tmp: Path, manifest=None, files=None, name="wandb-20260101T000000Z"):
     root = tmp / "backups" / name
     root.mkdir(parents=True)
@@ -65,7 +72,7 @@ def _good_manifest(files, storage="embedded"):
 
     return {
         "storage": storage,
-        "project": "wandb",
+        "project": UNIT_PROJECT,
         "files": [
             {"path": k, "size": len(v), "sha256": hashlib.sha256(v).hexdigest()}
             for k, v in files.items()
@@ -1200,6 +1207,9 @@ def _write_env(path: Path, case: Case) -> dict[str, str]:
     values = settings.build_values(
         {}, settings.example_values(COMPOSE_DIR), {"host": "http://wandb.lab.test:8080"}
     )
+    # A project of its own: a deployment under init's default name (`wandb`) on this engine,
+    # another test's or a person's, is rightly "someone else's" to up/restore/upgrade.
+    values["COMPOSE_PROJECT_NAME"] = UNIT_PROJECT
     if case.raw_env is not None:
         text = case.raw_env.format(**values)
         path.write_bytes(text.encode("utf-8", "surrogateescape"))

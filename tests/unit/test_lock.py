@@ -17,12 +17,15 @@ from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.deployment import Deployment
 
+from tests.unit.test_bad_input import UNIT_PROJECT
+
 COMPOSE_DIR = settings.default_compose_dir()
 
 
 @pytest.fixture
 def deployment(tmp_path):
     values = settings.build_values({}, settings.example_values(COMPOSE_DIR), {})
+    values["COMPOSE_PROJECT_NAME"] = UNIT_PROJECT  # not init's default: see UNIT_PROJECT
     env_file = tmp_path / ".env"
     write_private(env_file, render((COMPOSE_DIR / ".env.example").read_text(), values))
     return Deployment.load(COMPOSE_DIR, env_file)
