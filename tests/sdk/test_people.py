@@ -356,8 +356,16 @@ def test_team_flow_member_logs_to_the_team_outsider_refused(lab):
     assert lab.log_run(lab.bob, "nlp", "tutorial").returncode != 0
 
 
-def test_free_tier_applies_what_it_can_and_names_the_rest(standin, tmp_path):
-    lab = Lab(standin, tmp_path, standin.user_key, "")
+def test_free_tier_applies_what_it_can_and_names_the_rest(tmp_path):
+    # A server with no license: the free tier (the shared `standin` is Enterprise-licensed).
+    server = StandIn(vol=tmp_path / "vol").start()
+    try:
+        _free_tier_applies_what_it_can(Lab(server, tmp_path, server.user_key, ""))
+    finally:
+        server.stop()
+
+
+def _free_tier_applies_what_it_can(lab: Lab):
     team = "t" + uuid.uuid4().hex[:8]
     text = textwrap.dedent(f"""\
         users:

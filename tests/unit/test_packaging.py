@@ -3,6 +3,7 @@ and nothing of a user's own (.env, certificates, keys) from a checkout beside th
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -26,25 +27,29 @@ def test_every_package_of_deploy_is_listed_for_the_wheel():
 
 
 def test_the_wheel_ships_the_compose_files_and_no_user_secrets(tmp_path):
-    planted = [ROOT / "compose" / "caddy" / "certs" / "key.pem", ROOT / "compose" / ".env"]
-    made = [p for p in planted if not p.exists()]
-    for p in made:  # a checkout where someone ran the kit: secrets beside the files
-        p.write_text("SECRET-DO-NOT-SHIP\n")
-    try:
-        built = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-             "-w", str(tmp_path), str(ROOT)],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-    finally:
-        for p in made:
-            p.unlink()
-    assert built.returncode == 0, built.stderr
-    names = set(zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist())
+    # A copy of the checkout (its tracked files), where someone ran the kit: secrets beside
+    # the compose files. Planted in a copy, never in the checkout itself, where tests on
+    # other xdist workers read compose/.env at the same time.
     tracked = subprocess.run(
-        ["git", "ls-files", "compose"], cwd=ROOT, capture_output=True, text=True
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert tracked, "compose/ is tracked by git"
-    for path in tracked:
+    source = tmp_path / "checkout"
+    for rel in tracked:
+        if (ROOT / rel).is_file():
+            (source / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, source / rel)
+    for planted in ("compose/caddy/certs/key.pem", "compose/.env"):
+        (source / planted).write_text("SECRET-DO-NOT-SHIP\n")
+    out = tmp_path / "wheel"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(out), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    names = set(zipfile.ZipFile(next(out.glob("*.whl"))).namelist())
+    compose_files = [path for path in tracked if path.startswith("compose/")]
+    assert compose_files, "compose/ is tracked by git"
+    for path in compose_files:
         assert "wandb_local_kit/_compose/" + path.removeprefix("compose/") in names, path
     assert not [n for n in names if n.endswith((".pem", "/.env"))]
