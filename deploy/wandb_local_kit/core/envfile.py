@@ -103,10 +103,19 @@ def read_text(path: Path) -> str:
             fix=f"save {path} as UTF-8 (an editor's encoding setting, or `iconv -t UTF-8`)",
         )
     except PermissionError:
-        raise KitError(
-            f"{path} is not readable by this user",
-            fix=f"run as the user who owns {path} (it is private: mode 0600)",
-        )
+        raise KitError(f"{path} is not readable by this user", fix=_unreadable_fix(path))
+
+
+def _unreadable_fix(path: Path) -> str:
+    """The owner who cannot read their own file lost its read bit (chmod 000); anyone
+    else must be that owner (the file is private by design)."""
+    try:
+        owned = path.stat().st_uid == os.getuid()
+    except OSError:
+        owned = False
+    if owned:
+        return f"you own {path} but its mode lets nobody read it: `chmod 600 {path}`"
+    return f"run as the user who owns {path} (it is private: mode 0600)"
 
 
 def read_env(path: Path) -> dict[str, str]:
