@@ -4,6 +4,7 @@ must be exactly what the script imports, or the nightly backup dies on the serve
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,43 @@ def test_the_role_copies_every_module_the_backup_script_imports():
         ]
     )
     assert imported - listed == set(), "add these to roles/backups/vars/main.yml"
+
+
+def _kit_imports(path: Path) -> set[str]:
+    """Every wandb_local_kit module a file imports, at its top or inside a function (a
+    lazy import fails on the server only when its code path runs, e.g. the lock's check
+    for another deployment's containers), as paths under deploy/."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name.split(".")[0] != "wandb_local_kit":
+                continue
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):  # the packages on the way, and the module
+                base = ROOT / "deploy" / Path(*parts[:i])
+                if (base / "__init__.py").is_file():
+                    found.add(str((base / "__init__.py").relative_to(ROOT / "deploy")))
+                elif base.with_suffix(".py").is_file():
+                    found.add(str(base.with_suffix(".py").relative_to(ROOT / "deploy")))
+    return found
+
+
+def test_the_role_copies_every_module_the_script_may_import_lazily():
+    seen, todo = set(), {"../scripts/backup.py"}
+    while todo:
+        rel = todo.pop()
+        seen.add(rel)
+        todo |= _kit_imports((ROOT / "deploy" / rel).resolve()) - seen
+    needed = seen - {"../scripts/backup.py"}
+    listed = set(
+        yaml.safe_load((ROOT / "ansible/roles/backups/vars/main.yml").read_text())[
+            "wandb_backups_modules"
+        ]
+    )
+    assert "wandb_local_kit/stack/deployment.py" in needed
+    assert needed - listed == set(), "add these to roles/backups/vars/main.yml"
