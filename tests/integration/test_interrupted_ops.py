@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,13 @@ from wandb_local_kit.stack import settings
 from tests.integration.helpers import ROOT, kit, wait_for
 from tests.integration.sdk import run_sdk, sdk_env
 
-OLD, NEW = "kit-h25c-interrupt/wandb-standin:1.0", "kit-h25c-interrupt/wandb-standin:1.1"
+# Tags of this process's own: another xdist worker or checkout removing or moving them
+# (teardown removes them) must not pull the image from under this module's stack.
+_REPO = f"kit-interrupt-{uuid.uuid4().hex[:8]}/wandb-standin"
+OLD, NEW = f"{_REPO}:1.0", f"{_REPO}:1.1"
+# Every test here shares one stack (module fixture `stack`); pytest-xdist keeps them on one
+# worker (the automatic grouping in tests/conftest.py splits tests whose other fixtures differ).
+pytestmark = pytest.mark.xdist_group("test_interrupted_ops")
 MIGRATION_SECONDS = 8
 
 

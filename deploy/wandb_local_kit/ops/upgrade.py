@@ -71,17 +71,19 @@ def upgrade(
     saved = ops.backup(stack, dest)
 
     # 3. Recreate on the new image and wait through migrations.
-    stack.set_value("WANDB_IMAGE", target)
-    print(
-        f"recreating wandb on {target}; the first start runs database migrations. "
-        "Do NOT stop or restart the server while they run: an interrupted migration "
-        "leaves the database dirty."
-    )
     rollback = (
         f"roll back: set WANDB_IMAGE='{old}' in {env_file}, then "
         f"`wandb-kit restore {saved} --force` (the backup taken before the upgrade)"
     )
+    # From the moment .env names the new image, an interruption names the way on and back.
     try:
+        stack.set_value("WANDB_IMAGE", target)
+        print(
+            f"recreating wandb on {target}; the first start runs database migrations. "
+            "Do NOT stop or restart the server while they run: an interrupted migration "
+            "leaves the database dirty.",
+            flush=True,
+        )
         up = stack.compose.run(
             "up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), capture=True,
             check=False,
