@@ -87,3 +87,11 @@ def test_redact_env_masks_secret_settings_and_keeps_empty_ones_visible():
     assert out["WANDB_MYSQL_URL"] == MASK
     assert out["MINIO_ROOT_USER"] == ""
     assert out["WANDB_PORT"] == "8080"
+
+
+def test_a_short_secret_is_masked_as_a_token_without_mangling_words():
+    # `login --key y`: the message about the key must stay readable, the key must not show.
+    out = redact("error: API key must have 40 characters; got 'y' (y)", extra=("y",))
+    assert "API key must have" in out
+    assert "'y'" not in out and "(y)" not in out
+    assert out.count("<redacted>") == 2

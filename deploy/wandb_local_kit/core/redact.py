@@ -70,7 +70,11 @@ def redact(text: str, values: Mapping[str, str] | None = None, extra: Iterable[s
         return text
     text = _PEM_KEY.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}", text)
     for secret in [*secret_values(values), *(s for s in extra if s)]:
-        text = text.replace(secret, MASK)
+        if len(secret) >= _MIN_SECRET_LEN:
+            text = text.replace(secret, MASK)
+        else:  # a short one (a mistyped --key "y") only as a token of its own, or the
+            # "y" of every "key" in the message about it would go too
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
     text = _SIGNED_PARAM.sub(lambda m: m.group(1) + MASK, text)
     text = _NAMED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
