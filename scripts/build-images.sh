@@ -89,11 +89,18 @@ JOBS="${KIT_BUILD_JOBS:-${#names[@]}}"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 build() {
-  local n="$1" tag="${PREFIX}$1:test" start=$SECONDS
+  local n="$1" tag="${PREFIX}$1:test" start=$SECONDS old users
+  old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
   # shellcheck disable=SC2086  # KIT_DOCKER_BUILD_ARGS and the pinned build args are lists of flags
   if docker build ${KIT_DOCKER_BUILD_ARGS:-} --build-arg "BASE_IMAGE=$KIT_BASE_IMAGE" ${build_args[$n]:-} \
        -f "tests/images/$n/Dockerfile" -t "$tag" . >"$logs/$n.log" 2>&1; then
     log "built $tag in $((SECONDS - start)) s"
+    # The tag moves to the new image; containers started from the old one (another
+    # deployment's test stack, say) keep running it until they are recreated: say so.
+    if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+      users=$(docker ps --filter "ancestor=$old" --format '{{.Names}}' | paste -sd, -)
+      [ -z "$users" ] || log "note: $tag now names a new image; running containers keep the old one until recreated: $users"
+    fi
   else
     log "FAILED to build $tag; its build log ends:"; tail -n 40 "$logs/$n.log" >&2; return 1
   fi
