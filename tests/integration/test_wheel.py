@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 from wandb_local_kit.testing import free_loopback_port
 
+# Every test that builds the kit's wheel from the checkout (setuptools writes build/ there)
+# runs on one xdist worker: two builds at once corrupted each other's wheel.
+pytestmark = pytest.mark.xdist_group("wheel-build")
+
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 
