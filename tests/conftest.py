@@ -35,22 +35,46 @@ def _no_sdk_service_outlives_its_test():
 _SHARED_SCOPES = ("module", "package", "class")
 
 
+def _shared_fixture_keys(item) -> list[str]:
+    """The module-or-wider fixtures an item uses, each parameter a key of its own."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    keys = []
+    for name in info.names_closure:
+        defs = info.name2fixturedefs.get(name) or ()
+        if defs and defs[-1].scope in _SHARED_SCOPES:
+            param = getattr(getattr(item, "callspec", None), "params", {}).get(name)
+            keys.append(name if param is None else f"{name}={param}")
+    return keys
+
+
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs with -n), tests that share a module-scoped
     fixture (a compose stack, a built wheel, a lab host) go to one worker: spread over
-    several, each worker would build or start that fixture again. Each parameter of
-    such a fixture is a group of its own, so the embedded and external stacks of one
-    module still run side by side. Needs --dist loadgroup (the Makefile passes it)."""
+    several, each worker would build or start that fixture again, and a test that reads
+    what an earlier one left on it (the Ansible reboot test) would find nothing. Tests are
+    grouped by what they share, transitively: a test using `deployed` and `backed_up` joins
+    every test using `deployed`. Each parameter of such a fixture is a key of its own, so
+    the embedded and external stacks of one module still run side by side. Needs
+    --dist loadgroup (the Makefile passes it)."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    keyed = []
     for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None or item.get_closest_marker("xdist_group"):
+        if item.get_closest_marker("xdist_group"):
             continue
-        shared = []
-        for name in info.names_closure:
-            defs = info.name2fixturedefs.get(name) or ()
-            if defs and defs[-1].scope in _SHARED_SCOPES:
-                param = getattr(getattr(item, "callspec", None), "params", {}).get(name)
-                shared.append(name if param is None else f"{name}={param}")
-        if shared:
-            group = item.nodeid.split("::")[0] + ":" + ",".join(sorted(shared))
-            item.add_marker(pytest.mark.xdist_group(group))
+        module = item.nodeid.split("::")[0]
+        keys = [f"{module}:{key}" for key in _shared_fixture_keys(item)]
+        for key in keys[1:]:
+            parent[root(key)] = root(keys[0])
+        if keys:
+            keyed.append((item, keys[0]))
+    for item, key in keyed:
+        item.add_marker(pytest.mark.xdist_group(root(key)))

@@ -84,21 +84,14 @@ def wheelhouse():
     """The kit's wheel and every dependency's, in a directory any account can read
     (as on an air-gapped host: root's Python under /root is not other accounts' to run)."""
     import shutil
-    import subprocess
-    import sys
     import tempfile
     from pathlib import Path
 
-    from tests.integration.helpers import ROOT
+    from tests.wheel_build import build_kit_wheel
 
     where = Path(tempfile.mkdtemp(prefix="kit-wheelhouse-"))
     where.chmod(0o755)
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-         "--no-build-isolation", "-w", str(where), str(ROOT)],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
+    build_kit_wheel(where, with_deps=True)
     for wheel in where.iterdir():
         wheel.chmod(0o644)
     yield where

@@ -19,14 +19,9 @@ import re
 import socket
 import uuid
 
-import pytest
 from wandb_local_kit.testing import free_loopback_port
 
 from tests.integration.helpers import install_kit_as, runner_as
-
-# Every test that builds the kit's wheel from the checkout (setuptools writes build/ there)
-# runs on one xdist worker: two builds at once corrupted each other's wheel.
-pytestmark = pytest.mark.xdist_group("wheel-build")
 
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 COUNT_RUNS = (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 import venv
 from pathlib import Path
@@ -16,9 +15,7 @@ from pathlib import Path
 import pytest
 from wandb_local_kit.testing import free_loopback_port
 
-# Every test that builds the kit's wheel from the checkout (setuptools writes build/ there)
-# runs on one xdist worker: two builds at once corrupted each other's wheel.
-pytestmark = pytest.mark.xdist_group("wheel-build")
+from tests.wheel_build import build_kit_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
@@ -29,14 +26,7 @@ def installed(tmp_path_factory, test_image):
     """A fresh virtualenv with the wheel (and its `testing` extra) installed."""
     test_image("wandb-standin")
     base = tmp_path_factory.mktemp("wheel")
-    dist = base / "dist"
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", str(dist), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
-    wheel = next(dist.glob("wandb_local_kit-*.whl"))
+    wheel = build_kit_wheel(base / "dist")
     env_dir = base / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"

@@ -3,13 +3,13 @@ and nothing of a user's own (.env, certificates, keys) from a checkout beside th
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import tomllib
+
+from tests.wheel_build import build_kit_wheel, copy_tracked_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,24 +30,14 @@ def test_the_wheel_ships_the_compose_files_and_no_user_secrets(tmp_path):
     # A copy of the checkout (its tracked files), where someone ran the kit: secrets beside
     # the compose files. Planted in a copy, never in the checkout itself, where tests on
     # other xdist workers read compose/.env at the same time.
+    source = copy_tracked_files(tmp_path / "checkout")
+    for planted in ("compose/caddy/certs/key.pem", "compose/.env"):
+        (source / planted).write_text("SECRET-DO-NOT-SHIP\n")
+    wheel = build_kit_wheel(tmp_path / "wheel", source=source)
     tracked = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    source = tmp_path / "checkout"
-    for rel in tracked:
-        if (ROOT / rel).is_file():
-            (source / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, source / rel)
-    for planted in ("compose/caddy/certs/key.pem", "compose/.env"):
-        (source / planted).write_text("SECRET-DO-NOT-SHIP\n")
-    out = tmp_path / "wheel"
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(out), str(source)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    names = set(zipfile.ZipFile(next(out.glob("*.whl"))).namelist())
+    names = set(zipfile.ZipFile(wheel).namelist())
     compose_files = [path for path in tracked if path.startswith("compose/")]
     assert compose_files, "compose/ is tracked by git"
     for path in compose_files:
