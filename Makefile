@@ -46,7 +46,7 @@ smoke: venv ## log every media type with the SDK and read it back
 
 test: venv ## THE test command: unit, stand-in and integration tests (Docker for the latter)
 	@if docker info >/dev/null 2>&1; then scripts/build-images.sh; fi
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=40 $(PYTEST_ARGS)
 
 test-unit: venv ## unit tests only (no Docker, no network)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
