@@ -7,6 +7,7 @@ import subprocess
 
 import requests
 from wandb_local_kit.core.envfile import render, write_private
+from wandb_local_kit.core.invocation import kit_command
 
 from tests.integration.helpers import certificate_pair, kit
 from tests.integration.sdk import log_and_check
@@ -54,7 +55,7 @@ def test_up_status_down_through_the_cli(stacks, tmp_path):
         # A backup of a stack that `down` removed: a clear refusal, not a traceback.
         late = kit(server, "backup", "--dest", str(tmp_path / "late"))
         assert late.returncode == 2, late.stdout + late.stderr
-        assert "does not exist" in late.stderr and "wandb-kit up" in late.stderr
+        assert "does not exist" in late.stderr and f"{kit_command()} up" in late.stderr
         assert "Traceback" not in late.stderr and not (tmp_path / "late").exists()
 
         gone = kit(server, "down", "--volumes", "--yes")

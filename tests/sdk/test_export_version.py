@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import yaml
 from wandb_local_kit import cli
+from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.stack import settings
 
 from tests.standin import VERSION
@@ -27,7 +28,7 @@ def test_asks_the_running_server_for_its_version(wandb_env, standin, tmp_path, c
     args = ["export", "operator", "--env-file", str(env), "--url", standin.url]
     assert cli.main([*args, "--output", str(tmp_path / "o1")]) == 2
     err = capsys.readouterr().err
-    assert f"version {VERSION} is below 0.80.0" in err and "wandb-kit upgrade" in err
+    assert f"version {VERSION} is below 0.80.0" in err and f"{kit_command()} upgrade" in err
     assert not (tmp_path / "o1").exists()
 
     # A newer pinned version is allowed (the operator migrates forward), never an older.

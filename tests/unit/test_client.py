@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from wandb_local_kit.commands.common import target
 from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client
 
@@ -289,7 +290,7 @@ def test_bootstrap_with_a_key_the_server_does_not_know(tmp_path):
             env=clean_env(tmp_path),
         )  # fmt: skip
     assert result.returncode == 2
-    assert "rejects the admin API key" in result.stderr and "wandb-kit up" in result.stderr
+    assert "rejects the admin API key" in result.stderr and f"{kit_command()} up" in result.stderr
     assert WRONG_KEY not in result.stderr
     assert not (tmp_path / ".netrc").exists()
 

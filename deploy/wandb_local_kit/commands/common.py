@@ -54,14 +54,3 @@ def target(args: argparse.Namespace, environ: dict[str, str] | None = None):
         ca_file=getattr(args, "ca_file", None),
         environ=dict(os.environ if environ is None else environ),
     )
-
-
-def kit_command() -> str:
-    """How this user runs the kit, for hints: `wandb-kit` when that is on PATH, else the
-    interpreter running it now (a checkout's .venv is often not activated)."""
-    import shutil
-    import sys
-
-    if shutil.which("wandb-kit"):
-        return "wandb-kit"
-    return f"{sys.executable} -m wandb_local_kit"

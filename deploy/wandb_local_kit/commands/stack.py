@@ -119,8 +119,8 @@ def init(args) -> int:
             f"  SSO: {values[sso.ISSUER]} ({sso.method_of(values)}); register "
             f"{sso.redirect_uri(values['WANDB_HOST'])} at the provider, then `wandb-kit doctor`"
         )
-    from wandb_local_kit.commands.common import kit_command
     from wandb_local_kit.core import locations
+    from wandb_local_kit.core.invocation import kit_command
 
     # `make` only where there is a Makefile (a checkout), not for a wheel's user.
     make = "   (or: make up)" if locations.is_checkout() else ""
@@ -197,16 +197,19 @@ def up(args) -> int:
             if not preflight_ok(dep):
                 raise KitError("preflight failed; nothing was started", fix="fix the items above")
         images.ensure(dep.compose, dep.values)  # a missing image: the way out, not Docker's
-        print(
-            "starting the stack; first boot runs database migrations, which may take "
-            "minutes: do not interrupt them (an interrupted migration can leave the "
-            "database dirty)"
-        )
         try:
+            # The message inside the try: a Ctrl-C that lands while it is printed still
+            # gets the way to finish (the test interrupts the moment this line appears).
+            print(
+                "starting the stack; first boot runs database migrations, which may take "
+                "minutes: do not interrupt them (an interrupted migration can leave the "
+                "database dirty)",
+                flush=True,
+            )
             dep.compose.up()
         except KeyboardInterrupt:
             # Compose may have created or started only some services: say how to finish.
-            from wandb_local_kit.commands.common import kit_command
+            from wandb_local_kit.core.invocation import kit_command
 
             print(
                 "the stack may be partly started: "

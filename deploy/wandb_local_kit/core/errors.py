@@ -35,10 +35,12 @@ class KitError(Exception):
         self.exit_code = exit_code
 
     def render(self) -> str:
+        from wandb_local_kit.core.invocation import runnable
+
         text = f"error: {self.problem}"
         if self.fix:
             text += f"\n  fix: {self.fix}"
-        return text
+        return runnable(text)
 
 
 class NotBuiltYet(KitError):

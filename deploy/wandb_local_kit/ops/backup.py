@@ -40,6 +40,7 @@ from pathlib import Path
 from wandb_local_kit import __version__
 from wandb_local_kit.core import progress
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
+from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.stack.compose import docker_watched
 from wandb_local_kit.stack.deployment import Deployment
@@ -287,11 +288,16 @@ def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, l
         stack.compose.run("stop", "wandb", capture=True)
         _volume_tool(stack, volume, "/vol", TAR_CHANGES, backup_dir=partial, writes_backup=True)
     finally:
-        log("starting wandb again and waiting until it is healthy")
         try:
+            # The message inside the try: a Ctrl-C that lands while it is printed must
+            # still name the way back (wandb is stopped at this point).
+            log("starting wandb again and waiting until it is healthy")
             stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
         except BaseException:
-            log(f"wandb may still be stopped: `wandb-kit up --env-file {stack.env_file}` starts it")
+            log(
+                "wandb may still be stopped: "
+                f"`{kit_command()} up --env-file {stack.env_file}` starts it"
+            )
             raise
         downtime = time.monotonic() - stopped
     log(f"wandb was stopped for {downtime:.1f} s")
@@ -437,10 +443,21 @@ def restore(
             try:
                 stack.compose.run("up", "--detach", "--wait", "--no-recreate", capture=True)
             except KitError as err:
-                log(f"warning: wandb did not start again ({err.problem}); `wandb-kit up`")
+                log(
+                    f"warning: wandb did not start again ({err.problem}); "
+                    f"`{kit_command()} up --env-file {stack.env_file}`"
+                )
         raise
-    log("starting the stack and waiting for /ready")
-    stack.compose.up()
+    try:
+        log("starting the stack and waiting for /ready")
+        stack.compose.up()
+    except KeyboardInterrupt:
+        # The data is restored; only the start was cut short.
+        log(
+            "the backup is restored but the stack may be partly started: "
+            f"`{kit_command()} up --env-file {stack.env_file}` starts it"
+        )
+        raise
 
 
 # What a user of the restored server meets when the data came from another deployment.

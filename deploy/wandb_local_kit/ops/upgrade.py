@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
+from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.stack.compose import image_present, require_engine
 from wandb_local_kit.stack.deployment import Deployment
 
@@ -73,7 +74,8 @@ def upgrade(
     # 3. Recreate on the new image and wait through migrations.
     rollback = (
         f"roll back: set WANDB_IMAGE='{old}' in {env_file}, then "
-        f"`wandb-kit restore {saved} --force` (the backup taken before the upgrade)"
+        f"`{kit_command()} restore {saved} --force --env-file {env_file}` "
+        "(the backup taken before the upgrade)"
     )
     # From the moment .env names the new image, an interruption names the way on and back.
     try:
@@ -93,7 +95,7 @@ def upgrade(
         # migrating. Finishing the upgrade is one command; so is going back.
         print(
             f"interrupted while wandb was recreated on {target}: "
-            f"`wandb-kit up --env-file {env_file}` finishes the upgrade (let its "
+            f"`{kit_command()} up --env-file {env_file}` finishes the upgrade (let its "
             f"migrations run to the end); or {rollback}",
             file=sys.stderr,
         )

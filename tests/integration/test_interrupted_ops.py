@@ -1,0 +1,235 @@
+"""Interrupted operations (issue #25): Ctrl-C in each phase of `backup` (embedded and
+external storage), and during `up`, `restore` and `upgrade`, leaves a deployment that
+`health` passes, or one that the command the kit printed brings back; the runs logged
+before are still there, and no one-off container the command started lives on.
+
+Each command runs as a real child process in its own process group; the test reads
+its output line by line and, when the line that opens the phase appears, sends SIGINT
+to the whole group, as a terminal's Ctrl-C does (docker and compose children too).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from wandb_local_kit.core.errors import EXIT_INTERRUPTED
+from wandb_local_kit.stack import settings
+
+from tests.integration.helpers import ROOT, kit, wait_for
+from tests.integration.sdk import run_sdk, sdk_env
+
+OLD, NEW = "kit-test-interrupt/wandb-standin:1.0", "kit-test-interrupt/wandb-standin:1.1"
+MIGRATION_SECONDS = 8
+
+
+def _cli(server, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "wandb_local_kit", *args,
+        "--compose-dir", str(settings.default_compose_dir()),
+        "--env-file", str(server.env_file),
+    ]  # fmt: skip
+
+
+def interrupt_at(cmd: list[str], marker: str, timeout: float = 300) -> tuple[int, str]:
+    """Runs cmd; when a line of its output contains marker, sends SIGINT to its process
+    group. Returns its exit code and its whole output (stdout and stderr together)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # lines arrive as they are printed
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    out: list[str] = []
+    sent = False
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            if line is None:
+                break
+            out.append(line)
+            if not sent and marker in line:
+                os.killpg(proc.pid, signal.SIGINT)
+                sent = True
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except (queue.Empty, subprocess.TimeoutExpired):
+        raise AssertionError(f"{cmd[3:5]} did not end in {timeout:.0f} s:\n{''.join(out)}")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # nothing it started outlives it
+        except (ProcessLookupError, PermissionError):
+            pass
+    text = "".join(out)
+    assert sent, f"{marker!r} never appeared in the output of {cmd[3:5]}:\n{text}"
+    return code, text
+
+
+PRINTED = re.compile(r"`([^`]*\bup --env-file [^`]*)`")
+
+
+def recover(server, output: str) -> str:
+    """Runs the `... up --env-file ...` command the interrupted one printed, if any,
+    exactly as printed (`wandb-kit` or `python -m wandb_local_kit`), and returns it;
+    then `health` must pass (the server may still be starting or migrating)."""
+    printed = ""
+    for command in PRINTED.findall(output):
+        printed = command
+        args = shlex.split(command)
+        if args[0] == "wandb-kit":  # not on this PATH: the same CLI from this tree
+            args = [sys.executable, "-m", "wandb_local_kit", *args[1:]]
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"`{command}` failed:\n{done.stdout}{done.stderr}"
+        break
+
+    def healthy() -> None:
+        health = kit(server, "health", timeout=120)
+        assert health.returncode == 0, health.stdout + health.stderr
+
+    try:
+        wait_for(healthy, timeout=120, what="wandb after the interruption")
+    except AssertionError as err:
+        raise AssertionError(
+            f"health fails after the interruption, and the output "
+            f"{'named ' + printed if printed else 'printed no command'}:\n{output}"
+        ) from err
+    return printed
+
+
+def _docker(*args: str) -> None:
+    subprocess.run(["docker", *args], check=True, capture_output=True, text=True)
+
+
+def one_off_containers(server) -> list[str]:
+    """Containers of `compose run` (storage-init copying the bucket, say) in the stack's
+    project: an interrupted command must not leave one behind, still writing."""
+    listed = subprocess.run(
+        ["docker", "ps", "-a", "--format", "{{.Names}}",
+         "--filter", f"label=com.docker.compose.project={server.project}",
+         "--filter", "label=com.docker.compose.oneoff=True"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def stack(stacks, test_image, tmp_path_factory):
+    """One embedded stack on an image tag of this module's own, so `upgrade` has a
+    second tag (whose first start migrates for a while) to go to."""
+    standin = test_image("wandb-standin")
+    _docker("tag", standin, OLD)
+    subprocess.run(
+        ["docker", "build", "-q", "-t", NEW, "-"],
+        input=f"FROM {standin}\nENV STANDIN_MIGRATION_SECONDS={MIGRATION_SECONDS}\n",
+        text=True, check=True, capture_output=True,
+    )  # fmt: skip
+    server = stacks.start("embedded", "off", WANDB_IMAGE=OLD)
+    try:
+        env = sdk_env(server, tmp_path_factory.mktemp("sdk"))
+        logged = run_sdk("log", "interrupted", env)
+        yield server, env, logged
+    finally:
+        stacks.stop(server)
+        for tag in (OLD, NEW):
+            subprocess.run(["docker", "rmi", tag], capture_output=True)
+
+
+def assert_interrupted_and_recovered(stack, code: int, output: str) -> str:
+    server, env, logged = stack
+    assert code == EXIT_INTERRUPTED, output
+    assert "Traceback" not in output, output
+    assert one_off_containers(server) == [], output
+    printed = recover(server, output)
+    # No data lost: the run logged before the interruption reads back whole.
+    assert run_sdk("check", logged["path"], env)["image_ok"]
+    return printed
+
+
+@pytest.mark.parametrize(
+    "phase",
+    [
+        "copying /vol while wandb runs",  # pass 1, wandb running
+        "stopping wandb for the final pass",  # wandb stopping / stopped, pass 2
+        "starting wandb again",  # wandb starting after pass 2
+    ],
+)
+def test_backup_interrupted_in_each_phase(stack, phase, tmp_path):
+    server = stack[0]
+    dest = tmp_path / "backups"
+    code, output = interrupt_at(_cli(server, "backup", "--dest", str(dest)), phase)
+    assert_interrupted_and_recovered(stack, code, output)
+    # An interrupted backup leaves no half-written directory behind.
+    assert not list(dest.glob("*.partial")), list(dest.iterdir())
+
+
+@pytest.fixture(scope="module")
+def external(stacks, tmp_path_factory):
+    """MySQL and the bucket in the stack: backup's phases are a dump and a bucket copy."""
+    server = stacks.start("external", "off")
+    try:
+        env = sdk_env(server, tmp_path_factory.mktemp("sdk-external"))
+        yield server, env, run_sdk("log", "interrupted-external", env)
+    finally:
+        stacks.stop(server)
+
+
+@pytest.mark.parametrize(
+    "phase",
+    ["dumping the W&B database", "copying the bucket through the S3 API"],
+)
+def test_external_backup_interrupted_in_each_phase(external, phase, tmp_path):
+    dest = tmp_path / "backups"
+    code, output = interrupt_at(_cli(external[0], "backup", "--dest", str(dest)), phase)
+    assert_interrupted_and_recovered(external, code, output)
+    assert not list(dest.glob("*.partial")), list(dest.iterdir())
+
+
+@pytest.fixture(scope="module")
+def backup_dir(stack, tmp_path_factory) -> Path:
+    dest = tmp_path_factory.mktemp("good-backups")
+    made = kit(stack[0], "backup", "--dest", str(dest))
+    assert made.returncode == 0, made.stdout + made.stderr
+    (found,) = [p for p in dest.iterdir() if p.is_dir()]
+    return found
+
+
+def test_restore_interrupted(stack, backup_dir):
+    code, output = interrupt_at(_cli(stack[0], "restore", str(backup_dir), "--force"), "verified")
+    assert_interrupted_and_recovered(stack, code, output)
+
+
+def test_up_interrupted(stack):
+    server = stack[0]
+    down = kit(server, "down")  # data kept: `up` then starts the stopped stack
+    assert down.returncode == 0, down.stdout + down.stderr
+    code, output = interrupt_at(_cli(server, "up"), "starting the stack")
+    # Interrupted inside compose: the stack may be half started, so it says how to finish.
+    assert assert_interrupted_and_recovered(stack, code, output), output
+
+
+def test_upgrade_interrupted_while_wandb_is_recreated(stack, tmp_path):
+    server = stack[0]
+    code, output = interrupt_at(
+        _cli(server, "upgrade", "--to", "1.1", "--dest", str(tmp_path / "b")),
+        "recreating wandb on",
+    )
+    # .env names the new image already: finishing is `up`, and the rollback is named too.
+    assert assert_interrupted_and_recovered(stack, code, output), output
+    assert "roll back" in output and f"WANDB_IMAGE='{OLD}'" in output
+    assert f"WANDB_IMAGE='{NEW}'" in server.env_file.read_text()
