@@ -49,6 +49,7 @@ def _shared_fixture_keys(item) -> list[str]:
     return keys
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into @group ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs with -n), tests that share a module-scoped
     fixture (a compose stack, a built wheel, a lab host) go to one worker: spread over
