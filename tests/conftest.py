@@ -11,6 +11,10 @@ import tempfile
 import pytest
 
 os.environ.setdefault("WANDB_CONFIG_DIR", tempfile.mkdtemp(prefix="kit-tests-wandb-config-"))
+# As in an activated virtualenv: the kit's own `wandb-kit` is on PATH, so hints name it
+# plainly (`make test` runs .venv/bin/python without activating .venv). The hints for a
+# shell without it on PATH are tested in tests/unit/test_invocation.py.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])
 
 
 @pytest.fixture(autouse=True)
