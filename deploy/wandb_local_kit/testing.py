@@ -176,11 +176,14 @@ def _free_test_subnet() -> tuple[str, str]:
     # pick the same free /24 at the same moment.
     index, count = _worker_share(os.environ.get("PYTEST_XDIST_WORKER", ""))
     octets = [o for o in range(1, 255) if o % count == index % count]
+    # 10.213/16, outside Docker's default address pools (172.17-31/16, 192.168/16): once
+    # ~15 default networks exist, Docker hands out 172.29.0.0/16 whole, and every /24 in it
+    # would overlap (a CI run failed so with four workers).
     for _ in range(200):
-        net = ipaddress.ip_network(f"172.29.{random.choice(octets)}.0/24")
+        net = ipaddress.ip_network(f"10.213.{random.choice(octets)}.0/24")
         if not any(net.overlaps(u) for u in used):
             return str(net), str(net.network_address + 10)
-    raise RuntimeError("no free 172.29.x.0/24 subnet for a test stack")
+    raise RuntimeError("no free 10.213.x.0/24 subnet for a test stack")
 
 
 class StackFactory:
