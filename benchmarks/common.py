@@ -28,7 +28,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def standin_process():
-    """The W&B stand-in as a process on a free loopback port, with a fresh volume."""
+    """The W&B stand-in as a process on a free loopback port, with a fresh volume and the
+    stand-in's Enterprise test license, so the smoke suite's teams check runs, not skips."""
+    from wandb_local_kit.testing import STANDIN_ENTERPRISE_LICENSE
+
     port = free_port()
     key = "local-" + secrets.token_hex(20)
     vol = tempfile.mkdtemp(prefix="bench-vol-")
@@ -38,6 +41,7 @@ def standin_process():
         HOST=f"http://127.0.0.1:{port}",
         GLOBAL_ADMIN_API_KEY=key,
         GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS="true",
+        LICENSE=STANDIN_ENTERPRISE_LICENSE,
     )
     log = open(Path(vol) / "standin.log", "w")
     proc = subprocess.Popen(

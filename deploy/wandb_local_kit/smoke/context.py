@@ -25,7 +25,7 @@ class SmokeContext:
     entity: str | None = None
     large_artifact_mib: int = 64
     concurrency: int = 8
-    sweep_count: int = 3
+    sweep_count: int = 2  # random trials: two heartbeats, 5 s apart
     ca_file: str | None = None
 
     def to_json(self) -> str:

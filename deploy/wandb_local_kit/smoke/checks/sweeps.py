@@ -2,7 +2,8 @@
 on one sweep (a launcher's distributed search).
 
 wandb.agent asks the server for one trial per heartbeat, every 5 s, whatever the
-server; so the scenarios run side by side and the single-agent grid is small."""
+server; so the scenarios run side by side, each agent runs two or three trials, and the
+single-agent grid has two points."""
 
 from __future__ import annotations
 
@@ -35,13 +36,14 @@ def _score(a, b) -> float:
 def _check_sweep(
     ctx, rec, sweep_id: str, runs: list[dict], label: str, grid: bool, space=None
 ) -> None:
+    space = list(space) if space is not None else None  # a grid's points
     _show_sweep(ctx, rec, sweep_id, runs, label, space)
     expect_true(f"{label}: agents ran trials", bool(runs), "no run was started")
     combos = [(r["a"], r["b"]) for r in runs]
     for a, b in combos:
         expect_true(
             f"{label}: parameters in the search space",
-            a in A_VALUES and b in B_VALUES,
+            (a, b) in space if space else (a in A_VALUES and b in B_VALUES),
             f"got a={a!r}, b={b!r}",
         )
     if grid:
@@ -163,24 +165,23 @@ def _show_sweep(ctx, rec: Recorder, sweep_id: str, runs: list[dict], label: str,
 
 
 def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
-    small_a = A_VALUES[:2]
-    small, full = len(small_a) * len(B_VALUES), len(A_VALUES) * len(B_VALUES)
-    grid_id, random_id = _sweep(ctx, "grid", small_a), _sweep(ctx, "random")
-    shared_id = _sweep(ctx, "grid")
-    grid_agent = start_actor(ctx, "sweep", grid_id, str(small))
+    one_agent_a, two_agents_a = A_VALUES[:1], A_VALUES[:2]
+    small = list(itertools.product(one_agent_a, B_VALUES))
+    shared = list(itertools.product(two_agents_a, B_VALUES))
+    grid_id, random_id = _sweep(ctx, "grid", one_agent_a), _sweep(ctx, "random")
+    shared_id = _sweep(ctx, "grid", two_agents_a)
+    # One agent can take a count: it is handed every point of its small grid.
+    grid_agent = start_actor(ctx, "sweep", grid_id, str(len(small)))
     random_agent = start_actor(ctx, "sweep", random_id, str(ctx.sweep_count))
-    shared_agents = [start_actor(ctx, "sweep", shared_id, str(full // 2)) for _ in range(2)]
+    ran = sdk.scratch(ctx, "shared-grid-ran")
+    shared_agents = [
+        start_actor(ctx, "sweep", shared_id, "0", str(len(shared)), ran) for _ in range(2)
+    ]
 
     grid = collect(grid_agent, "grid agent")["runs"]
-    _check_sweep(
-        ctx, rec, grid_id, grid, "grid", grid=True, space=itertools.product(small_a, B_VALUES)
-    )
-    expect(
-        "grid: every point once",
-        sorted(itertools.product(small_a, B_VALUES)),
-        sorted((r["a"], r["b"]) for r in grid),
-    )
-    rec.compared_(f"grid sweep: all {small} points once, parameters, best run")
+    _check_sweep(ctx, rec, grid_id, grid, "grid", grid=True, space=small)
+    expect("grid: every point once", sorted(small), sorted((r["a"], r["b"]) for r in grid))
+    rec.compared_(f"grid sweep: all {len(small)} points once, parameters, best run")
 
     rnd = collect(random_agent, "random agent")["runs"]
     expect("random: trials run", ctx.sweep_count, len(rnd))
@@ -192,18 +193,10 @@ def run_sweeps(ctx: SmokeContext, rec: Recorder) -> None:
         for i, p in enumerate(shared_agents)
         for r in collect(p, f"parallel agent {i}")["runs"]
     ]
-    _check_sweep(
-        ctx,
-        rec,
-        shared_id,
-        runs,
-        "two parallel agents",
-        grid=True,
-        space=itertools.product(A_VALUES, B_VALUES),
-    )
+    _check_sweep(ctx, rec, shared_id, runs, "two parallel agents", grid=True, space=shared)
     expect(
         "two parallel agents: every grid point once",
-        sorted(itertools.product(A_VALUES, B_VALUES)),
+        sorted(shared),
         sorted((r["a"], r["b"]) for r in runs),
     )
-    rec.compared_(f"two agents in parallel processes: {full} grid points, none twice")
+    rec.compared_(f"two agents in parallel processes: {len(shared)} grid points, none twice")
