@@ -59,7 +59,11 @@ def steps_of(log: str, total: float) -> list[tuple[str, int]]:
     """Each `=== step (t=Ns)` line of .ci/run, with the seconds until the next one."""
     marks = [(m["name"], int(m["t"])) for m in map(STEP.match, log.splitlines()) if m]
     ends = [t for _, t in marks[1:]] + [int(total)]
-    return [(name, end - t) for (name, t), end in zip(marks, ends) if not name.startswith("done")]
+    return [
+        (name, end - t)
+        for (name, t), end in zip(marks, ends, strict=True)
+        if not name.startswith("done")
+    ]
 
 
 def one_run(index: int) -> dict:
@@ -68,7 +72,9 @@ def one_run(index: int) -> dict:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(checkout)], check=True)
     commit = subprocess.run(
         ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     log_path = Path(f"/tmp/ci-bare-{index}.log")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "WANDB_"))}
