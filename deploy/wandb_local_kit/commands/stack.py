@@ -209,11 +209,10 @@ def up(args) -> int:
             dep.compose.up()
         except KeyboardInterrupt:
             # Compose may have created or started only some services: say how to finish.
-            from wandb_local_kit.core.invocation import kit_command
+            from wandb_local_kit.core.invocation import up_command
 
             print(
-                "the stack may be partly started: "
-                f"`{kit_command()} up --env-file {dep.env_file}` starts the rest",
+                f"the stack may be partly started: `{up_command(dep.env_file)}` starts the rest",
                 file=sys.stderr,
             )
             raise

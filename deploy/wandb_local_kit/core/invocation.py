@@ -28,3 +28,8 @@ def runnable(text: str) -> str:
         return text
     command = kit_command()
     return text if command == "wandb-kit" else _NAMED.sub(lambda _: f"{command} ", text)
+
+
+def up_command(env_file) -> str:
+    """The command that starts this stack again: every recovery message names it."""
+    return f"{kit_command()} up --env-file {env_file}"

@@ -40,7 +40,7 @@ from pathlib import Path
 from wandb_local_kit import __version__
 from wandb_local_kit.core import progress
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
-from wandb_local_kit.core.invocation import kit_command
+from wandb_local_kit.core.invocation import up_command
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.stack.compose import docker_watched
 from wandb_local_kit.stack.deployment import Deployment
@@ -294,10 +294,7 @@ def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, l
             log("starting wandb again and waiting until it is healthy")
             stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
         except BaseException:
-            log(
-                "wandb may still be stopped: "
-                f"`{kit_command()} up --env-file {stack.env_file}` starts it"
-            )
+            log(f"wandb may still be stopped: `{up_command(stack.env_file)}` starts it")
             raise
         downtime = time.monotonic() - stopped
     log(f"wandb was stopped for {downtime:.1f} s")
@@ -445,7 +442,7 @@ def restore(
             except KitError as err:
                 log(
                     f"warning: wandb did not start again ({err.problem}); "
-                    f"`{kit_command()} up --env-file {stack.env_file}`"
+                    f"`{up_command(stack.env_file)}`"
                 )
         raise
     try:
@@ -455,7 +452,7 @@ def restore(
         # The data is restored; only the start was cut short.
         log(
             "the backup is restored but the stack may be partly started: "
-            f"`{kit_command()} up --env-file {stack.env_file}` starts it"
+            f"`{up_command(stack.env_file)}` starts it"
         )
         raise
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
-from wandb_local_kit.core.invocation import kit_command
+from wandb_local_kit.core.invocation import kit_command, up_command
 from wandb_local_kit.stack.compose import image_present, require_engine
 from wandb_local_kit.stack.deployment import Deployment
 
@@ -95,7 +95,7 @@ def upgrade(
         # migrating. Finishing the upgrade is one command; so is going back.
         print(
             f"interrupted while wandb was recreated on {target}: "
-            f"`{kit_command()} up --env-file {env_file}` finishes the upgrade (let its "
+            f"`{up_command(env_file)}` finishes the upgrade (let its "
             f"migrations run to the end); or {rollback}",
             file=sys.stderr,
         )
