@@ -211,15 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _stop_gently() -> None:
     """SIGTERM and a lost terminal (SIGHUP) end the command as Ctrl-C does, so every
     operation's clean-up (`finally`: start the server again, remove a partial backup)
-    runs instead of the process vanishing mid-way."""
+    runs instead of the process vanishing mid-way. A signal the caller chose to ignore
+    stays ignored: under `nohup wandb-kit backup`, closing the terminal must not stop
+    the backup (as SIGINT stays ignored for a shell's background job)."""
     import signal
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, interrupt)
 
 
 def _absolute_paths(args: argparse.Namespace) -> None:

@@ -57,14 +57,16 @@ def test_when_wandb_cannot_be_started_again_the_command_is_named(monkeypatch, tm
     assert any("wandb-kit up --env-file /srv/lab/.env" in line for line in said)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_a_lost_terminal_run_the_clean_up_like_ctrl_c(tmp_path, sig):
-    # A command that is busy in an operation (its `finally` is the clean-up) gets SIGTERM.
-    marker = tmp_path / "cleaned"
+def _busy_kit(marker: Path, ignored: signal.Signals | None = None) -> subprocess.Popen:
+    """A kit command busy in an operation (its `finally` is the clean-up, which writes
+    marker), started with `ignored` ignored as nohup leaves SIGHUP for its command."""
     code = textwrap.dedent(
         f"""
-        import sys, time
+        import signal, sys, time
         import wandb_local_kit.commands.stack as stack
+
+        if {int(ignored or 0)}:
+            signal.signal({int(ignored or 0)}, signal.SIG_IGN)
 
         def status(args):
             try:
@@ -84,8 +86,30 @@ def test_sigterm_and_a_lost_terminal_run_the_clean_up_like_ctrl_c(tmp_path, sig)
     )
     assert proc.stdout.readline().strip() == "busy"
     time.sleep(0.2)
-    proc.send_signal(sig)
+    return proc
+
+
+def _ends_cleaned_up(proc: subprocess.Popen, marker: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert marker.read_text() == "yes"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_a_lost_terminal_run_the_clean_up_like_ctrl_c(tmp_path, sig):
+    marker = tmp_path / "cleaned"
+    proc = _busy_kit(marker)
+    proc.send_signal(sig)
+    _ends_cleaned_up(proc, marker)
+
+
+def test_under_nohup_a_lost_terminal_does_not_stop_the_command(tmp_path):
+    # `nohup wandb-kit backup &`, then the terminal closes: the backup goes on.
+    marker = tmp_path / "cleaned"
+    proc = _busy_kit(marker, ignored=signal.SIGHUP)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert proc.poll() is None and not marker.exists(), "SIGHUP stopped a nohup'd command"
+    proc.send_signal(signal.SIGTERM)  # still ends cleanly when asked to
+    _ends_cleaned_up(proc, marker)
