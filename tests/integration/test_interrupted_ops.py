@@ -40,13 +40,25 @@ def _cli(server, *args: str) -> list[str]:
     ]  # fmt: skip
 
 
+# cmd as a terminal's foreground command gets it: with SIGINT at its default. A test run
+# started in the background (`nohup make test &`, some CI runners) passes SIGINT on ignored,
+# and a Python that starts with SIGINT ignored never raises KeyboardInterrupt: the kit
+# would then run to the end, as it should for a background job (bare-machine run 1 of
+# session 7: all eight cases "exit 0, expected 130").
+CTRL_C_REACHES_IT = [
+    sys.executable, "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+]  # fmt: skip
+
+
 def interrupt_at(cmd: list[str], marker: str, timeout: float = 300) -> tuple[int, str]:
     """Runs cmd; when a line of its output contains marker, sends SIGINT to its process
     group. Returns its exit code and its whole output (stdout and stderr together)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # lines arrive as they are printed
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [*CTRL_C_REACHES_IT, *cmd], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()
 
