@@ -65,6 +65,9 @@ def _busy_kit(marker: Path, ignored: signal.Signals | None = None) -> subprocess
         import signal, sys, time
         import wandb_local_kit.commands.stack as stack
 
+        # As a terminal starts it (a background test run passes SIGHUP on ignored),
+        # then with `ignored` ignored.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         if {int(ignored or 0)}:
             signal.signal({int(ignored or 0)}, signal.SIG_IGN)
 
