@@ -19,11 +19,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from wandb_local_kit.core.errors import EXIT_INTERRUPTED
 from wandb_local_kit.stack import settings
+from wandb_local_kit.stack.compose import ONE_OFF_LABEL
 
 from tests.integration.helpers import ROOT, kit, wait_for
 from tests.integration.sdk import run_sdk, sdk_env
@@ -52,9 +55,12 @@ CTRL_C_REACHES_IT = [
 ]  # fmt: skip
 
 
-def interrupt_at(cmd: list[str], marker: str, timeout: float = 300) -> tuple[int, str]:
-    """Runs cmd; when a line of its output contains marker, sends SIGINT to its process
-    group. Returns its exit code and its whole output (stdout and stderr together)."""
+def interrupt_at(
+    cmd: list[str], marker: str, timeout: float = 300, once: Callable[[], bool] | None = None
+) -> tuple[int, str]:
+    """Runs cmd; when a line of its output contains marker (and then `once()` holds, if
+    given), sends SIGINT to its process group. Returns its exit code and its whole
+    output (stdout and stderr together)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # lines arrive as they are printed
     proc = subprocess.Popen(
         [*CTRL_C_REACHES_IT, *cmd], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -78,6 +84,8 @@ def interrupt_at(cmd: list[str], marker: str, timeout: float = 300) -> tuple[int
                 break
             out.append(line)
             if not sent and marker in line:
+                if once:
+                    wait_for(lambda: _holds(once), timeout=60, what=f"{marker!r}, then {once}")
                 os.killpg(proc.pid, signal.SIGINT)
                 sent = True
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -91,6 +99,10 @@ def interrupt_at(cmd: list[str], marker: str, timeout: float = 300) -> tuple[int
     text = "".join(out)
     assert sent, f"{marker!r} never appeared in the output of {cmd[3:5]}:\n{text}"
     return code, text
+
+
+def _holds(condition: Callable[[], bool]) -> None:
+    assert condition()
 
 
 PRINTED = re.compile(r"`([^`]*\bup --env-file [^`]*)`")
@@ -129,15 +141,22 @@ def _docker(*args: str) -> None:
 
 
 def one_off_containers(server) -> list[str]:
-    """Containers of `compose run` (storage-init copying the bucket, say) in the stack's
-    project: an interrupted command must not leave one behind, still writing."""
-    listed = subprocess.run(
-        ["docker", "ps", "-a", "--format", "{{.Names}}",
-         "--filter", f"label=com.docker.compose.project={server.project}",
-         "--filter", "label=com.docker.compose.oneoff=True"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return listed.stdout.split()
+    """Throwaway containers of the stack's project: those of `compose run` (storage-init
+    copying the bucket, say) and the kit's own `docker run` (tar over a volume). An
+    interrupted command must not leave one behind, still writing."""
+    names: set[str] = set()
+    for labels in (
+        [f"label=com.docker.compose.project={server.project}",
+         "label=com.docker.compose.oneoff=True"],
+        [f"label={ONE_OFF_LABEL}={server.project}"],
+    ):  # fmt: skip
+        listed = subprocess.run(
+            ["docker", "ps", "-a", "--format", "{{.Names}}",
+             *(arg for label in labels for arg in ("--filter", label))],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        names.update(listed.stdout.split())
+    return sorted(names)
 
 
 @pytest.fixture(scope="module")
@@ -190,11 +209,40 @@ def test_backup_interrupted_in_each_phase(stack, phase, tmp_path):
     assert not list(dest.glob("*.partial")), list(dest.iterdir())
 
 
+# Enough objects that copying the bucket lasts seconds: Ctrl-C lands while the copy
+# runs, not after it. With the few objects one run logs, the copy was over before the
+# check looked, and a copy outliving its backup showed only on a loaded machine
+# (session 8's first bare-machine run).
+SEEDED_OBJECTS = 400
+
+
+def _seed_bucket(server) -> None:
+    import boto3
+    from botocore.config import Config
+
+    v = server.values
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=v["WANDB_BUCKET_PUBLIC_URL"],
+        aws_access_key_id=v["WANDB_S3_ACCESS_KEY"],
+        aws_secret_access_key=v["WANDB_S3_SECRET_KEY"],
+        region_name=v.get("AWS_REGION", "us-east-1"),
+        config=Config(s3={"addressing_style": "path"}, max_pool_connections=8),
+    )
+    body = os.urandom(16 * 1024)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(
+            lambda i: s3.put_object(Bucket=v["WANDB_BUCKET_NAME"], Key=f"seed/{i:04d}", Body=body),
+            range(SEEDED_OBJECTS),
+        ))  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def external(stacks, tmp_path_factory):
     """MySQL and the bucket in the stack: backup's phases are a dump and a bucket copy."""
     server = stacks.start("external", "off")
     try:
+        _seed_bucket(server)
         env = sdk_env(server, tmp_path_factory.mktemp("sdk-external"))
         yield server, env, run_sdk("log", "interrupted-external", env)
     finally:
@@ -207,7 +255,13 @@ def external(stacks, tmp_path_factory):
 )
 def test_external_backup_interrupted_in_each_phase(external, phase, tmp_path):
     dest = tmp_path / "backups"
-    code, output = interrupt_at(_cli(external[0], "backup", "--dest", str(dest)), phase)
+    server = external[0]
+    code, output = interrupt_at(
+        _cli(server, "backup", "--dest", str(dest)),
+        phase,
+        # The bucket copy: Ctrl-C once its container runs, so the copy is under way.
+        once=(lambda: bool(one_off_containers(server))) if "bucket" in phase else None,
+    )
     assert_interrupted_and_recovered(external, code, output)
     assert not list(dest.glob("*.partial")), list(dest.iterdir())
 

@@ -42,7 +42,12 @@ from wandb_local_kit.core import progress
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 from wandb_local_kit.core.invocation import up_command
 from wandb_local_kit.core.redact import redact
-from wandb_local_kit.stack.compose import docker_watched
+from wandb_local_kit.stack.compose import (
+    ONE_OFF_LABEL,
+    docker_watched,
+    one_off_name,
+    removed_if_interrupted,
+)
 from wandb_local_kit.stack.deployment import Deployment
 
 MANIFEST = "manifest.json"
@@ -109,14 +114,16 @@ def _volume_tool(
         script = (
             f"umask 077; {script}; rc=$?; chown -R {os.getuid()}:{os.getgid()} /backup; exit $rc"
         )
+    name = one_off_name(stack.project, "volume-tool")
     args = [
-        "run", "--rm", "--user", "0:0", "--entrypoint", "sh", *mounts,
-        stack.image_of("wandb"), "-c", script,
+        "run", "--rm", "--name", name, "--label", f"{ONE_OFF_LABEL}={stack.project}",
+        "--user", "0:0", "--entrypoint", "sh", *mounts, stack.image_of("wandb"), "-c", script,
     ]  # fmt: skip
-    if watch:  # (file it writes, expected bytes, label): a progress bar on a terminal
-        docker_watched(args, *watch, secrets=stack.secrets)
-        return ""
-    return stack.docker(*args)
+    with removed_if_interrupted(name):
+        if watch:  # (file it writes, expected bytes, label): a progress bar on a terminal
+            docker_watched(args, *watch, secrets=stack.secrets)
+            return ""
+        return stack.docker(*args)
 
 
 # --- manifest ---------------------------------------------------------------------------
@@ -330,15 +337,15 @@ def _backup_external(stack: Deployment, partial: Path, log) -> None:
     if stack.bundled_s3:
         log("copying the bucket through the S3 API")
         (partial / "bucket").mkdir()
-        stack.compose.run(
-            "run", "--rm", "--no-deps", "-v", f"{partial / 'bucket'}:/backup/bucket",
-            "storage-init", _private_to_caller(
+        stack.compose.run_once(
+            "storage-init",
+            _private_to_caller(
                 f"{AWS_PATH_STYLE} && "
                 'aws s3 sync --only-show-errors "s3://$BUCKET_NAME" /backup/bucket',
                 "/backup/bucket",
             ),
-            capture=True,
-        )  # fmt: skip
+            options=("-v", f"{partial / 'bucket'}:/backup/bucket"),
+        )
 
 
 def _private_to_caller(script: str, path: str) -> str:
@@ -505,17 +512,12 @@ def _restore_external(stack: Deployment, root: Path, force: bool, log) -> None:
     if stack.bundled_s3:
         log("restoring the bucket through the S3 API")
         # The init job (re)creates the bucket and its CORS first.
-        stack.compose.run("run", "--rm", "--no-deps", "storage-init", capture=True)
-        stack.compose.run(
-            "run",
-            "--rm",
-            "--no-deps",
-            "-v",
-            f"{root / 'bucket'}:/backup/bucket:ro",
+        stack.compose.run_once("storage-init")
+        stack.compose.run_once(
             "storage-init",
             f"{AWS_PATH_STYLE} && "
             'aws s3 sync --only-show-errors /backup/bucket "s3://$BUCKET_NAME"',
-            capture=True,
+            options=("-v", f"{root / 'bucket'}:/backup/bucket:ro"),
         )
 
 

@@ -133,7 +133,7 @@ def migrate(
 
     print("starting the new store and creating its bucket (storage-init)")
     stack.compose.run("up", "--detach", "--wait", "seaweedfs", capture=True)
-    stack.compose.run("run", "--rm", "--no-deps", "storage-init", capture=True)
+    stack.compose.run_once("storage-init")
 
     name = f"{stack.project}-minio-migration"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)

@@ -11,10 +11,13 @@ Standard library only (scripts/backup.py runs it on servers without the kit's de
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +27,9 @@ from wandb_local_kit.core.redact import redact
 # First boot runs database migrations: W&B's own probes allow 10 minutes. `up --wait`
 # gets that plus margin; interrupting migrations can leave a "dirty" database.
 UP_WAIT_TIMEOUT_S = 900
+# On every throwaway container the kit starts, with the project as value: what
+# `docker ps --filter label=...` lists if one ever outlives its command.
+ONE_OFF_LABEL = "io.wandb-kit.one-off"
 _ENGINE_DOWN = (
     "Cannot connect to the Docker daemon",
     "error during connect",
@@ -128,6 +134,30 @@ def docker_watched(
             )
 
 
+def one_off_name(project: str | None, what: str) -> str:
+    """A name for a throwaway container, unique on the engine, so it can be removed by
+    name when the command that started it is interrupted."""
+    return f"{project or 'wandb-kit'}-{what}-run-{secrets.token_hex(6)}"
+
+
+@contextmanager
+def removed_if_interrupted(name: str) -> Iterator[None]:
+    """Removes the container `name` at once if the block ends in an exception (Ctrl-C,
+    SIGTERM, a timeout). Killing `docker run` or `docker compose run` does not stop
+    its container: the script inside is PID 1, which ignores SIGINT, and the CLI is
+    killed before it can clean up; the copy would go on writing into a backup folder
+    the kit is deleting, or into the bucket or volume it was told to leave alone.
+    Ended normally, `--rm` has removed it already."""
+    try:
+        yield
+    except BaseException:
+        # Own session: a second Ctrl-C at the terminal does not cut the removal short.
+        subprocess.run(
+            ["docker", "rm", "--force", name], capture_output=True, start_new_session=True
+        )
+        raise
+
+
 def engine_available() -> bool:
     """True when a Docker engine answers (DOCKER_HOST or the default socket)."""
     if shutil.which("docker") is None:
@@ -211,6 +241,19 @@ class Compose:
         if check and result.returncode != 0:
             raise self.failure(args, result)
         return result
+
+    def run_once(
+        self, service: str, *args: str, options: tuple[str, ...] = (), capture: bool = True
+    ) -> subprocess.CompletedProcess:
+        """`docker compose run --rm --no-deps [options] service [args]`: a one-off
+        container of service that never outlives this call (see removed_if_interrupted)."""
+        name = one_off_name(self.project, service)
+        with removed_if_interrupted(name):
+            return self.run(
+                "run", "--rm", "--no-deps", "--name", name,
+                "--label", f"{ONE_OFF_LABEL}={self.project or ''}", *options, service, *args,
+                capture=capture,
+            )  # fmt: skip
 
     def _stream(self, args, timeout) -> subprocess.CompletedProcess:
         """Streams compose's output line by line through the redaction (for `logs -f`,
