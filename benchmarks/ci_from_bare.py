@@ -32,7 +32,8 @@ DOCKER_DATA = Path("/var/lib/docker")
 COMPOSE_PLUGIN = Path("/usr/local/lib/docker/cli-plugins/docker-compose")
 PIP_CACHE = Path.home() / ".cache" / "pip"
 STEP = re.compile(r"^=== (?P<name>.+) \(t=(?P<t>\d+)s\)$")
-PYTEST_SUMMARY = re.compile(r"^=+ (?P<counts>.+) in (?P<secs>[\d.]+)s")
+# pytest's last line; not .ci/run's own "=== done in Ns".
+PYTEST_SUMMARY = re.compile(r"^=+ (?P<counts>.*\b(?:passed|failed)\b.*) in (?P<secs>[\d.]+)s")
 
 
 def make_bare() -> None:
