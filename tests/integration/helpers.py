@@ -38,6 +38,24 @@ def publish_on_loopback(container, port: int):
     return container
 
 
+def s3_client(endpoint: str, key: str, secret: str, region: str = "us-east-1", pool: int = 10):
+    """A boto3 S3 client as W&B and the kit talk to our stores: SigV4, path-style
+    addressing (no bucket name in the host, which loopback endpoints cannot resolve)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name=region,
+        config=Config(
+            signature_version="s3v4", s3={"addressing_style": "path"}, max_pool_connections=pool
+        ),
+    )
+
+
 def wait_for(check, timeout: float = 60.0, what: str = "service"):
     """Calls check() until it returns without raising; fails with its last error."""
     deadline = time.monotonic() + timeout

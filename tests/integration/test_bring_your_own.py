@@ -30,7 +30,7 @@ from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.storage_checks import check_bucket, check_mysql
 from wandb_local_kit.testing import free_loopback_port
 
-from tests.integration.helpers import kit, wait_for
+from tests.integration.helpers import kit, s3_client, wait_for
 from tests.integration.sdk import sdk_env, smoke
 
 COMPOSE_DIR = settings.default_compose_dir()
@@ -105,7 +105,7 @@ def lab(test_image, tmp_path_factory):
             "-s3.allowedOrigins=https://nobody.invalid",
         )  # fmt: skip
         endpoint = f"http://{PUBLIC_HOST}:{s3_port}"
-        admin = _s3(endpoint, *ADMIN)
+        admin = s3_client(endpoint, *ADMIN)
         wait_for(lambda: admin.list_buckets(), timeout=60, what="lab S3 store")
         admin.create_bucket(Bucket=BUCKET)
         admin.create_bucket(Bucket=NOCORS)
@@ -118,20 +118,6 @@ def lab(test_image, tmp_path_factory):
     finally:
         for name in names.values():
             subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
-
-
-def _s3(endpoint: str, key: str, secret: str):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
 
 
 def _mysql_url(lab, password: str = APP_PW) -> str:
@@ -309,7 +295,7 @@ def test_store_that_refuses_bucket_cors_gets_a_warning_not_a_failure(stacks, lab
     )  # fmt: skip
     compose = None
     try:
-        minio = _s3(f"http://{PUBLIC_HOST}:{port}", *root)
+        minio = s3_client(f"http://{PUBLIC_HOST}:{port}", *root)
         wait_for(lambda: minio.list_buckets(), timeout=60, what="lab MinIO")
         minio.create_bucket(Bucket="wandb-on-minio")
         values = stacks.env_values(

@@ -28,7 +28,7 @@ from wandb_local_kit.core.errors import EXIT_INTERRUPTED
 from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.compose import ONE_OFF_LABEL
 
-from tests.integration.helpers import ROOT, kit, wait_for
+from tests.integration.helpers import ROOT, kit, s3_client, wait_for
 from tests.integration.sdk import run_sdk, sdk_env
 
 OLD, NEW = "kit-test-interrupt/wandb-standin:1.0", "kit-test-interrupt/wandb-standin:1.1"
@@ -217,18 +217,11 @@ SEEDED_OBJECTS = 400
 
 
 def _seed_bucket(server) -> None:
-    import boto3
-    from botocore.config import Config
-
     v = server.values
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=v["WANDB_BUCKET_PUBLIC_URL"],
-        aws_access_key_id=v["WANDB_S3_ACCESS_KEY"],
-        aws_secret_access_key=v["WANDB_S3_SECRET_KEY"],
-        region_name=v.get("AWS_REGION", "us-east-1"),
-        config=Config(s3={"addressing_style": "path"}, max_pool_connections=8),
-    )
+    s3 = s3_client(
+        v["WANDB_BUCKET_PUBLIC_URL"], v["WANDB_S3_ACCESS_KEY"], v["WANDB_S3_SECRET_KEY"],
+        v.get("AWS_REGION", "us-east-1"), pool=8,
+    )  # fmt: skip
     body = os.urandom(16 * 1024)
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(

@@ -22,20 +22,13 @@ import pytest
 from botocore.exceptions import ClientError
 from wandb_local_kit.stack import settings
 
-from tests.integration.helpers import kit
+from tests.integration.helpers import kit, s3_client
 
 
 def _s3(server, access_key: str, secret_key: str):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=server.values["WANDB_BUCKET_PUBLIC_URL"],
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name=server.values.get("AWS_REGION", "us-east-1"),
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    v = server.values
+    return s3_client(
+        v["WANDB_BUCKET_PUBLIC_URL"], access_key, secret_key, v.get("AWS_REGION", "us-east-1")
     )
 
 

@@ -15,24 +15,10 @@ import json
 import subprocess
 import uuid
 
-from tests.integration.helpers import kit, wait_for
+from tests.integration.helpers import kit, s3_client, wait_for
 from tests.integration.sdk import sdk_env, smoke, snapshot
 
 CHECKS = "basics,images,files,artifacts"
-
-
-def _s3(endpoint: str, key: str, secret: str):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
 
 
 def _docker(*args: str) -> str:
@@ -57,7 +43,7 @@ def test_stack_with_minio_data_migrates_and_reads_back(stacks, test_image, tmp_p
 
         v = server.values
         bucket = v["WANDB_BUCKET_NAME"]
-        new = _s3(v["WANDB_BUCKET_PUBLIC_URL"], v["STORAGE_ADMIN_ACCESS_KEY"],
+        new = s3_client(v["WANDB_BUCKET_PUBLIC_URL"], v["STORAGE_ADMIN_ACCESS_KEY"],
                   v["STORAGE_ADMIN_SECRET_KEY"])  # fmt: skip
         keys = [o["Key"] for p in new.get_paginator("list_objects_v2").paginate(Bucket=bucket)
                 for o in p.get("Contents", [])]  # fmt: skip
@@ -72,7 +58,7 @@ def test_stack_with_minio_data_migrates_and_reads_back(stacks, test_image, tmp_p
         )  # fmt: skip
         try:
             port = _docker("port", minio, "9000/tcp").splitlines()[0].rsplit(":", 1)[1]
-            old = _s3(f"http://127.0.0.1:{port}", *old_root)
+            old = s3_client(f"http://127.0.0.1:{port}", *old_root)
             wait_for(lambda: old.list_buckets(), what="MinIO stand-in")
             old.create_bucket(Bucket=bucket)
             for key in keys:

@@ -15,7 +15,7 @@ import pytest
 import requests
 from testcontainers.core.container import DockerContainer
 
-from tests.integration.helpers import publish_on_loopback, wait_for
+from tests.integration.helpers import publish_on_loopback, s3_client, wait_for
 
 
 @pytest.fixture
@@ -127,19 +127,8 @@ def s3_container(test_image, tmp_path):
 
 
 def _s3(container, key="kit-admin", secret="kit-admin-secret"):
-    import boto3
-    from botocore.config import Config
-
     endpoint = f"http://127.0.0.1:{container.get_exposed_port(8333)}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
-    return endpoint, client
+    return endpoint, s3_client(endpoint, key, secret)
 
 
 def _live(container):
