@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from wandb_local_kit.ops import backup
+from wandb_local_kit.stack import compose as compose_cli
+from wandb_local_kit.stack.compose import ONE_OFF_LABEL, Compose
 
 
 class _Compose:
@@ -116,3 +118,25 @@ def test_under_nohup_a_lost_terminal_does_not_stop_the_command(tmp_path):
     assert proc.poll() is None and not marker.exists(), "SIGHUP stopped a nohup'd command"
     proc.send_signal(signal.SIGTERM)  # still ends cleanly when asked to
     _ends_cleaned_up(proc, marker)
+
+
+def test_an_interrupted_one_off_container_is_removed_by_its_name(monkeypatch, tmp_path):
+    """A throwaway container carries the project compose really uses (the default one
+    when .env names none) in its name and label, and Ctrl-C removes it by that name:
+    killing the compose CLI alone would leave it running."""
+    started: list[tuple[str, ...]] = []
+    removed: list[list[str]] = []
+
+    def ctrl_c_while_running(self, *args, **kw):
+        started.append(args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Compose, "run", ctrl_c_while_running)
+    monkeypatch.setattr(compose_cli.subprocess, "run", lambda cmd, **kw: removed.append(cmd))
+    with pytest.raises(KeyboardInterrupt):
+        Compose(tmp_path, tmp_path / ".env").run_once("storage-init", "sh", "-c", "cp")
+    args = started[0]
+    name = args[args.index("--name") + 1]
+    assert name.startswith("wandb-storage-init-run-")
+    assert f"{ONE_OFF_LABEL}=wandb" in args
+    assert removed == [["docker", "rm", "--force", name]]

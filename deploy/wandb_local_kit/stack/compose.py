@@ -30,6 +30,8 @@ UP_WAIT_TIMEOUT_S = 900
 # On every throwaway container the kit starts, with the project as value: what
 # `docker ps --filter label=...` lists if one ever outlives its command.
 ONE_OFF_LABEL = "io.wandb-kit.one-off"
+# compose.yaml's `name: ${COMPOSE_PROJECT_NAME:-wandb}`: the project when .env names none.
+DEFAULT_PROJECT = "wandb"
 _ENGINE_DOWN = (
     "Cannot connect to the Docker daemon",
     "error during connect",
@@ -134,10 +136,10 @@ def docker_watched(
             )
 
 
-def one_off_name(project: str | None, what: str) -> str:
+def one_off_name(project: str, what: str) -> str:
     """A name for a throwaway container, unique on the engine, so it can be removed by
     name when the command that started it is interrupted."""
-    return f"{project or 'wandb-kit'}-{what}-run-{secrets.token_hex(6)}"
+    return f"{project}-{what}-run-{secrets.token_hex(6)}"
 
 
 @contextmanager
@@ -247,11 +249,12 @@ class Compose:
     ) -> subprocess.CompletedProcess:
         """`docker compose run --rm --no-deps [options] service [args]`: a one-off
         container of service that never outlives this call (see removed_if_interrupted)."""
-        name = one_off_name(self.project, service)
+        project = self.project or DEFAULT_PROJECT
+        name = one_off_name(project, service)
         with removed_if_interrupted(name):
             return self.run(
                 "run", "--rm", "--no-deps", "--name", name,
-                "--label", f"{ONE_OFF_LABEL}={self.project or ''}", *options, service, *args,
+                "--label", f"{ONE_OFF_LABEL}={project}", *options, service, *args,
                 capture=capture,
             )  # fmt: skip
 

@@ -24,7 +24,7 @@ from wandb_local_kit.core import locations, lock
 from wandb_local_kit.core.envfile import read_env, read_text, render, syntax_problems, write_private
 from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.core.redact import secret_values
-from wandb_local_kit.stack.compose import Compose, docker
+from wandb_local_kit.stack.compose import DEFAULT_PROJECT, Compose, docker
 
 CA_EXPORT_NAME = "wandb-root-ca.crt"
 CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
@@ -97,7 +97,7 @@ class Deployment:
 
     @property
     def project(self) -> str:
-        return self.values.get("COMPOSE_PROJECT_NAME") or "wandb"
+        return self.values.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT
 
     @property
     def storage(self) -> str:
