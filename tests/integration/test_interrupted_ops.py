@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 from wandb_local_kit.core.errors import EXIT_INTERRUPTED
 from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.compose import ONE_OFF_LABEL
@@ -33,6 +34,10 @@ from tests.integration.sdk import run_sdk, sdk_env
 
 OLD, NEW = "kit-test-interrupt/wandb-standin:1.0", "kit-test-interrupt/wandb-standin:1.1"
 MIGRATION_SECONDS = 8
+# wandb/local takes seconds to stop its many processes; the stand-in, a fraction of one.
+# With a slow stop, Ctrl-C can land while the engine is still stopping wandb, as it did
+# in CI (stop 29: `up` found wandb running, then saw it exit).
+SHUTDOWN_SECONDS = 3
 
 
 def _cli(server, *args: str) -> list[str]:
@@ -136,8 +141,12 @@ def recover(server, output: str) -> str:
     return printed
 
 
-def _docker(*args: str) -> None:
-    subprocess.run(["docker", *args], check=True, capture_output=True, text=True)
+def answers(server) -> bool:
+    try:
+        requests.get(f"{server.base_url}/ready", timeout=1)
+    except requests.RequestException:
+        return False
+    return True
 
 
 def one_off_containers(server) -> list[str]:
@@ -164,12 +173,14 @@ def stack(stacks, test_image, tmp_path_factory):
     """One embedded stack on an image tag of this module's own, so `upgrade` has a
     second tag (whose first start migrates for a while) to go to."""
     standin = test_image("wandb-standin")
-    _docker("tag", standin, OLD)
-    subprocess.run(
-        ["docker", "build", "-q", "-t", NEW, "-"],
-        input=f"FROM {standin}\nENV STANDIN_MIGRATION_SECONDS={MIGRATION_SECONDS}\n",
-        text=True, check=True, capture_output=True,
-    )  # fmt: skip
+    for tag, dockerfile in (
+        (OLD, f"FROM {standin}\nENV STANDIN_SHUTDOWN_SECONDS={SHUTDOWN_SECONDS}\n"),
+        (NEW, f"FROM {OLD}\nENV STANDIN_MIGRATION_SECONDS={MIGRATION_SECONDS}\n"),
+    ):
+        subprocess.run(
+            ["docker", "build", "-q", "-t", tag, "-"],
+            input=dockerfile, text=True, check=True, capture_output=True,
+        )  # fmt: skip
     server = stacks.start("embedded", "off", WANDB_IMAGE=OLD)
     try:
         env = sdk_env(server, tmp_path_factory.mktemp("sdk"))
@@ -203,7 +214,12 @@ def assert_interrupted_and_recovered(stack, code: int, output: str) -> str:
 def test_backup_interrupted_in_each_phase(stack, phase, tmp_path):
     server = stack[0]
     dest = tmp_path / "backups"
-    code, output = interrupt_at(_cli(server, "backup", "--dest", str(dest)), phase)
+    code, output = interrupt_at(
+        _cli(server, "backup", "--dest", str(dest)),
+        phase,
+        # Stopping: Ctrl-C once wandb no longer answers, while the engine still stops it.
+        once=(lambda: not answers(server)) if phase.startswith("stopping") else None,
+    )
     assert_interrupted_and_recovered(stack, code, output)
     # An interrupted backup leaves no half-written directory behind.
     assert not list(dest.glob("*.partial")), list(dest.iterdir())

@@ -2,7 +2,8 @@
 
 Everything else comes from the environment, like wandb/local (HOST, MYSQL, BUCKET, ...);
 STANDIN_VOL overrides the data directory (/vol) for process mode. Test knobs:
-STANDIN_MIGRATION_SECONDS (a slow first-start migration), STANDIN_FAULTS (faults.py).
+STANDIN_MIGRATION_SECONDS (a slow first-start migration), STANDIN_SHUTDOWN_SECONDS (a
+slow stop: wandb/local stops many processes, the stand-in one), STANDIN_FAULTS (faults.py).
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-        time.sleep(0.05)
+        # Test knob: the real image takes seconds to stop its many processes; while it
+        # does, it no longer answers yet still runs, which `docker stop` waits out.
+        time.sleep(float(os.environ.get("STANDIN_SHUTDOWN_SECONDS") or 0.05))
         store.close()
     return 0
 

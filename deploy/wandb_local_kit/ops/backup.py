@@ -289,16 +289,23 @@ def _backup_embedded(stack: Deployment, volume: str, size: int, partial: Path, l
     )  # fmt: skip
     log("stopping wandb for the final pass over what changed")
     stopped = time.monotonic()
+    stop_returned = False
     try:
         # Inside the try: Ctrl-C while `stop` runs still leaves wandb stopped (the engine
         # finishes the stop), so it must be started again like after any other failure.
         stack.compose.run("stop", "wandb", capture=True)
+        stop_returned = True
         _volume_tool(stack, volume, "/vol", TAR_CHANGES, backup_dir=partial, writes_backup=True)
     finally:
         try:
             # The message inside the try: a Ctrl-C that lands while it is printed must
             # still name the way back (wandb is stopped at this point).
             log("starting wandb again and waiting until it is healthy")
+            if not stop_returned:
+                # Ctrl-C ended the `stop` command, not the stop: the engine still takes
+                # wandb down. `up` now would find it running (and healthy), return, and
+                # wandb would then exit. Stopping again waits until that stop is over.
+                stack.compose.run("stop", "wandb", capture=True)
             stack.compose.run("up", "--detach", "--wait", "--no-recreate", "wandb", capture=True)
         except BaseException:
             log(f"wandb may still be stopped: `{up_command(stack.env_file)}` starts it")
