@@ -233,6 +233,8 @@ def _absolute_paths(args: argparse.Namespace) -> None:
     from wandb_local_kit.commands.argtypes import absolute
 
     for name, value in vars(args).items():
+        if str(value) == "-":  # standard output, where an option allows it
+            continue
         if isinstance(value, PurePath):
             setattr(args, name, absolute(value))
         elif isinstance(value, list) and value and all(isinstance(v, PurePath) for v in value):
@@ -253,11 +255,32 @@ def _main(args_list: list[str]) -> int:
             raise NotBuiltYet(command.name, command.issue)
         return command.run(args)
     except KitError as err:
-        print(err.render(), file=sys.stderr)
+        _error(err.render())
         return err.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _error("interrupted")
         return EXIT_INTERRUPTED
+    except OSError as err:
+        # The one boundary for ordinary OS errors (no space, permission, a folder where a
+        # file was meant, ...): the user's to fix, exit 2, never "a bug". Anything else
+        # an OSError can be (a broken socket deep in a library) still reaches crash.report.
+        from wandb_local_kit.core import files
+
+        if not files.is_file_error(err):
+            raise
+        explained = files.explain(err)
+        _error(explained.render())
+        return explained.exit_code
+
+
+def _error(text: str) -> None:
+    """An error goes after everything the command printed: stdout is flushed first, so in
+    a log file or a pipe the `error:` line comes last, where `| tail` looks."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe: the error still goes to stderr
+        pass
+    print(text, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,14 @@ from wandb_local_kit.core.errors import KitError
 
 
 def _unreadable(monkeypatch, path: Path) -> None:
-    real = Path.read_text
+    real = os.open
 
-    def read_text(self, *args, **kwargs):
-        if self == path:
+    def refusing_open(file, flags, *args, **kwargs):
+        if Path(file) == path:
             raise PermissionError(13, "Permission denied", str(path))
-        return real(self, *args, **kwargs)
+        return real(file, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(os, "open", refusing_open)
 
 
 def test_owner_who_cannot_read_their_own_env_is_told_to_chmod(tmp_path, monkeypatch):

@@ -23,39 +23,70 @@ def absolute(path: Path | str) -> Path:
 
 
 def user_path(text: str) -> Path:
-    """argparse type of a path the user gives (input or folder)."""
+    """argparse type of a path the user gives (input or folder). A device, a named pipe
+    or a socket is refused here, before any work: the kit reads and writes only regular
+    files and folders (a pipe would hang a reader; a rename would replace a device)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
-    return absolute(text)
-
-
-def output_file_problem(path: Path) -> str | None:
-    """Why a new file cannot be written at PATH (None if it can): checked before work."""
-    if path.is_dir():
-        return f"{path} is a folder; give a file name inside it, e.g. {path / 'report'}"
-    folder = path.parent
-    if not folder.exists():
-        return (
-            f"the folder {folder} does not exist; create it (mkdir -p {folder}) "
-            "or choose another path"
+    path = absolute(text)
+    found = _kind(path)
+    if found not in (None, "a regular file", "a folder"):
+        raise argparse.ArgumentTypeError(
+            f"{path} is {found}, not a regular file or folder; give a file or folder path"
         )
-    if not folder.is_dir():
-        return f"{folder} is not a folder; choose another path"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable by this user; choose a folder you can write"
-    if path.exists() and not os.access(path, os.W_OK):
-        return f"{path} exists and is not writable by this user; choose another path"
-    return None
+    return path
+
+
+def _kind(path: Path) -> str | None:
+    from wandb_local_kit.core import files
+    from wandb_local_kit.core.errors import KitError
+
+    try:
+        return files.kind(path)
+    except KitError as err:  # a link loop, a name too long, a part that is not a folder
+        raise argparse.ArgumentTypeError(f"{err.problem}; choose another path") from None
+
+
+def file_path(text: str) -> Path:
+    """argparse type of a file the command reads (or, like `init --env-file`, creates):
+    a user_path that is not a folder."""
+    path = user_path(text)
+    if _kind(path) == "a folder":
+        raise argparse.ArgumentTypeError(f"{path} is a directory; give the path of a file")
+    return path
+
+
+def folder_path(text: str) -> Path:
+    """argparse type of a folder (a compose folder, a backup, a destination): a user_path
+    that is not a file."""
+    path = user_path(text)
+    if _kind(path) == "a regular file":
+        raise argparse.ArgumentTypeError(
+            f"{path} is a file, not a folder; give the path of a folder"
+        )
+    return path
 
 
 def output_file(text: str) -> Path:
     """argparse type of a file the command writes at its end (--json, --junit, --html,
-    --output): refused at once, before the work, if it could not be written."""
+    --output): refused at once, before the work, if it could not be written (core/files
+    decides: a folder, a device, a pipe, an unwritable or full folder)."""
+    from wandb_local_kit.core import files
+
     path = user_path(text)
-    problem = output_file_problem(path)
+    problem = files.output_problem(path)
     if problem:
         raise argparse.ArgumentTypeError(problem)
     return path
+
+
+def output_file_or_stdout(text: str) -> Path:
+    """output_file, or `-` for standard output."""
+    from wandb_local_kit.core import files
+
+    if files.is_stdout(text):
+        return Path(files.STDOUT)
+    return output_file(text)
 
 
 def positive_seconds(text: str) -> float:

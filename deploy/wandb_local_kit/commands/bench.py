@@ -154,13 +154,17 @@ def run(args) -> int:
             shutil.rmtree(ctx.workdir, ignore_errors=True)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     console.print(_table(result))
+    done = "the bench ran (its table is above); run it again for the file"
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        from wandb_local_kit.core import files
+
+        files.write_text(args.json, json.dumps(result, indent=2), what="--json",
+                         exit_code=EXIT_FAILED, done=done)  # fmt: skip
     if args.html:
         from wandb_local_kit.bench.html import bench_page
         from wandb_local_kit.core.htmlpage import write
 
-        write(args.html, bench_page(result))
+        write(args.html, bench_page(result), EXIT_FAILED, done)
     ok = result["ingest"]["errors"] == 0 and result["ingest"]["unreadable_runs"] == 0
     return EXIT_OK if ok else EXIT_FAILED
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import file_path, folder_path
 from wandb_local_kit.core import locations
 from wandb_local_kit.stack.deployment import Deployment
 
@@ -13,13 +13,13 @@ from wandb_local_kit.stack.deployment import Deployment
 def add_location_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--compose-dir",
-        type=Path,
+        type=folder_path,
         default=None,
         help=f"the kit's compose directory (default: {locations.compose_dir()})",
     )
     p.add_argument(
         "--env-file",
-        type=Path,
+        type=file_path,
         default=None,
         help="settings file (default: .env in the kit's home: "
         f"{locations.default_env_file()}; $WANDB_KIT_HOME moves it)",
@@ -37,7 +37,7 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ca-file",
-        type=Path,
+        type=file_path,
         help="CA certificate to trust for https (default: $REQUESTS_CA_BUNDLE / "
         "$SSL_CERT_FILE, or the kit's exported internal CA)",
     )

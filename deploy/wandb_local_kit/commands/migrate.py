@@ -9,6 +9,7 @@ import argparse
 import os
 from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import file_path
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
 
 FROM_KEY_ENV = "WANDB_FROM_API_KEY"
@@ -33,7 +34,7 @@ def configure_migrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
     p.add_argument(
         "--state",
-        type=Path,
+        type=file_path,
         default=Path("wandb-migrate-state.json"),
         help="state file for resuming (default: %(default)s)",
     )

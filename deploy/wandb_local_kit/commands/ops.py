@@ -10,6 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import file_path, folder_path, user_path
 from wandb_local_kit.commands.common import add_location_options, deployment
 from wandb_local_kit.core.errors import EXIT_OK, KitError
 
@@ -25,7 +26,9 @@ def _count(text: str, what: str, minimum: int) -> int:
 
 def configure_backup(p: argparse.ArgumentParser) -> None:
     add_location_options(p)
-    p.add_argument("--dest", type=Path, help="backup directory (default: the kit's backups/)")
+    p.add_argument(
+        "--dest", type=folder_path, help="backup directory (default: the kit's backups/)"
+    )
     p.add_argument(
         "--keep", default=None, help="keep only the newest N (>= 1) backups of this project"
     )
@@ -43,7 +46,7 @@ def backup(args) -> int:
 
 def configure_restore(p: argparse.ArgumentParser) -> None:
     add_location_options(p)
-    p.add_argument("backup", type=Path, help="a backup directory made by `wandb-kit backup`")
+    p.add_argument("backup", type=user_path, help="a backup directory made by `wandb-kit backup`")
     p.add_argument("--force", action="store_true", help="overwrite the data the stack holds now")
     p.add_argument(
         "--from-project",
@@ -68,8 +71,8 @@ def configure_upgrade(p: argparse.ArgumentParser) -> None:
 
     add_location_options(p)
     p.add_argument("--to", required=True, metavar="TAG", help="the new wandb/local tag")
-    p.add_argument("--bundle", type=Path, help="load the image from this bundle, no pull")
-    p.add_argument("--dest", type=Path, help="where the pre-upgrade backup goes")
+    p.add_argument("--bundle", type=file_path, help="load the image from this bundle, no pull")
+    p.add_argument("--dest", type=folder_path, help="where the pre-upgrade backup goes")
     p.add_argument(
         "--wait-timeout",
         type=int,
@@ -97,7 +100,10 @@ def configure_bundle(p: argparse.ArgumentParser) -> None:
     add_location_options(p)
     p.add_argument("action", choices=["save", "load"])
     p.add_argument(
-        "file", type=Path, nargs="?", help="bundle file (save: default wandb-kit-images-<date>.tar)"
+        "file",
+        type=file_path,
+        nargs="?",
+        help="bundle file (save: default wandb-kit-images-<date>.tar)",
     )
 
 

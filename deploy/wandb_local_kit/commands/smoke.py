@@ -79,6 +79,30 @@ def resolve_server(args) -> tuple[str, str, str | None]:
     return target.url, key, target.verify if isinstance(target.verify, str) else None
 
 
+def _write_reports(args, results, meta, counts) -> None:
+    """The reports the user asked for, through core/files. Their places were checked
+    before the checks ran; one that still fails (the disk filled meanwhile) says the
+    checks ran and how they ended, exit 1."""
+    from wandb_local_kit.core import files
+    from wandb_local_kit.core.htmlpage import write
+    from wandb_local_kit.smoke import report
+
+    done = (
+        f"the checks ran ({counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped); run smoke again for the report"
+    )
+    if args.json:
+        files.write_text(args.json, report.to_json(results, meta), what="--json",
+                         exit_code=EXIT_FAILED, done=done)  # fmt: skip
+    if args.junit:
+        files.write_text(args.junit, report.to_junit(results, meta), what="--junit",
+                         exit_code=EXIT_FAILED, done=done)  # fmt: skip
+    if args.html:
+        from wandb_local_kit.smoke.html import smoke_page
+
+        write(args.html, smoke_page(results, meta, kept=args.keep), EXIT_FAILED, done)
+
+
 def run(args) -> int:
     from rich.console import Console
     from rich.live import Live
@@ -148,15 +172,7 @@ def run(args) -> int:
     console.print(report.console_table(results))
     counts = report.summary_counts(results)
     meta = {"server": url, "project": args.project, "tag": tag, "wall_seconds": round(wall, 2)}
-    if args.json:
-        args.json.write_text(report.to_json(results, meta))
-    if args.junit:
-        args.junit.write_text(report.to_junit(results, meta))
-    if args.html:
-        from wandb_local_kit.core.htmlpage import write
-        from wandb_local_kit.smoke.html import smoke_page
-
-        write(args.html, smoke_page(results, meta, kept=args.keep))
+    _write_reports(args, results, meta, counts)
     console.print(
         f"{counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped, {counts['warning']} with warnings "

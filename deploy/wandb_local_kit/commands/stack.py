@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from wandb_local_kit.commands.common import add_location_options, deployment
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, KitError
 from wandb_local_kit.server import sso
 from wandb_local_kit.stack import images, settings
@@ -101,8 +102,8 @@ def init(args) -> int:
     if dep.unwritable():
         raise dep.unwritable()
     dep.home.mkdir(parents=True, exist_ok=True)
-    dep.write(values, example.read_text())
-    print(f"wrote {dep.env_file} (mode 0600)")
+    landed = dep.write(values, files.read_text(example, "the settings template"))
+    print(f"wrote {files.shown(dep.env_file, landed)} (mode 0600)")
     print(
         f"  storage {values['WANDB_STORAGE']}, TLS {values['WANDB_TLS']}, "
         f"clients use {values['WANDB_HOST']}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import file_path
 from wandb_local_kit.commands.common import add_location_options, deployment
 from wandb_local_kit.core.errors import EXIT_OK
 from wandb_local_kit.ops import minio_migration as mm
@@ -20,7 +20,7 @@ def configure_migrate_minio(p: argparse.ArgumentParser) -> None:
         help="image that reads the old volume (default: %(default)s)",
     )
     p.add_argument("--old-bucket", help="bucket name in MinIO (default: WANDB_BUCKET_NAME)")
-    p.add_argument("--ca-file", type=Path, help="CA to trust for an https bucket endpoint")
+    p.add_argument("--ca-file", type=file_path, help="CA to trust for an https bucket endpoint")
 
 
 def migrate_minio(args) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from wandb_local_kit.commands.argtypes import output_file
 from wandb_local_kit.commands.common import add_location_options
-from wandb_local_kit.core import locations
+from wandb_local_kit.core import files, locations
 from wandb_local_kit.core.errors import EXIT_OK, KitError
 from wandb_local_kit.ops import support_bundle as sb
 
@@ -39,6 +39,7 @@ def support_bundle(args) -> int:
         raise KitError(f"{out} does not end in .tar.gz", fix="name the archive NAME.tar.gz")
     if args.max_mib < 1:
         raise KitError("--max-mib must be at least 1", fix="e.g. --max-mib 20")
+    files.check_output(out, what="the support bundle")  # before minutes of gathering
     print(f"support-bundle: gathering from {compose_dir} (this takes up to a few minutes)")
     bundle = sb.gather(compose_dir, env_file, args.max_mib * 1024 * 1024)
     size = bundle.write(out)

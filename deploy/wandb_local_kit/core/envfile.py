@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import KitError
 
 
@@ -93,17 +94,19 @@ def _closes(value: str, quote_char: str) -> bool:
 
 
 def read_text(path: Path) -> str:
-    """The file's text; a KitError naming the file when it is not UTF-8 text."""
+    """The settings file's text, read through the door (core/files): a regular file of
+    UTF-8 text; a device, a pipe or a folder is refused, naming it."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise KitError(
-            f"{path} is not UTF-8 text (a byte that is not UTF-8 on line {line})",
-            fix=f"save {path} as UTF-8 (an editor's encoding setting, or `iconv -t UTF-8`)",
-        )
-    except PermissionError:
-        raise KitError(f"{path} is not readable by this user", fix=_unreadable_fix(path))
+        return files.read_text(path, what="the settings file", limit=SETTINGS_LIMIT)
+    except KitError as err:
+        if "permission denied" in err.problem:
+            raise KitError(
+                f"{path} is not readable by this user", fix=_unreadable_fix(path)
+            ) from None
+        raise
+
+
+SETTINGS_LIMIT = 1024 * 1024  # a .env is a few kB; a megabyte is surely the wrong file
 
 
 def _unreadable_fix(path: Path) -> str:
@@ -120,7 +123,7 @@ def _unreadable_fix(path: Path) -> str:
 
 def read_env(path: Path) -> dict[str, str]:
     """Returns the file's keys and values (empty when the file does not exist)."""
-    if not path.exists():
+    if files.kind(path) is None and not path.is_symlink():
         return {}
     return parse_env(read_text(path))
 
@@ -159,15 +162,8 @@ def render(template: str, values: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_private(path: Path, text: str) -> None:
-    """Writes the file with mode 0600 from the start (it holds secrets), atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def write_private(path: Path, text: str) -> Path:
+    """Writes the file with mode 0600 from the start (it holds secrets), atomically,
+    through the door: a link is written through, a device or pipe refused. Returns where
+    it landed."""
+    return files.write_text(path, text, private=True, what="the settings file")

@@ -111,9 +111,9 @@ def page(title: str, meta_html: str, body: str) -> str:
     )
 
 
-def write(path: Path, text: str) -> None:
-    """Writes the page whole (rename), so a reader never sees half of it."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def write(path: Path, text: str, exit_code: int = 2, done: str = "") -> Path:
+    """Writes the page whole (rename, through core/files), so a reader never sees half of
+    it; returns where it landed."""
+    from wandb_local_kit.core import files
+
+    return files.write_text(path, text, what="the report", exit_code=exit_code, done=done)

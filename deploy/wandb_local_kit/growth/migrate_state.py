@@ -9,7 +9,6 @@ parent process writes it; workers report back.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,21 @@ class State:
 
     @classmethod
     def load(cls, path: Path | None, source: str, target: str) -> State:
+        from wandb_local_kit.core import files
         from wandb_local_kit.core.errors import KitError
 
-        if path is None or not path.exists():
+        if path is None or (files.kind(path) is None and not path.is_symlink()):
             return cls(path, source, target)
         try:
-            data = json.loads(path.read_text())
-        except ValueError:
+            data = files.load_json(path, what="the state file", limit=256 * files.MIB)
+        except KitError as err:
             raise KitError(
-                f"state file {path} is not JSON", fix="move it away to start over"
+                f"state file {path} cannot be used: {err.problem}",
+                fix="move it away to start over",
             ) from None
+        if not isinstance(data, dict):
+            raise KitError(f"state file {path} is not a migration's state",
+                           fix="move it away to start over")  # fmt: skip
         if (data.get("source"), data.get("target")) != (source, target):
             raise KitError(
                 f"state file {path} belongs to a migration from {data.get('source')} to "
@@ -67,6 +71,9 @@ class State:
             "sweeps": self.sweeps,
             "runs": self.runs,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, self.path)
+        from wandb_local_kit.core import files
+
+        files.write_text(self.path, json.dumps(data, indent=1, sort_keys=True),
+                         what="the state file", exit_code=1,
+                         done="the runs migrated so far are on the target; "
+                         "run migrate again with another --state to go on")  # fmt: skip

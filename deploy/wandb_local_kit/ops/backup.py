@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from wandb_local_kit import __version__
-from wandb_local_kit.core import progress
+from wandb_local_kit.core import files, progress
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 from wandb_local_kit.core.invocation import up_command
 from wandb_local_kit.core.redact import redact
@@ -138,17 +138,17 @@ def sha256_file(path: Path) -> str:
 
 
 def write_manifest(root: Path, meta: dict) -> dict:
-    files = []
+    listed = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
-        files.append(
+        listed.append(
             {
                 "path": path.relative_to(root).as_posix(),
                 "size": path.stat().st_size,
                 "sha256": sha256_file(path),
             }
         )
-    manifest = {**meta, "files": files, "total_bytes": sum(f["size"] for f in files)}
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    manifest = {**meta, "files": listed, "total_bytes": sum(f["size"] for f in listed)}
+    files.write_text(root / MANIFEST, json.dumps(manifest, indent=2), what="the manifest")
     return manifest
 
 
@@ -161,15 +161,18 @@ def verify_backup(root: Path) -> dict:
             f"{root} is an unfinished backup (the run that made it failed)",
             fix="use a complete backup (its name has no .partial suffix)",
         )
-    try:
-        manifest = json.loads((root / MANIFEST).read_text())
-    except FileNotFoundError:
+    if files.kind(root / MANIFEST) is None:
         raise KitError(
             f"{root} has no {MANIFEST}: incomplete or not a backup",
             fix="use a complete backup made by `wandb-kit backup`",
         )
-    except ValueError as err:
-        raise KitError(f"{root / MANIFEST} is corrupt ({err})", fix="use another backup")
+    try:
+        manifest = files.load_json(root / MANIFEST, what="the manifest")
+    except KitError as err:
+        raise KitError(f"{root / MANIFEST} is corrupt ({err.problem})", fix="use another backup")
+    if not isinstance(manifest, dict):
+        raise KitError(f"{root / MANIFEST} is corrupt (not a JSON object)",
+                       fix="use another backup")  # fmt: skip
     problems = []
     for entry in manifest.get("files", []):
         path = root / entry["path"]
@@ -194,6 +197,7 @@ def verify_backup(root: Path) -> dict:
 
 
 def _check_destination(dest: Path, needed: int) -> None:
+    files.check_folder(dest, "backup destination")  # a device, a file, a full disk: named
     try:
         dest.mkdir(parents=True, exist_ok=True)
         probe = dest / f".write-test-{os.getpid()}"

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import tarfile
 import time
 from pathlib import Path
 
 from wandb_local_kit import __version__
-from wandb_local_kit.core import progress
+from wandb_local_kit.core import files, progress
 from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.stack.compose import docker, image_present, require_engine
 
@@ -69,8 +70,16 @@ def _docker_save(images: list[str], partial: Path) -> None:
         code = progress.watch_file(partial, _image_bytes(images), "docker save", proc)
         if code != 0:
             err.seek(0)
+            said = err.read().decode(errors="replace").strip()[-500:]
+            partial.unlink(missing_ok=True)
+            if "no space left" in said.lower():
+                raise KitError(
+                    f"`docker save` ran out of space in {partial.parent}; nothing was kept",
+                    fix=f"free space there (`df -h {partial.parent}`) or save the bundle "
+                    "on another disk",
+                )
             raise KitError(
-                f"`docker save` failed: {err.read().decode(errors='replace').strip()[-500:]}",
+                f"`docker save` failed: {said}",
                 fix="is the Docker engine running? (`docker info`)",
             )
 
@@ -86,6 +95,20 @@ def _docker_load(bundle: Path) -> None:
         )
 
 
+def _check_room(target: Path, images: list[str]) -> None:
+    """The bundle's place is a file this user can write, on a disk with room for the
+    images: refused before minutes of `docker save`."""
+    files.check_output(target, what="the bundle")
+    needed = _image_bytes(images)
+    folder = files.target_of(target).parent
+    free = shutil.disk_usage(folder).free
+    if needed and free < needed:
+        raise KitError(
+            f"the bundle needs about {needed >> 20} MiB but {folder} has {free >> 20} MiB free",
+            fix=f"free space there (`df -h {folder}`) or save the bundle on another disk",
+        )
+
+
 def save(images: list[str], target: Path, log=print) -> dict:
     require_engine()
     missing = [i for i in images if not image_present(i)]
@@ -95,6 +118,8 @@ def save(images: list[str], target: Path, log=print) -> dict:
             fix="pull them first (`docker compose pull` in compose/), on a host "
             "that can reach the registry",
         )
+    _check_room(target, images)
+    target = files.target_of(target)  # a link is written through, as every kit file
     partial = target.with_name(target.name + ".partial")
     log(f"saving {len(images)} images")
     _docker_save(images, partial)

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 from wandb_local_kit.stack.deployment import Deployment
 
@@ -164,9 +165,11 @@ def migrate(
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     report = env_file.with_name(f"minio-migration-{time.strftime('%Y%m%dT%H%M%SZ')}.json")
-    report.write_text(
-        json.dumps({"volume": volume, "bucket": bucket, "objects": records}, indent=2)
-    )
+    files.write_text(
+        report, json.dumps({"volume": volume, "bucket": bucket, "objects": records}, indent=2),
+        what="the migration's list", exit_code=1,
+        done="every object was copied and compared; only its list could not be written",
+    )  # fmt: skip
     total = sum(r["size"] for r in records)
     print(
         f"migrated {len(records)} objects ({total // 1024} KiB) in "

@@ -81,9 +81,9 @@ class Bundle:
                 info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
                 tar.addfile(info, io.BytesIO(data))
         # Redacted, but still a description of someone's server: owner-only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
+        from wandb_local_kit.core import files
+
+        files.write_bytes(path, buf.getvalue(), private=True, what="the support bundle")
         return len(buf.getvalue())
 
 

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from wandb_local_kit.core import locations, lock
+from wandb_local_kit.core import files, locations, lock
 from wandb_local_kit.core.envfile import read_env, read_text, render, syntax_problems, write_private
 from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.core.redact import secret_values
@@ -76,9 +76,18 @@ class Deployment:
         _check_places(compose_dir, env_file, need_compose=must_exist)
         if must_exist and not env_file.exists():
             raise KitError(f"{env_file} does not exist", fix="run `wandb-kit init` first")
-        if env_file.is_dir():
+        found = files.kind(env_file)
+        if found == "a folder":
             raise KitError(f"{env_file} is a directory", fix="give the path of the .env file")
-        if env_file.exists():
+        if found not in (None, "a regular file"):
+            # A device or a pipe: never read (a fifo hangs), never advised to chmod or to
+            # `init` over (a rename would replace /dev/null for the whole machine).
+            raise KitError(
+                f"the settings file {env_file} is {found}, not a regular file",
+                fix="give the path of a .env file with --env-file (or $WANDB_KIT_HOME); "
+                "`wandb-kit init --env-file PATH` creates one",
+            )
+        if found:
             problems = syntax_problems(read_text(env_file))
             if problems:
                 raise KitError(
@@ -197,6 +206,15 @@ class Deployment:
         folder = self.env_file.parent
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
+        if folder == self.env_file.parent:
+            # core/files judges the place itself: a device, a pipe, a full disk.
+            problem = files.output_problem(self.env_file)
+            if problem and "not writable by this user" not in problem:
+                return KitError(
+                    f"the settings file cannot be written: {problem}",
+                    fix="choose another path with --env-file (or $WANDB_KIT_HOME); "
+                    "nothing was written",
+                )
         if os.access(folder, os.W_OK | os.X_OK) and (
             not self.env_file.exists() or os.access(self.env_file, os.W_OK)
         ):
@@ -207,17 +225,19 @@ class Deployment:
             f"owner of {folder}",
         )
 
-    def write(self, values: dict[str, str], template: str) -> None:
-        """Writes the whole settings file from the template (.env.example), mode 0600."""
-        write_private(self.env_file, render(template, values))
+    def write(self, values: dict[str, str], template: str) -> Path:
+        """Writes the whole settings file from the template (.env.example), mode 0600;
+        returns where it landed (the target, when .env is a link)."""
+        landed = write_private(self.env_file, render(template, values))
         self.values = dict(values)
         self.__dict__.pop("compose", None)
+        return landed
 
     def set_value(self, key: str, value: str) -> None:
         """Changes one setting in place, keeping every other line and comment."""
         from wandb_local_kit.core.envfile import quote
 
-        text = self.env_file.read_text()
+        text = read_text(self.env_file)
         line = f"{key}={quote(key, value)}"
         text, n = re.subn(rf"^{re.escape(key)}=.*$", lambda _: line, text, flags=re.M)
         write_private(self.env_file, text if n else text + line + "\n")
