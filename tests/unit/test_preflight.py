@@ -105,3 +105,55 @@ def test_missing_license_is_a_warning():
 def test_incomplete_env_fails():
     c = by_name(pf.check(host(), values(MYSQL_PASSWORD="", WANDB_STORAGE="external")))[".env"]
     assert c.status == pf.FAIL and "MYSQL_PASSWORD" in c.detail
+
+
+def test_a_valid_env_is_not_called_complete_and_valid_when_parts_went_unjudged():
+    c = by_name(pf.check(host(), values()))[".env"]
+    assert c.status == pf.OK and "complete and valid" not in c.detail
+    # Without the compose folder, the compose files could not be looked at: said so.
+    assert "not judged here" in c.detail and "COMPOSE_FILE" in c.detail
+    # The license is the server's to judge.
+    assert "WANDB_LICENSE" in c.detail
+
+
+def test_with_the_compose_folder_the_compose_files_are_judged():
+    folder = settings.default_compose_dir()
+    c = by_name(pf.check(host(), values(), folder))[".env"]
+    assert c.status == pf.OK and "COMPOSE_FILE" not in c.detail
+    v = values()
+    v["COMPOSE_FILE"] = "compose.yaml:/etc/passwd"  # as edited by hand (derive writes its own)
+    c = by_name(pf.check(host(), v, folder))[".env"]
+    assert c.status == pf.FAIL and "COMPOSE_FILE" in c.detail
+
+
+def test_checks_skipped_for_a_bad_env_are_named():
+    c = by_name(pf.check(host(), values(WANDB_PORT="１８０９５")))[".env"]
+    assert c.status == pf.FAIL and "WANDB_PORT" in c.detail and "ASCII digits" in c.detail
+    assert "not checked" in c.detail  # ports and WANDB_HOST wait for the fix
+
+
+def test_ports_of_our_own_running_stack_are_said_to_be_unchecked():
+    checks = by_name(pf.check(host(stack_running=True), values()))
+    assert checks["ports"].status == pf.OK and "not checked" in checks["ports"].detail
+
+
+def test_memory_limit_above_the_hosts_memory_is_named():
+    c = by_name(pf.check(host(memory=32 * GIB), values(WANDB_MEMORY="64g")))["WANDB_MEMORY"]
+    assert c.status == pf.WARN and "32.0 GiB" in c.detail and "WANDB_MEMORY=" in c.fix
+    assert "WANDB_MEMORY" not in by_name(pf.check(host(memory=32 * GIB), values()))
+
+
+@pytest.mark.parametrize(
+    "value,said",
+    [("99999999999999999999g", "more than Docker"), ("１g", "not a size")],
+)
+def test_memory_docker_refuses_fails_preflight(value, said):
+    checks = by_name(pf.check(host(), values(WANDB_MEMORY=value)))
+    c = checks[".env"]
+    assert c.status == pf.FAIL and "WANDB_MEMORY" in c.detail and said in c.detail
+    assert "WANDB_MEMORY" not in checks  # no host comparison of a size Docker refuses
+
+
+def test_cpus_in_fullwidth_digits_fail_preflight():
+    checks = by_name(pf.check(host(), values(WANDB_CPUS="４")))
+    assert checks[".env"].status == pf.FAIL and "WANDB_CPUS" in checks[".env"].detail

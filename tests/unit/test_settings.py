@@ -505,3 +505,232 @@ def test_init_over_a_minio_era_env_keeps_what_migrate_minio_reads(tmp_path):
     text = env.read_text()
     assert text.index("MINIO_ROOT_USER") > text.index("# --- not in .env.example ---")
     assert settings.validate(values) == []
+
+
+# --- values compose and Docker would refuse ----------------------------------------------
+
+
+def _problems_of(values, key, compose_dir=None):
+    return [p for p in settings.validate(values, compose_dir) if p.key == key]
+
+
+def _compose_file(value, **more):
+    """Settings whose COMPOSE_FILE is VALUE (derive() would write its own)."""
+    values = external()
+    values.update(COMPOSE_FILE=value, **more)
+    return values
+
+
+@pytest.mark.parametrize("key", ["WANDB_PORT", "WANDB_HTTPS_PORT", "WANDB_HTTP_PORT"])
+@pytest.mark.parametrize("value", ["１８０９５", "8０8０", "²", " 8080", "+8080"])
+def test_ports_are_ascii_digits_as_compose_reads_them(key, value):
+    """int() accepts fullwidth digits; compose does not (and int('²') raises)."""
+    [problem] = settings.validate(external(**{key: value}))
+    assert problem.key == key and "not a port number" in problem.problem
+    assert "ASCII digits" in problem.problem and "1-65535" in problem.fix
+
+
+def test_the_bucket_port_is_judged_too():
+    values = external()
+    assert values["WANDB_BUCKET_PORT"] == "8333"
+    values["WANDB_BUCKET_PORT"] = "８３３３"
+    [problem] = settings.validate(values)
+    assert problem.key == "WANDB_BUCKET_PORT" and "not a port number" in problem.problem
+    assert "wandb-kit init" in problem.fix  # derived from WANDB_BUCKET_PUBLIC_URL
+
+
+@pytest.mark.parametrize("value", ["8g", "8192m", "8G", "8.5g", "6m", "1024M", "8gb", "1t"])
+def test_memory_sizes_docker_reads_are_accepted(value):
+    assert _problems_of(external(WANDB_MEMORY=value), "WANDB_MEMORY") == []
+
+
+@pytest.mark.parametrize(
+    "value,said",
+    [
+        ("99999999999999999999g", "more than Docker"),
+        ("9223372036854775808", "more than Docker"),
+        ("5m", "6 MiB"),
+        ("0", "6 MiB"),
+        ("６g", "not a size"),
+        ("8 g", "not a size"),
+        ("-8g", "not a size"),
+        ("8x", "not a size"),
+    ],
+)
+def test_memory_docker_refuses_is_named(value, said):
+    [problem] = settings.validate(external(WANDB_MEMORY=value))
+    assert problem.key == "WANDB_MEMORY" and said in problem.problem and "8g" in problem.fix
+
+
+@pytest.mark.parametrize("value", ["4", "2.5", "0.5", ".5", "0.01", "64"])
+def test_cpu_counts_docker_reads_are_accepted(value):
+    assert _problems_of(external(WANDB_CPUS=value), "WANDB_CPUS") == []
+
+
+@pytest.mark.parametrize(
+    "value,said",
+    [
+        ("４", "not a CPU count"),
+        ("inf", "not a CPU count"),
+        ("nan", "not a CPU count"),
+        ("1e3", "not a CPU count"),
+        ("4_0", "not a CPU count"),
+        (" 4", "not a CPU count"),
+        ("-2", "not a CPU count"),
+        ("0.001", "0.01"),
+    ],
+)
+def test_cpu_counts_docker_refuses_are_named(value, said):
+    [problem] = settings.validate(external(WANDB_CPUS=value))
+    assert problem.key == "WANDB_CPUS" and said in problem.problem and "2.5" in problem.fix
+
+
+def test_the_kits_own_compose_file_values_are_valid():
+    for storage in settings.STORAGE_CHOICES:
+        for tls in settings.TLS_CHOICES:
+            for test in (False, True):
+                files = settings.compose_files(storage, tls, test) + ["sso.yaml"]
+                values = _compose_file(":".join(files))
+                assert _problems_of(values, "COMPOSE_FILE", COMPOSE_DIR) == []
+
+
+@pytest.mark.parametrize(
+    "value,said",
+    [
+        ("compose.yaml:missing.yaml", "does not exist"),
+        ("/etc/passwd", "outside the compose folder"),
+        ("compose.yaml:../README.md", "outside the compose folder"),
+        ("compose.yaml:caddy", "is not a file"),
+        ("compose.yaml;tls.yaml", "does not exist"),
+    ],
+)
+def test_compose_file_entries_must_be_compose_files_in_the_compose_folder(value, said):
+    values = _compose_file(value)
+    [problem] = settings.validate(values, COMPOSE_DIR)
+    assert problem.key == "COMPOSE_FILE" and said in problem.problem
+    assert "wandb-kit init" in problem.fix
+
+
+def test_compose_file_of_your_own_must_be_a_compose_mapping(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  wandb: {}\n")
+    (tmp_path / "notes.yaml").write_text("- a list\n")
+    (tmp_path / "broken.yaml").write_text("services: [\n")
+    (tmp_path / "mine.yaml").write_text("services:\n  extra:\n    image: busybox:1\n")
+    values = _compose_file("compose.yaml:mine.yaml")
+    assert _problems_of(values, "COMPOSE_FILE", tmp_path) == []
+    for name in ("notes.yaml", "broken.yaml"):
+        values = _compose_file(f"compose.yaml:{name}")
+        [problem] = _problems_of(values, "COMPOSE_FILE", tmp_path)
+        assert "not a compose file" in problem.problem and name in problem.problem
+
+
+def test_compose_path_separator_is_how_compose_splits_the_list():
+    values = _compose_file("compose.yaml;/etc/passwd", COMPOSE_PATH_SEPARATOR=";")
+    problems = _problems_of(values, "COMPOSE_FILE", COMPOSE_DIR)
+    assert problems and any("outside the compose folder" in p.problem for p in problems)
+
+
+def test_without_a_compose_folder_compose_file_is_named_as_not_judged():
+    assert "COMPOSE_FILE" in " ".join(settings.unjudged(external(), None))
+    assert "COMPOSE_FILE" not in " ".join(settings.unjudged(external(), COMPOSE_DIR))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "wandb/local:0.83.0",
+        "registry.lab.test:5000/wandb/local:0.83.0",
+        "localhost/wandb/local:0.83.0",
+        "wandb-kit-test/wandb-standin:test",
+        "my_org/some__name/a-b.c:v1_2-3",
+        "wandb/local@sha256:" + "a" * 64,
+        "wandb/local:0.83.0@sha256:" + "0123456789abcdef" * 4,
+        "10.0.0.5:5000/wandb/local:0.83.0",
+    ],
+)
+def test_image_references_docker_accepts(image):
+    assert _problems_of(external(WANDB_IMAGE=image), "WANDB_IMAGE") == []
+
+
+@pytest.mark.parametrize(
+    "image,said",
+    [
+        ("Wandb/Local:0.83.0", "upper-case"),
+        ("wandb/Local:0.83.0", "upper-case"),
+        ("wandb/local@sha256:abc", "digest"),
+        ("wandb/local@sha256:" + "A" * 64, "digest"),
+        ("wandb/local@md5:" + "a" * 32, "digest"),
+        ("wandb/local:0.83.0 --privileged", "spaces"),
+        ("wandb/local:.hidden", "tag"),
+        ("wandb/local:" + "1" * 129, "tag"),
+        ("wandb//local:1", "not an image reference"),
+        ("wandb/lo--cal_:1", "not an image reference"),
+        ("-wandb/local:1", "not an image reference"),
+        ("wandb/lócal:1", "not an image reference"),
+    ],
+)
+def test_image_references_docker_refuses_are_named(image, said):
+    [problem] = settings.validate(external(WANDB_IMAGE=image))
+    assert problem.key == "WANDB_IMAGE" and said in problem.problem
+    assert "wandb/local:0.83.0" in problem.fix or "release tag" in problem.fix
+
+
+@pytest.mark.parametrize(
+    "key", ["WANDB_IMAGE", "MYSQL_IMAGE", "SEAWEEDFS_IMAGE", "STORAGE_INIT_IMAGE", "CADDY_IMAGE"]
+)
+def test_every_image_setting_is_judged(key):
+    [problem] = settings.validate(external(**{key: "Upper/Case:1"}))
+    assert problem.key == key
+
+
+def test_acme_email_that_is_not_an_address_is_named_as_such():
+    values = build_values({}, defaults(), args(tls="acme", host="https://wandb.lab.test"))
+    values["WANDB_ACME_EMAIL"] = "not-an-email"
+    [problem] = settings.validate(values)
+    assert problem.key == "WANDB_ACME_EMAIL"
+    assert "'not-an-email' is not an email address" in problem.problem
+    assert "is required" not in problem.problem and "--acme-email" in problem.fix
+    values["WANDB_ACME_EMAIL"] = ""
+    [problem] = settings.validate(values)
+    assert "is required" in problem.problem
+
+
+@pytest.mark.parametrize(
+    "url,said",
+    [
+        ("http://" + "a" * 100_000 + ":8333", "63"),
+        ("http://" + ".".join(["abcdefgh"] * 30) + ":8333", "253"),
+        ("http://files_lab.test:8333", "not a DNS name"),
+        ("http://bücket.lab.test:8333", "punycode"),
+    ],
+)
+def test_bucket_hosts_must_be_dns_names(url, said):
+    [problem] = settings.validate(external(WANDB_BUCKET_PUBLIC_URL=url))
+    assert problem.key == "WANDB_BUCKET_PUBLIC_URL" and said in problem.render()
+    assert len(problem.render()) < 600  # a long host is not echoed whole
+
+
+def test_a_unicode_bucket_host_is_shown_in_punycode():
+    [problem] = settings.validate(external(WANDB_BUCKET_PUBLIC_URL="http://bücket.lab.test:8333"))
+    assert "xn--bcket-kva.lab.test" in problem.fix
+
+
+@pytest.mark.parametrize("host", ["bücket.lab.test", "a" * 64 + ".lab.test"])
+def test_own_bucket_hosts_must_be_dns_names_and_the_secret_stays_out(host):
+    values = external(WANDB_EXTERNAL_BUCKET_URL=f"s3://AKID:s3cr3t-value@{host}:9000/wandb")
+    [problem] = settings.validate(values)
+    assert problem.key == "WANDB_EXTERNAL_BUCKET_URL" and "DNS name" in problem.problem
+    assert "s3cr3t-value" not in problem.render()
+
+
+def test_wandb_host_labels_are_dns_sized():
+    [problem] = settings.validate(external(WANDB_HOST="http://" + "a" * 64 + ".lab.test:8080"))
+    assert problem.key == "WANDB_HOST" and "63" in problem.problem
+
+
+@pytest.mark.parametrize("flag", ["project", "host", "bind", "image", "acme_email", "bucket_url"])
+def test_an_empty_option_is_named_as_empty(flag):
+    with pytest.raises(KitError) as err:
+        settings.build_values({}, defaults(), {flag: ""})
+    option = "--" + flag.replace("_", "-")
+    assert f"an empty {option}" in err.value.problem and err.value.fix.startswith("give")

@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 from wandb_local_kit.core import net
 from wandb_local_kit.core.checks import FAIL, OK, WARN, Check
 from wandb_local_kit.stack.compose import docker_data_root
-from wandb_local_kit.stack.settings import validate
+from wandb_local_kit.stack.settings import (
+    DOCKER_MAX_BYTES,
+    cpu_limit,
+    memory_bytes,
+    unjudged,
+    validate,
+)
 
 GIB = 1024**3
 
@@ -74,6 +80,34 @@ def published_ports(values: dict[str, str]) -> list[tuple[str, int, str]]:
 
 
 def check(facts: HostFacts, values: dict[str, str], compose_dir: Path | None = None) -> list[Check]:
+    out = _tools(facts) + _capacity(facts)
+    out.extend(_cpu_limit(facts, values))
+    out.extend(_memory_limit(facts, values))
+    out.extend(_settings(facts, values, compose_dir))
+    if facts.env_mode is not None and facts.env_mode & 0o077:
+        out.append(
+            Check(
+                ".env mode",
+                WARN,
+                f"the settings file is readable by other users (mode {facts.env_mode:04o}); it "
+                "holds the database and storage passwords and the admin API key",
+                "chmod 600 the .env file (wandb-kit init writes it 0600)",
+            )
+        )
+    if not values.get("WANDB_LICENSE"):
+        out.append(
+            Check(
+                "license",
+                WARN,
+                "WANDB_LICENSE is empty; current wandb/local versions need a license to start",
+                "get one from W&B's Deploy Manager and set WANDB_LICENSE in .env",
+            )
+        )
+    return out
+
+
+def _tools(facts: HostFacts) -> list[Check]:
+    """Docker Engine, compose v2 and the architecture wandb/local is published for."""
     out: list[Check] = []
     engine = _version(facts.engine_version)
     if engine is None:
@@ -130,7 +164,12 @@ def check(facts: HostFacts, values: dict[str, str], compose_dir: Path | None = N
                 "run the server on an x86_64 host",
             )
         )
+    return out
 
+
+def _capacity(facts: HostFacts) -> list[Check]:
+    """CPU cores, memory and disk against W&B's recommendation and the kit's floor."""
+    out: list[Check] = []
     for name, have, unit in (
         ("cpus", facts.cpus, str),
         ("memory", facts.memory, _size),
@@ -157,51 +196,41 @@ def check(facts: HostFacts, values: dict[str, str], compose_dir: Path | None = N
             )
         else:
             out.append(Check(label, OK, unit(have)))
-    out.extend(_cpu_limit(facts, values))
+    return out
 
+
+def _settings(facts: HostFacts, values: dict[str, str], compose_dir: Path | None) -> list[Check]:
+    """The .env as compose and Docker will read it; then, on valid settings only, WANDB_HOST
+    against the published port and the ports against this host. Whatever is not judged
+    is named, so a clean result never reads as "everything checked"."""
     problems = validate(values, compose_dir)
     if problems:
-        out.append(
+        return [
             Check(
                 ".env",
                 FAIL,
-                "; ".join(f"{x.key}: {x.problem}" for x in problems),
+                "; ".join(f"{x.key}: {x.problem}" for x in problems)
+                + " (WANDB_HOST and the ports are not checked until these are fixed)",
                 "; ".join(sorted({x.fix for x in problems})),
             )
-        )
-    else:
-        out.append(Check(".env", OK, "complete and valid"))
-        out.extend(_host_consistency(values))
-        if not facts.stack_running:
-            for bind, port, key in published_ports(values):
-                if (bind, port) in facts.busy_ports:
-                    out.append(
-                        Check(
-                            f"port {port}",
-                            FAIL,
-                            f"{bind}:{port} is in use",
-                            f"stop what holds it, or change {key} in .env",
-                        )
-                    )
-    if facts.env_mode is not None and facts.env_mode & 0o077:
-        out.append(
-            Check(
-                ".env mode",
-                WARN,
-                f"the settings file is readable by other users (mode {facts.env_mode:04o}); it "
-                "holds the database and storage passwords and the admin API key",
-                "chmod 600 the .env file (wandb-kit init writes it 0600)",
+        ]
+    detail = "every value is one compose and Docker accept"
+    out = [
+        Check(".env", OK, f"{detail}; not judged here: {'; '.join(unjudged(values, compose_dir))}")
+    ]
+    out.extend(_host_consistency(values))
+    if facts.stack_running:
+        return out + [Check("ports", OK, "not checked: this stack is running and holds them")]
+    for bind, port, key in published_ports(values):
+        if (bind, port) in facts.busy_ports:
+            out.append(
+                Check(
+                    f"port {port}",
+                    FAIL,
+                    f"{bind}:{port} is in use",
+                    f"stop what holds it, or change {key} in .env",
+                )
             )
-        )
-    if not values.get("WANDB_LICENSE"):
-        out.append(
-            Check(
-                "license",
-                WARN,
-                "WANDB_LICENSE is empty; current wandb/local versions need a license to start",
-                "get one from W&B's Deploy Manager and set WANDB_LICENSE in .env",
-            )
-        )
     return out
 
 
@@ -240,9 +269,8 @@ def _host_consistency(values: dict[str, str]) -> list[Check]:
 
 def _cpu_limit(facts: HostFacts, values: dict[str, str]) -> list[Check]:
     """Docker refuses to start a container whose CPU limit exceeds the host's CPUs."""
-    try:
-        wanted = float(values.get("WANDB_CPUS", "") or "nan")
-    except ValueError:
+    wanted = cpu_limit(values.get("WANDB_CPUS"))
+    if wanted is None:
         return []  # validate() names it
     if wanted > facts.cpus:
         return [
@@ -255,6 +283,25 @@ def _cpu_limit(facts: HostFacts, values: dict[str, str]) -> list[Check]:
             )
         ]
     return []
+
+
+def _memory_limit(facts: HostFacts, values: dict[str, str]) -> list[Check]:
+    """A memory limit above the host's memory: Docker takes it, and it limits nothing
+    (the server can take all of the host's memory before the limit would apply)."""
+    wanted = memory_bytes(values.get("WANDB_MEMORY"))
+    if wanted is None or wanted > DOCKER_MAX_BYTES or not facts.memory:
+        return []  # validate() names a bad size
+    if wanted <= facts.memory:
+        return []
+    return [
+        Check(
+            "WANDB_MEMORY",
+            WARN,
+            f"{values['WANDB_MEMORY']} asked for the wandb container, but this host has "
+            f"{_size(facts.memory)}: the limit would never apply",
+            f"set WANDB_MEMORY={facts.memory // 1024**2}m (or less) in .env",
+        )
+    ]
 
 
 def run(deployment) -> list[Check]:

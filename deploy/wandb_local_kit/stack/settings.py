@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from wandb_local_kit.core.envfile import read_env
+from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.core.net import is_loopback
 from wandb_local_kit.core.storage_urls import URLProblem, parse_bucket_url, parse_mysql_url
 
@@ -127,12 +128,14 @@ def build_values(
 ) -> dict[str, str]:
     """init's result: the defaults, overlaid by the existing .env, overlaid by the
     choices (CHOICE_KEYS' names; None = not given), with derived values filled in.
-    host_cpus caps the default CPU limit: Docker refuses a limit above the host's."""
+    host_cpus caps the default CPU limit: Docker refuses a limit above the host's.
+    An option given as an empty string is refused by name (it used to mean "not given")."""
+    _refuse_empty_choices(choices)
     values = {**defaults, **{k: v for k, v in existing.items() if v != ""}}
     for flag, key in CHOICE_KEYS.items():
         if choices.get(flag):
             values[key] = choices[flag]
-    if host_cpus and not existing.get("WANDB_CPUS") and _number(values.get("WANDB_CPUS")):
+    if host_cpus and not existing.get("WANDB_CPUS") and cpu_limit(values.get("WANDB_CPUS")):
         values["WANDB_CPUS"] = _cpus(min(float(values["WANDB_CPUS"]), host_cpus))
     if choices.get("host"):
         values.update(_published_port_for(choices["host"], values.get("WANDB_TLS", "off")))
@@ -166,11 +169,35 @@ def place_user_files(values: dict[str, str], home: Path, compose_dir: Path) -> d
     return out
 
 
-def _number(text: str | None) -> bool:
-    try:
-        return float(text or "") > 0
-    except ValueError:
-        return False
+# What an empty option would be, as an example of a value (the OIDC client secret may
+# be empty: a provider's public client has none).
+_CHOICE_EXAMPLES = {
+    "storage": "embedded",
+    "tls": "internal",
+    "acme_email": "you@lab.example",
+    "project": "wandb-lab",
+    "host": "http://wandb.lab.example:8080",
+    "bind": "127.0.0.1",
+    "bucket_url": "http://wandb.lab.example:8333",
+    "image": "wandb/local:0.83.0",
+    "external_mysql_url": "-",
+    "external_bucket_url": "-",
+    "oidc_issuer": "https://idp.lab.example/realms/lab",
+    "oidc_client_id": "wandb",
+    "oidc_method": "pkce",
+}
+
+
+def _refuse_empty_choices(choices: dict[str, str | None]) -> None:
+    for flag, example in _CHOICE_EXAMPLES.items():
+        given = choices.get(flag)
+        if given is not None and not str(given).strip():
+            option = "--" + flag.replace("_", "-")
+            raise KitError(
+                f"an empty {option} ({CHOICE_KEYS[flag]})",
+                fix=f"give {option} a value, e.g. {option} {example}, or leave {option} out "
+                "to keep the current (or default) one",
+            )
 
 
 def _cpus(n: float) -> str:
@@ -305,10 +332,121 @@ def origin(url: str) -> str:
 
 # --- validation -----------------------------------------------------------------------
 
-_MEMORY = re.compile(r"^\d+(\.\d+)?[kmgtKMGT]?[bB]?$")
 _IDENT = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_API_KEY = re.compile(r"^[A-Za-z0-9]+-[\w-]{40,}$")
+_API_KEY = re.compile(r"^[A-Za-z0-9]+-[\w-]{40,}$", re.ASCII)
+
+
+# --- values as compose and Docker read them (ASCII digits: int() and float() also take
+# fullwidth ones, compose does not) -----------------------------------------------------
+
+_PORT = re.compile(r"[0-9]+")
+# Docker's size format: a number, then b, k, m, g or t (any case), optionally b after.
+_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kmgt]?)b?", re.IGNORECASE)
+_MEMORY_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+DOCKER_MIN_MEMORY = 6 * 1024**2  # the engine refuses a smaller limit
+DOCKER_MAX_BYTES = 2**63 - 1  # sizes are 64-bit signed byte counts
+_CPUS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+DOCKER_MIN_CPUS = 0.01  # the engine's smallest CPU limit
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A value as a message shows it: quoted, and cut short when long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def is_port(raw: str) -> bool:
+    return bool(_PORT.fullmatch(raw)) and 0 < int(raw) < 65536
+
+
+def memory_bytes(text: str | None) -> int | None:
+    """WANDB_MEMORY in bytes, as Docker reads it (binary units); None if it cannot."""
+    m = _MEMORY.fullmatch(text or "")
+    if not m:
+        return None
+    from decimal import Decimal
+
+    return int(Decimal(m.group(1)) * _MEMORY_UNITS[m.group(2).lower()])
+
+
+def cpu_limit(text: str | None) -> float | None:
+    """WANDB_CPUS as Docker reads it: a positive decimal in ASCII digits; None if not."""
+    if not _CPUS.fullmatch(text or "") or float(text) <= 0:
+        return None
+    return float(text)
+
+
+_IMAGE_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_DOMAIN_LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_IMAGE_REGISTRY = re.compile(
+    rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+)
+_IMAGE_TAG = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
+_DIGEST_HEX = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def image_problem(ref: str) -> str:
+    """Why Docker would refuse REF as an image reference ('' when it would not):
+    [REGISTRY[:PORT]/]PATH[:TAG][@ALGORITHM:HEX], the path in lower case."""
+    if not ref:
+        return "is empty"
+    if any(c.isspace() or not c.isprintable() for c in ref):
+        return "has spaces or control characters (one image reference, nothing else)"
+    name, _, digest = ref.partition("@")
+    if digest:
+        algorithm, _, hexes = digest.partition(":")
+        if len(hexes) != _DIGEST_HEX.get(algorithm) or not re.fullmatch(r"[0-9a-f]+", hexes):
+            return "has a digest Docker refuses (sha256: and 64 lower-case hex digits)"
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, tag = name.rsplit(":", 1)
+        if not _IMAGE_TAG.fullmatch(tag):
+            return (
+                "has a tag Docker refuses (up to 128 letters, digits, _ . and -, "
+                "not starting with . or -)"
+            )
+    path = name.split("/")
+    first = path[0]
+    # Docker's rule: a first part with '.' or ':', localhost, or upper case is a registry.
+    registry = set(first) & {".", ":"} or first == "localhost" or first != first.lower()
+    if len(path) > 1 and registry:
+        if not _IMAGE_REGISTRY.fullmatch(first):
+            return "has a registry host Docker refuses"
+        path = path[1:]
+    if any(part != part.lower() for part in path):
+        return "has upper-case letters in its repository path (Docker takes lower case only)"
+    if len(name) > 255 or not all(_IMAGE_COMPONENT.fullmatch(part) for part in path):
+        return "is not an image reference Docker accepts"
+    return ""
+
+
+def dns_problem(host: str) -> str:
+    """Why HOST is neither a DNS name nor an IP address ('' when it is one)."""
+    if _is_ip(host.strip("[]")):
+        return ""
+    name = host[:-1] if host.endswith(".") else host
+    if not name.isascii():
+        return "it has characters other than ASCII letters, digits and hyphens"
+    if len(name) > 253:
+        return f"it is {len(name)} characters long, more than DNS's 253"
+    labels = name.split(".")
+    if any(len(label) > 63 for label in labels):
+        return "it has a label (a part between dots) longer than DNS's 63 characters"
+    if not _HOSTNAME.fullmatch(host):
+        return (
+            "a DNS name has 1-63 ASCII letters, digits and hyphens between its dots, none "
+            "starting or ending with a hyphen"
+        )
+    return ""
+
+
+def dns_fix(host: str) -> str:
+    """DNS's limits, and HOST in punycode when it is an international name."""
+    fix = "labels of 1-63 ASCII letters, digits and hyphens, 253 characters at most"
+    try:
+        puny = host.encode("idna").decode("ascii") if not host.isascii() else ""
+    except UnicodeError:
+        puny = ""
+    return fix + (f"; an international name goes in punycode, here {puny}" if puny else "")
 
 
 # --- validation: a table of rules, each one concern, each naming the key and the fix ----
@@ -361,11 +499,12 @@ def _host(v: dict[str, str], _dir) -> Iterator[Problem]:
             f"{raw!r} has no valid port ({_bad_port(host)})",
             "use a port from 1 to 65535, e.g. http://wandb.lab.example:8080",
         )
-    elif not _HOSTNAME.match(host.hostname) and not _is_ip(host.hostname):
+    elif dns_problem(host.hostname):
         yield Problem(
             "WANDB_HOST",
-            f"{host.hostname!r} is not a host name (letters, digits, dots and hyphens only)",
-            "use the name or address clients reach, e.g. http://wandb.lab.example:8080",
+            f"{shown(host.hostname)} is not a host name ({dns_problem(host.hostname)})",
+            "use the name or address clients reach, e.g. http://wandb.lab.example:8080 "
+            f"({dns_fix(host.hostname)})",
         )
     elif _is_ip(host.hostname) and ipaddress.ip_address(host.hostname).is_unspecified:
         yield Problem(
@@ -423,8 +562,13 @@ def _project_and_unused(v: dict[str, str], _dir) -> Iterator[Problem]:
 def _ports_and_binds(v: dict[str, str], _dir) -> Iterator[Problem]:
     for key in ("WANDB_PORT", "WANDB_HTTPS_PORT", "WANDB_HTTP_PORT"):
         raw = v.get(key, "")
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
-            yield Problem(key, f"{raw!r} is not a port number", f"set {key} to 1-65535")
+        if not is_port(raw):
+            yield Problem(
+                key,
+                f"{shown(raw)} is not a port number (ASCII digits, 1-65535, as compose reads it)",
+                f"set {key} to 1-65535 in ASCII digits, e.g. {key}=8080",
+            )
+    yield from _bucket_port(v)
     for key in ("WANDB_BIND", "WANDB_BUCKET_BIND"):
         if not _is_ip(v.get(key, "")):
             yield Problem(
@@ -434,15 +578,38 @@ def _ports_and_binds(v: dict[str, str], _dir) -> Iterator[Problem]:
             )
 
 
+def _bucket_port(v: dict[str, str]) -> Iterator[Problem]:
+    """WANDB_BUCKET_PORT, derived from the bucket's URL: judged when set, except the 0
+    derive() writes for a URL whose port is bad (that URL is named instead)."""
+    raw = v.get("WANDB_BUCKET_PORT", "")
+    if v.get("WANDB_STORAGE") != "external" or not raw or is_port(raw):
+        return
+    if raw == "0" and _bad_port(urlsplit(v.get("WANDB_BUCKET_PUBLIC_URL", ""))):
+        return
+    yield Problem(
+        "WANDB_BUCKET_PORT",
+        f"{shown(raw)} is not a port number (ASCII digits, 1-65535, as compose reads it)",
+        "clear it and run wandb-kit init to derive it from WANDB_BUCKET_PUBLIC_URL "
+        "(a port of 1-65535)",
+    )
+
+
+IMAGE_KEYS = ("WANDB_IMAGE", "MYSQL_IMAGE", "SEAWEEDFS_IMAGE", "STORAGE_INIT_IMAGE", "CADDY_IMAGE")
+
+
 def _images(v: dict[str, str], _dir) -> Iterator[Problem]:
-    for key in (
-        "WANDB_IMAGE",
-        "MYSQL_IMAGE",
-        "SEAWEEDFS_IMAGE",
-        "STORAGE_INIT_IMAGE",
-        "CADDY_IMAGE",
-    ):
+    for key in IMAGE_KEYS:
         image = v.get(key, "")
+        problem = image_problem(image) if image else ""
+        if problem:
+            yield Problem(
+                key,
+                f"{shown(image)} {problem}",
+                f"set {key} to one image reference in lower case, REPOSITORY:TAG, e.g. "
+                "wandb/local:0.83.0 (a mirror: REGISTRY[:PORT]/wandb/local:0.83.0; a digest: "
+                "@sha256: and its 64 hex digits)",
+            )
+            continue
         _, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
         if not tag or tag == "latest":
             yield Problem(
@@ -462,13 +629,33 @@ def _admin_api(v: dict[str, str], _dir) -> Iterator[Problem]:
 
 
 def _resources(v: dict[str, str], _dir) -> Iterator[Problem]:
-    if not _MEMORY.match(v.get("WANDB_MEMORY", "")):
+    """The wandb container's limits, as Docker reads them (the host's share: preflight)."""
+    memory, size = v.get("WANDB_MEMORY", ""), memory_bytes(v.get("WANDB_MEMORY"))
+    why = (
+        "is not a size Docker reads (ASCII digits, then b, k, m, g or t)"
+        if size is None
+        else "is below Docker's minimum of 6 MiB (6m)"
+        if size < DOCKER_MIN_MEMORY
+        else "is more than Docker can hold (a 64-bit count of bytes)"
+        if size > DOCKER_MAX_BYTES
+        else ""
+    )
+    if why:
         yield Problem(
-            "WANDB_MEMORY", f"{v.get('WANDB_MEMORY', '')!r} is not a size", "use e.g. 8g or 8192m"
+            "WANDB_MEMORY", f"{shown(memory)} {why}", "use e.g. 8g or 8192m (at most this host's)"
         )
-    if not _number(v.get("WANDB_CPUS")):
+    cpus, count = v.get("WANDB_CPUS", ""), cpu_limit(v.get("WANDB_CPUS"))
+    if count is None:
         yield Problem(
-            "WANDB_CPUS", f"{v.get('WANDB_CPUS', '')!r} is not a CPU count", "use e.g. 4 or 2.5"
+            "WANDB_CPUS",
+            f"{shown(cpus)} is not a CPU count (a positive decimal in ASCII digits)",
+            "use e.g. 4 or 2.5",
+        )
+    elif count < DOCKER_MIN_CPUS:
+        yield Problem(
+            "WANDB_CPUS",
+            f"{shown(cpus)} is below Docker's minimum of {DOCKER_MIN_CPUS} CPUs",
+            "use e.g. 4 or 2.5",
         )
 
 
@@ -476,6 +663,67 @@ def _external(v: dict[str, str], _dir) -> Iterable[Problem]:
     if v.get("WANDB_STORAGE") == "external":
         return _validate_external(v, v.get("WANDB_TLS", ""))
     return ()
+
+
+# Every compose file the kit ships (compose_files() and sso.yaml choose among them).
+KIT_COMPOSE_FILES = frozenset(
+    name
+    for storage in STORAGE_CHOICES
+    for tls in TLS_CHOICES
+    for test in (False, True)
+    for own in (False, True)
+    for name in compose_files(storage, tls, test, own)
+) | {"sso.yaml"}
+
+
+def _compose_file(v: dict[str, str], compose_dir: Path | None) -> Iterator[Problem]:
+    """Every COMPOSE_FILE entry, split as the kit splits it (':') and as plain `docker
+    compose` does (COMPOSE_PATH_SEPARATOR): a compose file inside the compose folder."""
+    raw = v.get("COMPOSE_FILE", "")
+    if compose_dir is None or not raw:
+        return  # unjudged() says so
+    entries = raw.split(":")
+    separator = v.get("COMPOSE_PATH_SEPARATOR") or ":"
+    if separator != ":":
+        entries += raw.split(separator)
+    for entry in dict.fromkeys(e for e in entries if e):
+        why = _compose_entry_problem(entry, compose_dir)
+        if why:
+            yield Problem(
+                "COMPOSE_FILE",
+                f"names {shown(entry)}, {why}",
+                "clear it and run wandb-kit init to set it (the compose folder's files, "
+                "':'-separated, e.g. compose.yaml:tls.yaml)",
+            )
+
+
+def _compose_entry_problem(entry: str, compose_dir: Path) -> str:
+    try:
+        folder = compose_dir.resolve()
+        path = (compose_dir / entry).resolve()
+        if not path.is_relative_to(folder):
+            return f"which is outside the compose folder {compose_dir}"
+        if not path.exists():
+            return f"which does not exist in the compose folder {compose_dir}"
+        if not path.is_file():
+            return "which is not a file"
+    except (OSError, RuntimeError, ValueError) as err:  # a link loop, a NUL, a long name
+        return f"which cannot be looked at ({err})"
+    if entry in KIT_COMPOSE_FILES and path == folder / entry:
+        return ""
+    return "" if _looks_like_compose(path) else "which is not a compose file (no services:)"
+
+
+def _looks_like_compose(path: Path) -> bool:
+    """A YAML mapping with a services: mapping, as compose needs."""
+    import yaml
+
+    try:
+        with path.open("rb") as f:
+            data = yaml.safe_load(f.read(1 << 20))
+    except (OSError, yaml.YAMLError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("services"), dict)
 
 
 def _tls_files(v: dict[str, str], compose_dir: Path | None) -> Iterator[Problem]:
@@ -491,13 +739,19 @@ def _tls_files(v: dict[str, str], compose_dir: Path | None) -> Iterator[Problem]
         )
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
 def _acme(v: dict[str, str], _dir) -> Iterator[Problem]:
     if v.get("WANDB_TLS") != "acme":
         return
-    if "@" not in v.get("WANDB_ACME_EMAIL", ""):
+    email = v.get("WANDB_ACME_EMAIL", "")
+    if not _EMAIL.fullmatch(email):
         yield Problem(
             "WANDB_ACME_EMAIL",
-            "is required for ACME (the CA's account and expiry notices)",
+            f"{shown(email)} is not an email address (the CA's account and expiry notices)"
+            if email.strip()
+            else "is required for ACME (the CA's account and expiry notices)",
             "pass your email address to wandb-kit init as --acme-email YOU@LAB.EXAMPLE "
             "(WANDB_ACME_EMAIL in .env)",
         )
@@ -576,6 +830,7 @@ RULES: tuple[Rule, ...] = (
     _choices,
     _host,
     _project_and_unused,
+    _compose_file,
     _ports_and_binds,
     _images,
     _admin_api,
@@ -592,12 +847,47 @@ def validate(values: dict[str, str], compose_dir: Path | None = None) -> list[Pr
     return [problem for rule in RULES for problem in rule(values, compose_dir)]
 
 
+def unjudged(values: dict[str, str], compose_dir: Path | None = None) -> list[str]:
+    """What validate() could not judge for these settings, each with the reason: said
+    next to a clean result, so that no one reads it as "everything checked"."""
+    out = []
+    if compose_dir is None:
+        out.append("COMPOSE_FILE and WANDB_TLS_CERT_DIR (no compose folder to look in)")
+    if values.get("WANDB_LICENSE"):
+        out.append("WANDB_LICENSE (the server checks it when it starts)")
+    if values.get("WANDB_OIDC_ISSUER"):
+        out.append("the SSO provider (wandb-kit doctor asks it)")
+    out.append("whether the image tags exist (up pulls them)")
+    return out
+
+
 def _validate_external(values: dict[str, str], tls: str) -> list[Problem]:
+    p = _external_mysql(values)
+    own_bucket = values.get("WANDB_EXTERNAL_BUCKET_URL", "")
+    if own_bucket:
+        problems, parsed = _own_bucket(own_bucket)
+        p.extend(problems)
+        if not parsed:
+            return p
+    else:
+        p.extend(_bundled_store_keys(values))
+    if not _BUCKET.match(values.get("WANDB_BUCKET_NAME", "")):
+        p.append(
+            Problem(
+                "WANDB_BUCKET_NAME",
+                "is not a valid S3 bucket name",
+                "use 3-63 lowercase letters, digits, dots and hyphens",
+            )
+        )
+    if not own_bucket:
+        p.extend(_bucket_public_url(values, tls))
+    return p
+
+
+def _external_mysql(values: dict[str, str]) -> list[Problem]:
+    """Your MySQL's URL, or the bundled MySQL's names and passwords."""
     p: list[Problem] = []
-    own_mysql, own_bucket = (
-        values.get("WANDB_EXTERNAL_MYSQL_URL", ""),
-        values.get("WANDB_EXTERNAL_BUCKET_URL", ""),
-    )
+    own_mysql = values.get("WANDB_EXTERNAL_MYSQL_URL", "")
     if own_mysql:
         try:
             parse_mysql_url(own_mysql)
@@ -610,73 +900,79 @@ def _validate_external(values: dict[str, str], tls: str) -> list[Problem]:
                     "(percent-encode @ : / in the password)",
                 )
             )
-    else:
-        for key in ("MYSQL_DATABASE", "MYSQL_USER"):
-            if not _IDENT.match(values.get(key, "")):
-                p.append(
-                    Problem(
-                        key,
-                        f"{values.get(key, '')!r} is not a plain MySQL name",
-                        "use letters, digits and _ only",
-                    )
-                )
-        for key in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"):
-            if not values.get(key):
-                p.append(
-                    Problem(key, "is empty", "clear it and run wandb-kit init to generate one")
-                )
-    if own_bucket:
-        try:
-            parse_bucket_url(own_bucket)
-        except URLProblem as err:
+        return p
+    for key in ("MYSQL_DATABASE", "MYSQL_USER"):
+        if not _IDENT.match(values.get(key, "")):
             p.append(
                 Problem(
-                    "WANDB_EXTERNAL_BUCKET_URL",
-                    str(err),
-                    "pass --external-bucket-url "
-                    "s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET?region=REGION&tls=true",
+                    key,
+                    f"{values.get(key, '')!r} is not a plain MySQL name",
+                    "use letters, digits and _ only",
                 )
             )
-            return p
-    else:
-        for key in (
-            "STORAGE_ADMIN_ACCESS_KEY",
-            "STORAGE_ADMIN_SECRET_KEY",
-            "WANDB_S3_ACCESS_KEY",
-            "WANDB_S3_SECRET_KEY",
-        ):
-            value = values.get(key, "")
-            if not _S3_KEY.match(value) or value.startswith("-"):
-                p.append(
-                    Problem(
-                        key,
-                        "is empty, too long, starts with '-' or holds a character other than "
-                        "letters, digits and _ . + / = - (it goes into SeaweedFS's JSON "
-                        "identities file)",
-                        "clear it and run wandb-kit init to generate one",
-                    )
-                )
-        if values.get("STORAGE_ADMIN_ACCESS_KEY") and values.get(
-            "STORAGE_ADMIN_ACCESS_KEY"
-        ) == values.get("WANDB_S3_ACCESS_KEY"):
+    for key in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"):
+        if not values.get(key):
+            p.append(Problem(key, "is empty", "clear it and run wandb-kit init to generate one"))
+    return p
+
+
+def _own_bucket(url: str) -> tuple[list[Problem], bool]:
+    """Your bucket's URL: its problems (never the URL itself: it holds the secret key),
+    and whether it could be read at all."""
+    key = "WANDB_EXTERNAL_BUCKET_URL"
+    try:
+        host = parse_bucket_url(url).host
+    except URLProblem as err:
+        fix = "s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET?region=REGION&tls=true"
+        return [Problem(key, str(err), f"pass --external-bucket-url {fix}")], False
+    if not dns_problem(host):
+        return [], True
+    return [
+        Problem(
+            key,
+            f"names the host {shown(host)}, which is not a DNS name ({dns_problem(host)})",
+            f"pass --external-bucket-url with the store's DNS name or IP address ({dns_fix(host)})",
+        )
+    ], True
+
+
+def _bundled_store_keys(values: dict[str, str]) -> list[Problem]:
+    """The bundled store's two identities: fit for its JSON file, and not the same."""
+    p: list[Problem] = []
+    for key in (
+        "STORAGE_ADMIN_ACCESS_KEY",
+        "STORAGE_ADMIN_SECRET_KEY",
+        "WANDB_S3_ACCESS_KEY",
+        "WANDB_S3_SECRET_KEY",
+    ):
+        value = values.get(key, "")
+        if not _S3_KEY.match(value) or value.startswith("-"):
             p.append(
                 Problem(
-                    "WANDB_S3_ACCESS_KEY",
-                    "is the store admin's access key: W&B must get its own, bucket-limited one",
+                    key,
+                    "is empty, too long, starts with '-' or holds a character other than "
+                    "letters, digits and _ . + / = - (it goes into SeaweedFS's JSON "
+                    "identities file)",
                     "clear it and run wandb-kit init to generate one",
                 )
             )
-    if not _BUCKET.match(values.get("WANDB_BUCKET_NAME", "")):
+    if values.get("STORAGE_ADMIN_ACCESS_KEY") and values.get(
+        "STORAGE_ADMIN_ACCESS_KEY"
+    ) == values.get("WANDB_S3_ACCESS_KEY"):
         p.append(
             Problem(
-                "WANDB_BUCKET_NAME",
-                "is not a valid S3 bucket name",
-                "use 3-63 lowercase letters, digits, dots and hyphens",
+                "WANDB_S3_ACCESS_KEY",
+                "is the store admin's access key: W&B must get its own, bucket-limited one",
+                "clear it and run wandb-kit init to generate one",
             )
         )
-    if own_bucket:
-        return p
-    bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
+    return p
+
+
+def _bucket_public_url(values: dict[str, str], tls: str) -> list[Problem]:
+    """The bundled bucket's one URL for clients and containers; the first problem found."""
+    key = "WANDB_BUCKET_PUBLIC_URL"
+    bucket = urlsplit(values.get(key, ""))
     try:
         port = bucket.port
     except ValueError:
@@ -687,36 +983,46 @@ def _validate_external(values: dict[str, str], tls: str) -> list[Problem]:
         or bucket.path not in ("", "/")
         or port == -1
     ):
-        p.append(
+        return [
             Problem(
-                "WANDB_BUCKET_PUBLIC_URL",
+                key,
                 "is not an http(s)://host:port URL",
                 "set it to this server's name or LAN address, e.g. http://wandb.lab.example:8333",
             )
-        )
-    elif is_loopback(bucket.hostname):
-        p.append(
+        ]
+    if dns_problem(bucket.hostname):
+        return [
             Problem(
-                "WANDB_BUCKET_PUBLIC_URL",
+                key,
+                f"names the host {shown(bucket.hostname)}, which is not a DNS name "
+                f"({dns_problem(bucket.hostname)})",
+                "use this server's DNS name or LAN address, e.g. http://wandb.lab.example:8333 "
+                f"({dns_fix(bucket.hostname)})",
+            )
+        ]
+    if is_loopback(bucket.hostname):
+        return [
+            Problem(
+                key,
                 f"names {bucket.hostname}, which inside the wandb container is that "
                 "container itself",
                 "use this server's DNS name or LAN address, reachable from clients "
                 "and containers alike",
             )
-        )
-    elif tls in TLS_CHOICES and bucket.scheme != bucket_scheme(tls):
-        p.append(_bucket_scheme_problem(bucket.scheme, tls))
-    elif str(port or (443 if bucket.scheme == "https" else 80)) in SEAWEEDFS_INTERNAL_PORTS:
-        p.append(
+        ]
+    if tls in TLS_CHOICES and bucket.scheme != bucket_scheme(tls):
+        return [_bucket_scheme_problem(bucket.scheme, tls)]
+    if str(port or (443 if bucket.scheme == "https" else 80)) in SEAWEEDFS_INTERNAL_PORTS:
+        return [
             Problem(
-                "WANDB_BUCKET_PUBLIC_URL",
+                key,
                 f"uses port {port}, which SeaweedFS uses inside for its master, volume or filer",
                 "give the bucket another port, e.g. :8333",
             )
-        )
-    elif tls in TLS_CHOICES and tls != "off":
-        p.extend(_bucket_port_clashes(values, port or 443))
-    return p
+        ]
+    if tls in TLS_CHOICES and tls != "off":
+        return _bucket_port_clashes(values, port or 443)
+    return []
 
 
 def _bucket_scheme_problem(scheme: str, tls: str) -> Problem:
