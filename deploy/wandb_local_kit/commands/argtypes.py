@@ -62,7 +62,7 @@ def folder_path(text: str) -> Path:
     path = user_path(text)
     if _kind(path) == "a regular file":
         raise argparse.ArgumentTypeError(
-            f"{path} is a file, not a folder; give the path of a folder"
+            f"{path} is not a folder (it is a file); give the path of a folder"
         )
     return path
 
