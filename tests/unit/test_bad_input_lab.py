@@ -5,8 +5,10 @@ the fix, no traceback, no secret and no file changed."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,7 @@ from tests.unit.test_bad_input import (  # noqa: F401 - server is a fixture
     server,
 )
 from tests.unit.test_bad_input import test_bad_input as run_case
+from tests.unit.test_health import GOOD_KEY
 
 
 def _other_project(files):
@@ -30,6 +33,57 @@ def _other_project(files):
 
 def _mkdir(name):
     return lambda tmp: (tmp / name).mkdir()
+
+
+def _fifo(name):
+    return lambda tmp: os.mkfifo(tmp / name)
+
+
+def _full_device(name):
+    """A node of /dev/full (character device 1,7): every write to it fails with ENOSPC."""
+    return lambda tmp: os.mknod(tmp / name, stat.S_IFCHR | 0o600, os.makedev(1, 7))
+
+
+def _file(name, data: bytes):
+    return lambda tmp: (tmp / name).write_bytes(data)
+
+
+LAB_WITH_SA = b"""\
+users:
+  - email: ana@lab.org
+teams:
+  - name: vision
+    members:
+      - user: ana@lab.org
+service_accounts:
+  - name: ci-vision
+    team: vision
+"""
+
+
+def _lab_and_keys_file(tmp):
+    (tmp / "lab.yaml").write_bytes(LAB_WITH_SA)
+    (tmp / "keys").write_text("a file where the keys folder is meant\n")
+
+
+def _cert_dir_with_a_pipe(tmp):
+    (tmp / "certs").mkdir()
+    (tmp / "certs" / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    os.mkfifo(tmp / "certs" / "cert.pem")
+
+
+def _deep_jwt(depth: int) -> str:
+    body = base64.urlsafe_b64encode(b"[" * depth + b"]" * depth).rstrip(b"=").decode()
+    return f"eyJhbGciOiJSUzI1NiJ9.{body}.c2ln"
+
+
+EXTERNAL = {  # external storage: what `export operator` needs
+    "WANDB_STORAGE": "external",
+    "WANDB_LICENSE": "lic-123",
+    "MYSQL_URL": "mysql://lab:pw-lab-secret@db.lab.example:3306/wandb",
+    "BUCKET_URL": "s3://AKLAB:sk-lab-secret@s3.lab.example:9000/wandb",
+    "WANDB_IMAGE": "wandb/local:0.83.0",
+}
 
 
 CASES = [
@@ -213,6 +267,71 @@ CASES = [
         "init", "--compose-dir", "{tmp}/empty", prepare=_mkdir("empty"), no_env_file=True,
         problem="has no compose.yaml", fix="the kit's own",
     ),
+    # --- files the OS makes odd: devices, pipes, links, deep or non-UTF-8 documents ---
+    C(
+        "people-plan-lab-file-is-a-named-pipe",
+        "people", "plan", "{tmp}/lab.yaml", prepare=_fifo("lab.yaml"),
+        problem="is a named pipe", fix="regular file",
+    ),
+    C(
+        "people-plan-lab-file-not-utf8",
+        "people", "plan", "{tmp}/lab.yaml",
+        prepare=_file("lab.yaml", b"users:\n  - email: jos\xe9@lab.org\n"),
+        problem="is not UTF-8 text (line 2", fix="iconv",
+    ),
+    C(
+        "people-plan-lab-file-30000-deep",
+        "people", "plan", "{tmp}/lab.yaml",
+        prepare=_file("lab.yaml", b"users: " + b"[" * 30000 + b"]" * 30000 + b"\n"),
+        problem="more than 64 levels deep", fix="flatten it",
+    ),
+    C(
+        "people-show-output-at-a-folder",
+        "people", "show", "-o", "{tmp}/here", prepare=_mkdir("here"),
+        env={"WANDB_API_KEY": GOOD_KEY},
+        problem="is a folder", fix="give a file name inside it",
+    ),
+    C(
+        "people-show-output-a-full-device",
+        "people", "show", "-o", "{tmp}/full", prepare=_full_device("full"),
+        env={"WANDB_API_KEY": GOOD_KEY},
+        problem="is a character device", fix="give a file",
+    ),
+    C(
+        "people-apply-keys-dir-is-a-file",
+        "people", "apply", "{tmp}/lab.yaml", "--keys-dir", "{tmp}/keys",
+        prepare=_lab_and_keys_file, env={"WANDB_API_KEY": GOOD_KEY},
+        problem="is a file, not a folder", fix="give the path of a folder",
+    ),
+    C(
+        "doctor-license-nested-5000-deep",
+        "doctor", "--url", "{server}", "--no-deep", values={"WANDB_LICENSE": _deep_jwt(5000)},
+        env={**NO_ENGINE, "WANDB_API_KEY": GOOD_KEY},
+        code=1, problem="more than 64 levels deep", fix="WANDB_LICENSE",
+    ),
+    C(
+        "health-timeout-1e308",
+        "health", "--url", "{server}", "--timeout", "1e308",
+        problem="at most 3600", fix="give e.g. 10",
+    ),
+    C(
+        "health-url-100000-characters",
+        "health", "--url", "http://" + "a" * 100_000,
+        problem="(100007 characters)", fix="give the URL clients use",
+    ),
+    C(
+        # Succeeds: the files land in cfg/, which the harness's snapshot leaves out.
+        "export-operator-v-prefixed-chart-version",
+        "export", "operator", "--url", "http://127.0.0.1:9", "--output", "{tmp}/cfg/op",
+        "--chart-version", "v2.0.0-beta.3", values=EXTERNAL,
+        code=0, problem="--version 2.0.0-beta.3 -n wandb", fix="helm upgrade --install",
+    ),
+    C(
+        "export-operator-tls-cert-is-a-named-pipe",
+        "export", "operator", "--url", "http://127.0.0.1:9", "--output", "{tmp}/cfg/op",
+        "--tls-cert-dir", "{tmp}/certs", prepare=_cert_dir_with_a_pipe, values=EXTERNAL,
+        problem="is a named pipe", fix="regular file",
+    ),
 ]  # fmt: skip
 
 
@@ -222,7 +341,25 @@ def test_bad_path_input(case, tmp_path, server):  # noqa: F811 - the imported fi
         from dataclasses import replace
 
         case = replace(case, problem=case.problem.format(tmp=tmp_path))
+    made: dict[str, int] = {}
+    if case.prepare:
+        from dataclasses import replace
+
+        prepare = case.prepare
+
+        def prepare_and_note_kinds(tmp):
+            prepare(tmp)
+            made.update(_kinds(tmp))
+
+        case = replace(case, prepare=prepare_and_note_kinds)
     run_case(case, tmp_path, server)
+    # The snapshot compares regular files only: a pipe or a device node stays what it was.
+    after = _kinds(tmp_path)
+    assert {p: after.get(p) for p in made} == made, "a node or link was replaced"
+
+
+def _kinds(tmp: Path) -> dict[str, int]:
+    return {str(p.relative_to(tmp)): stat.S_IFMT(os.lstat(p).st_mode) for p in tmp.rglob("*")}
 
 
 def _kit(*args, cwd, env=None, stdin=None):

@@ -340,3 +340,25 @@ def test_doctor_markdown_prints_the_table():
     result = run_kit("doctor", "--markdown")
     assert result.returncode == 0
     assert result.stdout.strip() == doctor.render_markdown().strip()
+
+
+def test_doctor_goes_on_past_a_license_nested_thousands_deep(tmp_path):
+    # Before: json.loads raised RecursionError out of the whole run: "internal error (a
+    # bug)", exit 70, and none of the other checks reported.
+    import base64
+
+    payload = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).rstrip(b"=").decode()
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"WANDB_LICENSE='eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln'\n")
+    env_file.chmod(0o600)
+    with FakeWandb() as fake:
+        result = run_kit(
+            "doctor", "--url", fake.url, "--json", "--env-file", str(env_file),
+            "--compose-dir", str(tmp_path), env=clean_env(tmp_path, WANDB_API_KEY=GOOD_KEY),
+        )  # fmt: skip
+    assert result.returncode != 70 and "Traceback" not in result.stderr, result.stderr
+    out = json.loads(result.stdout)
+    got = {f["pitfall"]: f for f in out["findings"]}
+    assert "levels deep" in got["license-unread"]["found"]
+    layers = {ly["name"]: ly for ly in out["health"]["layers"]}
+    assert layers["healthz"]["status"] == "ok"  # the other checks ran

@@ -378,3 +378,87 @@ def test_cli_pins_a_v_prefixed_version_and_the_chart(tmp_path, capsys):
     assert cli.main([*args, "--output", str(tmp_path / "o2"), "--chart-version", "newest"]) == 2
     assert "not a chart version" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
+
+
+# --- the export's files, as the OS makes them ---------------------------------------------------
+
+import os  # noqa: E402 - the section's own imports
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+
+
+def _export_to(tmp_path: Path, out: Path, *extra: str) -> int:
+    env = write_env(tmp_path, bundled_values())
+    argv = ["export", "operator", "--env-file", str(env), "--output", str(out)]
+    return cli.main([*argv, "--url", "http://127.0.0.1:9", *extra])
+
+
+def test_a_v_prefixed_chart_version_is_pinned_as_the_chart_is_tagged(tmp_path, capsys):
+    # Before: `--version v2.0.0-beta.3` was printed as given; Helm finds no such tag.
+    assert operator_cr.chart_version("v2.0.0-beta.3", {}) == "2.0.0-beta.3"
+    assert operator_cr.chart_version("", {"WANDB_OPERATOR_CHART_VERSION": "V2.1.0"}) == "2.1.0"
+    assert _export_to(tmp_path, tmp_path / "out", "--chart-version", "v2.0.0-beta.3") == 0
+    printed = capsys.readouterr().out
+    assert "--version 2.0.0-beta.3 -n wandb" in printed and "v2.0.0-beta.3" not in printed
+
+
+def _kit(*args: str, timeout: float = 30, user: list[str] | None = None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    return subprocess.run(
+        [*(user or []), sys.executable, "-m", "wandb_local_kit", *args],
+        capture_output=True, text=True, timeout=timeout, env={**env, "HOME": "/tmp"},
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to act as another user"
+)
+def test_check_of_a_folder_this_user_cannot_list_says_so(tmp_path, capsys):
+    # The export's folder is 0700 (it holds Secrets). Exported with sudo and checked as
+    # oneself, the listing failed silently: "no WeightsAndBiases resource found", exit 1.
+    shared = Path(tempfile.mkdtemp(prefix="wandb-kit-export-"))
+    try:
+        shared.chmod(0o755)
+        out = shared / "wandb-operator"
+        assert _export_to(tmp_path, out) == 0
+        capsys.readouterr()
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        result = _kit("export", "check", str(out), user=nobody)
+        said = result.stdout + result.stderr
+        assert result.returncode == 2, said
+        assert f"this user may not read {out}" in said and "run as its owner" in said
+        assert "no WeightsAndBiases resource found" not in said
+    finally:
+        shutil.rmtree(shared)
+
+
+def test_check_reads_every_yaml_file_of_the_folder_and_refuses_a_pipe(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _export_to(tmp_path, out) == 0
+    (out / "weightsandbiases.yaml").rename(out / "weightsandbiases.YML")
+    assert cli.main(["export", "check", str(out)]) == 0  # the resource and its Secrets
+    capsys.readouterr()
+    # A named pipe among the files: refused at once (before: read forever).
+    (out / "secrets.yaml").unlink()
+    os.mkfifo(out / "secrets.yaml")
+    result = _kit("export", "check", str(out))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is a named pipe" in result.stderr and "Traceback" not in result.stderr
+    assert stat.S_ISFIFO(os.lstat(out / "secrets.yaml").st_mode)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["export", "check", str(empty)]) == 2
+    assert "holds no .yaml or .yml file" in capsys.readouterr().err
+
+
+def test_check_names_a_file_that_is_not_utf8_or_too_deep(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"kind: WeightsAndBiases\nname: caf\xe9\n")
+    assert cli.main(["export", "check", str(bad)]) == 2
+    assert "is not UTF-8 text (line 2" in capsys.readouterr().err
+    bad.write_text("spec: " + "[" * 30000 + "]" * 30000 + "\n")
+    assert cli.main(["export", "check", str(bad)]) == 2
+    assert "levels deep" in capsys.readouterr().err

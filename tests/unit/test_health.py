@@ -508,3 +508,29 @@ def test_in_process_main_returns_exit_code(capsys):
         code = main(["health", "--url", fake.url])
     assert code == 2
     assert "not ready" in capsys.readouterr().out
+
+
+# --- absurd input is refused with the range, never a crash ------------------------------------
+
+
+@pytest.mark.parametrize("command", ["health", "doctor"])
+def test_an_absurd_timeout_is_refused_with_the_range(tmp_path, command):
+    # Before: `--timeout 1e308` overflowed the socket clock: "internal error (a bug)", 70.
+    result = run_kit(command, "--url", "http://127.0.0.1:9", "--timeout", "1e308",
+                     env=clean_env(tmp_path))  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "at most 3600" in result.stderr and "give e.g. 10" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://" + "a" * 100_000, "http://" + "b" * 64 + ".lab:8080", "http://[::1"],
+    ids=["100k-characters", "a-label-past-63", "unclosed-ipv6"],
+)
+def test_an_unusable_url_is_refused_without_echoing_it(tmp_path, url):
+    # Before: a host no resolver takes crashed in the IDNA codec: exit 70.
+    result = run_kit("health", "--url", url, env=clean_env(tmp_path))
+    assert result.returncode == 2, result.stderr[-500:]
+    assert "fix: give the URL clients use" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr) < 1000

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from wandb_local_kit.core.errors import KitError
+from wandb_local_kit.core.files import MAX_DEPTH
 from wandb_local_kit.server import doctor, health
 from wandb_local_kit.server import license as lic
 
@@ -158,8 +163,50 @@ def test_count_users_reads_a_lab_file_and_names_a_bad_one(tmp_path):
         bad.write_text(text)
         with pytest.raises(lic.LabFileError, match=said.replace("`", ".")):
             lic.count_users(bad)
-    with pytest.raises(lic.LabFileError, match="cannot read"):
+    with pytest.raises(KitError, match="the lab file .*missing.yaml does not exist"):
         lic.count_users(tmp_path / "missing.yaml")
+
+
+def test_count_users_reads_the_lab_file_through_the_door(tmp_path):
+    # Before: a byte that is not UTF-8 was "not valid YAML" with the codec's words, and a
+    # file nested thousands deep crashed health and doctor with a RecursionError (exit 70).
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"users:\n  - email: jos\xe9@lab\n")
+    with pytest.raises(KitError, match=r"is not UTF-8 text \(line 2"):
+        lic.count_users(latin)
+    deep = tmp_path / "deep.yaml"
+    for text in ("users: " + "[" * 30000 + "]" * 30000, "users: " + "[" * 70 + "]" * 70):
+        deep.write_text(text + "\n")
+        with pytest.raises(lic.LabFileError, match=f"more than {MAX_DEPTH} levels deep"):
+            lic.count_users(deep)
+
+
+def test_health_refuses_a_named_pipe_as_the_lab_file_at_once(tmp_path):
+    # Before: `health --lab-file FIFO` waited forever for a writer.
+    fifo = tmp_path / "lab.yaml"
+    os.mkfifo(fifo)
+    r = subprocess.run(
+        [sys.executable, "-m", "wandb_local_kit", "health", "--url", "http://127.0.0.1:9",
+         "--lab-file", str(fifo)],
+        capture_output=True, text=True, timeout=30, env=clean_env(tmp_path),
+    )  # fmt: skip
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "is a named pipe" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "depth", [5000, MAX_DEPTH + 5], ids=["past-the-json-reader", "past-the-limit"]
+)
+def test_a_license_nested_past_the_depth_limit_is_unread_and_doctor_goes_on(depth):
+    # Before: 5000 levels raised RecursionError out of every health and doctor run (exit 70).
+    token = jwt(b64(("[" * depth + "]" * depth).encode()))
+    info = lic.parse(token)
+    assert not info.readable
+    assert f"more than {MAX_DEPTH} levels deep" in info.unread[0]
+    ly = health.check_license({"WANDB_LICENSE": token}, now=NOW)
+    assert ly.status == health.SKIP and "levels deep" in ly.detail
+    found = ids(license_evidence(token))
+    assert "levels deep" in found["license-unread"].found
 
 
 # --- health's layer and doctor's findings ------------------------------------------------------

@@ -232,3 +232,18 @@ def test_preflight_refuses_a_hand_edited_plain_http_issuer_before_up():
     assert "https://" in check.fix
     odd = values(WANDB_OIDC_ISSUER=ISSUER, WANDB_OIDC_CLIENT_ID="w", WANDB_OIDC_AUTH_METHOD="code")
     assert "'code' is not a method" in by_name(pf.check(host(), odd))[".env"].detail
+
+
+def test_a_secret_file_that_is_not_utf8_names_the_line_and_the_fix(tmp_path):
+    # Before: the codec's own words ("'utf-8' codec can't decode byte 0xe9 in position 6"),
+    # and no way forward.
+    r, env_file = init(tmp_path)
+    before = env_file.read_bytes()
+    path = tmp_path / "client-secret"
+    path.write_bytes(b"secr\xe9t\n")
+    path.chmod(0o600)
+    base = ("--oidc-issuer", ISSUER, "--oidc-client-id", "w", "--oidc-secret-file", str(path))
+    r, _ = init(tmp_path, *base)
+    assert r.returncode == 2, r.stderr
+    assert "is not UTF-8 text (line 1" in r.stderr and "iconv" in r.stderr
+    assert "codec" not in r.stderr and env_file.read_bytes() == before

@@ -4,11 +4,12 @@ export (argument parsing, files, the printed steps); decisions live in operator_
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import folder_path, user_path
 from wandb_local_kit.commands.common import add_location_options, deployment
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
 
 CR_FILE = "weightsandbiases.yaml"
@@ -29,7 +30,7 @@ def configure_export(p: argparse.ArgumentParser) -> None:
     op.add_argument("--name", default="wandb", help="resource name (default: %(default)s)")
     op.add_argument(
         "--output",
-        type=Path,
+        type=folder_path,
         default=Path("wandb-operator"),
         help="directory for the files (default: %(default)s)",
     )
@@ -74,7 +75,7 @@ def configure_export(p: argparse.ArgumentParser) -> None:
     tls.add_argument("--issuer", default="", help="cert-manager Issuer (in the namespace)")
     tls.add_argument(
         "--tls-cert-dir",
-        type=Path,
+        type=folder_path,
         default=None,
         help="directory with cert.pem and key.pem for a TLS Secret "
         "(default with WANDB_TLS=files: WANDB_TLS_CERT_DIR)",
@@ -103,7 +104,7 @@ def configure_export(p: argparse.ArgumentParser) -> None:
         f"--strict, on any warning). Without --crd the schema is the kit's own, following "
         f"{CRD_SOURCE}.",
     )
-    chk.add_argument("files", nargs="+", type=Path, help="YAML files or directories")
+    chk.add_argument("files", nargs="+", type=user_path, help="YAML files or directories")
     chk.add_argument(
         "--crd",
         default="",
@@ -152,25 +153,39 @@ def _tls_choice(args, values: dict[str, str]):
         cert_dir = (deployment(args).compose_dir / values.get("WANDB_TLS_CERT_DIR", "")).resolve()
     if cert_dir is not None:
         pair = [cert_dir / "cert.pem", cert_dir / "key.pem"]
-        missing = [str(p) for p in pair if not p.is_file()]
+        missing = [str(p) for p in pair if files.kind(p) is None]
         if missing:
             raise KitError(
                 f"{', '.join(missing)} not found",
                 fix="give --tls-cert-dir a "
                 "directory holding cert.pem and key.pem, or use --cluster-issuer",
             )
-        return TlsChoice(cert_pem=pair[0].read_text(), key_pem=pair[1].read_text())
+        cert, key = (files.read_text(p, "the TLS file") for p in pair)
+        return TlsChoice(cert_pem=cert, key_pem=key)
     return TlsChoice(issuer=args.issuer, cluster_issuer=args.cluster_issuer)
 
 
-def _write(path: Path, docs: list[dict], force: bool) -> None:
+def _check_output(out: Path, force: bool) -> None:
+    """Before any server is asked or any file written: the folder can take the files,
+    and without --force none of them is there yet."""
+    files.check_folder(out, "--output")
+    for name in (SECRETS_FILE, CR_FILE):
+        path = out / name
+        if files.kind(path, follow=False) is None:
+            continue
+        if not force:
+            raise KitError(f"{path} exists", fix="pass --force to overwrite, or another --output")
+        problem = files.output_problem(path)  # a device or a folder there: never replaced
+        if problem:
+            raise KitError(f"--output: {problem}", fix="choose another --output")
+
+
+def _write(path: Path, docs: list[dict]) -> Path:
+    """Mode 0600 from the first byte (Secrets), atomically, a link written through."""
     import yaml
 
-    from wandb_local_kit.core.envfile import write_private
-
-    if path.exists() and not force:
-        raise KitError(f"{path} exists", fix="pass --force to overwrite, or another --output")
-    write_private(path, yaml.safe_dump_all(docs, sort_keys=False))
+    text = yaml.safe_dump_all(docs, sort_keys=False)
+    return files.write_text(path, text, private=True, what="export operator", exit_code=EXIT_FAILED)
 
 
 def run_operator(args) -> int:
@@ -178,6 +193,7 @@ def run_operator(args) -> int:
 
     values = deployment(args).values
     operator_cr.refuse_embedded(values)  # before asking any server anything
+    _check_output(args.output, args.force)
     url = args.url or values.get("WANDB_HOST", "")
     running = _running_version(url, values) if url else ""
     version = operator_cr.pick_version(args.wandb_version, running, values.get("WANDB_IMAGE", ""))
@@ -206,11 +222,9 @@ def run_operator(args) -> int:
             exit_code=EXIT_FAILED,
             fix="report this as a bug of wandb-local-kit",
         )
-    out = args.output
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
-    _write(out / SECRETS_FILE, export.secrets, args.force)
-    _write(out / CR_FILE, [export.resource], args.force)
+    out = files.private_folder(args.output)
+    _write(out / SECRETS_FILE, export.secrets)
+    _write(out / CR_FILE, [export.resource])
     source = f"the running server's {running}" if running else "WANDB_IMAGE's tag"
     print(f"wrote {out / CR_FILE} and {out / SECRETS_FILE} (mode 0600: they hold secrets)")
     print(f"pinned version {version} ({'--wandb-version' if args.wandb_version else source})")
@@ -262,16 +276,12 @@ def _schema(crd: str):
     if crd == "-":
         return operator_crd.from_text(sys.stdin.read(), "stdin")
     path = Path(crd)
-    if not path.is_file():
+    if files.kind(path) is None:
         raise KitError(
             f"--crd {crd} does not exist",
             fix="save it with `kubectl get crd weightsandbiases.apps.wandb.com -o yaml > crd.yaml`",
         )
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise KitError(f"cannot read --crd {crd}: {err}", fix="give a YAML file") from None
-    return operator_crd.from_text(text, str(path))
+    return operator_crd.from_text(files.read_text(path, "--crd"), str(path))
 
 
 def run_check(args) -> int:
@@ -283,7 +293,9 @@ def run_check(args) -> int:
     schema = _schema(args.crd)
     try:
         docs = operator_check.load_documents(args.files)
-    except Exception as err:  # yaml.YAMLError and decoding errors: input, not our bug
+    except KitError:
+        raise
+    except Exception as err:  # yaml.YAMLError: input, not our bug
         raise KitError(f"cannot read the files as YAML: {err}", fix="fix the YAML") from None
     findings = operator_check.check_documents(
         docs, require_secrets=not args.no_secrets, schema=schema

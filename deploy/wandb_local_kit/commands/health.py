@@ -12,6 +12,29 @@ from wandb_local_kit.core.errors import EXIT_OK, KitError
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client, doctor, health
 
+MAX_TIMEOUT_S = 3600.0  # an hour per request: longer is a typo, and overflows the clocks
+
+
+def timeout_seconds(text: str) -> float:
+    """argparse type of --timeout: positive_seconds, at most MAX_TIMEOUT_S."""
+    value = positive_seconds(text)
+    if value > MAX_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} seconds is out of range: a timeout is above 0 and at most "
+            f"{MAX_TIMEOUT_S:.0f} (an hour); give e.g. 10"
+        )
+    return value
+
+
+def _target(args):
+    """target(args), once the URL it names is one a request can use (a URL of 100,000
+    characters, or a host name DNS cannot take, is refused here without echoing it)."""
+    if getattr(args, "url", None):
+        health.refuse_unusable_url(args.url, "--url")
+    where = target(args)
+    health.refuse_unusable_url(where.url, where.source)
+    return where
+
 
 def configure_health(p: argparse.ArgumentParser) -> None:
     add_target_options(p)
@@ -25,7 +48,7 @@ def configure_health(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--timeout",
-        type=positive_seconds,
+        type=timeout_seconds,
         default=client.DEFAULT_TIMEOUT_S,
         help="seconds per request (default %(default)s; the 10 MB POST gets >= 60)",
     )
@@ -35,7 +58,7 @@ def configure_health(p: argparse.ArgumentParser) -> None:
 
 
 def run_health(args) -> int:
-    where = target(args)
+    where = _target(args)
     key, key_source = client.find_key(where)
     users, lab_file = lab_users(args)
     report = health.run(where, key, key_source, deep=args.deep, timeout=args.timeout)
@@ -63,7 +86,12 @@ def configure_doctor(p: argparse.ArgumentParser) -> None:
         help="skip the signed-URL, CORS and 10 MB POST checks",
     )
     p.add_argument("--json", action="store_true", help="print findings as JSON")
-    p.add_argument("--timeout", type=positive_seconds, default=client.DEFAULT_TIMEOUT_S)
+    p.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=client.DEFAULT_TIMEOUT_S,
+        help=f"seconds per request (default %(default)s, at most {MAX_TIMEOUT_S:.0f})",
+    )
     p.add_argument(
         "--markdown",
         action="store_true",
@@ -78,7 +106,7 @@ def run_doctor(args) -> int:
     if args.markdown:
         print(doctor.render_markdown())
         return EXIT_OK
-    where = target(args)
+    where = _target(args)
     users, lab_file = lab_users(args)
     exam = doctor.examine(
         deployment(args, must_exist=False), where, args.deep, args.timeout, users, lab_file

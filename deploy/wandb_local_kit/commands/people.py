@@ -8,7 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+from wandb_local_kit.commands.argtypes import file_path, folder_path, output_file_or_stdout
 from wandb_local_kit.commands.common import add_target_options, target
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -25,7 +27,7 @@ def configure_people(p: argparse.ArgumentParser) -> None:
         ("apply", "make the server's people match the file, and print what was done"),
     ):
         a = sub.add_parser(name, help=text, description=text)
-        a.add_argument("file", type=Path, help="the lab file (YAML; `people show` writes one)")
+        a.add_argument("file", type=file_path, help="the lab file (YAML; `people show` writes one)")
         a.add_argument(
             "--prune",
             action="store_true",
@@ -34,7 +36,7 @@ def configure_people(p: argparse.ArgumentParser) -> None:
         )
         a.add_argument(
             "--keys-dir",
-            type=Path,
+            type=folder_path,
             help="where service-account API keys are written, mode 0600 "
             "(default: service-accounts/ in the kit's home)",
         )
@@ -45,7 +47,13 @@ def configure_people(p: argparse.ArgumentParser) -> None:
         help="write the server's people as a lab file that `apply` accepts",
         description="write the server's people as a lab file that `apply` accepts",
     )
-    s.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
+    s.add_argument(
+        "-o",
+        "--output",
+        type=output_file_or_stdout,
+        help="write to this file, checked before the server is asked (default, or `-`: "
+        "standard output); a link is written through and kept",
+    )
     add_target_options(s)
 
 
@@ -53,10 +61,14 @@ def people(args) -> int:
     from wandb_local_kit.server import client
     from wandb_local_kit.server.people import labfile, plan, remote, show
 
-    lab = None
+    lab, keys_dir = None, None
     if args.people_action in ("plan", "apply"):
         # the file is checked before the server is contacted: a bad file changes nothing
         lab = labfile.load(Path(os.path.abspath(args.file)))
+        keys_dir = Path(os.path.abspath(args.keys_dir)) if args.keys_dir else _default_keys(args)
+        if args.people_action == "apply" and lab.service_accounts:
+            # ... and so is the folder the keys go to: never a server changed, then a key lost
+            files.check_folder(keys_dir, "the keys folder (--keys-dir)")
     where = target(args)
     key, source = client.find_key(where)
     if not key:
@@ -81,15 +93,7 @@ def people(args) -> int:
     names = {t.name for t in lab.teams} if lab else set()
     state = server.read(names)
     if args.people_action == "show":
-        text = labfile.dump(show.from_remote(state))
-        if args.output:
-            out = Path(os.path.abspath(args.output))
-            out.write_text(text)
-            print(f"wrote {out} ({len(state.users)} users, {len(state.teams)} teams)")
-        else:
-            sys.stdout.write(text)
-        return EXIT_OK
-    keys_dir = Path(os.path.abspath(args.keys_dir)) if args.keys_dir else _default_keys(args)
+        return _show(args, state, labfile.dump(show.from_remote(state)))
     the_plan = plan.compute(lab, state, args.prune, keys_dir)
     if not state.scim:
         the_plan.notes.append(
@@ -105,6 +109,19 @@ def people(args) -> int:
     plan.apply(the_plan, applying, lambda line: (lines.append(line), out(line)))
     the_plan.blocked.extend(applying.refused)
     return _print(args, "changed", lines, the_plan, applying.new_users, applying, echoed=True)
+
+
+def _show(args, state, text: str) -> int:
+    """The lab file to -o (checked at parse time; a link written through) or stdout."""
+    if not args.output or files.is_stdout(args.output):
+        sys.stdout.write(text)
+        return EXIT_OK
+    landed = files.write_text(args.output, text, what="people show", exit_code=EXIT_FAILED)
+    print(
+        f"wrote {files.shown(args.output, landed)} "
+        f"({len(state.users)} users, {len(state.teams)} teams)"
+    )
+    return EXIT_OK
 
 
 def _default_keys(args) -> Path:

@@ -19,6 +19,7 @@ shared/reference/operator-v2.md sections 1.2-1.6 and 7.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -340,15 +341,45 @@ def check_documents(
 
 
 def load_documents(paths: list[Path]) -> list[tuple[str, dict]]:
-    """Every YAML document of the files (a directory means its *.yaml files)."""
+    """Every YAML document of the files (a directory means every .yaml/.yml file in it),
+    read through the door: regular files only (a named pipe is refused, never waited
+    on), UTF-8, within the size and depth limits. A folder this user may not list is
+    said so (a listing that failed silently read as "no resource found")."""
     import yaml
 
-    files: list[Path] = []
-    for p in paths:
-        files += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml")) if p.is_dir() else [p]
+    from wandb_local_kit.core import files as door
+
     docs = []
-    for f in files:
-        for i, doc in enumerate(yaml.safe_load_all(f.read_text())):
+    for f in _yaml_files(paths):
+        text = door.read_text(f, "the YAML file")
+        try:
+            found = list(yaml.safe_load_all(text))
+        except RecursionError:
+            raise door.too_deep("the YAML file", f) from None
+        for i, doc in enumerate(found):
+            if door.depth_problem(doc):
+                raise door.too_deep("the YAML file", f)
             if doc is not None:
                 docs.append((f"{f.name}#{i}", doc))
     return docs
+
+
+def _yaml_files(paths: list[Path]) -> list[Path]:
+    from wandb_local_kit.core import files as door
+    from wandb_local_kit.core.errors import KitError
+
+    out: list[Path] = []
+    for p in paths:
+        if door.kind(p) != "a folder":
+            out.append(p)
+            continue
+        with door.os_errors(p, "read"):
+            names = sorted(e.name for e in os.scandir(p))
+        found = [p / n for n in names if n.lower().endswith((".yaml", ".yml"))]
+        if not found:
+            raise KitError(
+                f"the folder {p} holds no .yaml or .yml file",
+                fix="give the folder `wandb-kit export operator` wrote (--output), or the files",
+            )
+        out += found
+    return out

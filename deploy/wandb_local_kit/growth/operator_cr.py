@@ -346,13 +346,13 @@ def chart_version(requested: str, values: dict[str, str]) -> str:
     import re
 
     chosen = (requested or values.get(CHART_VERSION_KEY) or DEFAULT_CHART_VERSION).strip()
-    if not re.fullmatch(r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?", chosen):
+    if not re.fullmatch(r"[vV]?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?", chosen):
         source = "--chart-version" if requested else CHART_VERSION_KEY
         raise KitError(
             f"{source} {chosen!r} is not a chart version",
             fix=f"use a published operator chart version, e.g. {DEFAULT_CHART_VERSION}",
         )
-    return chosen
+    return chosen.lstrip("vV")  # published chart tags have no v, as --wandb-version's
 
 
 def version_tuple(text: str):

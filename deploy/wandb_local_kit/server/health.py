@@ -31,7 +31,13 @@ from wandb_local_kit.core.documents import (
     RUN_FILES,
     SERVER_INFO,
 )
-from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from wandb_local_kit.core.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    KitError,
+)
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client
 from wandb_local_kit.server import license as lic
@@ -616,6 +622,40 @@ def _graphql_answer(resp) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and ("errors" in body or "data" in body)
+
+
+MAX_URL_CHARS = 2048  # far longer than any server's URL; what browsers and proxies allow
+
+
+def url_problem(url: str) -> str | None:
+    """Why URL cannot be asked at all (None if it can): too long, not parseable, or a host
+    name no resolver takes (labels of 1-63 characters, 253 in all). Names it shortened."""
+    shown = url if len(url) <= 80 else f"{url[:60]}... ({len(url)} characters)"
+    if len(url) > MAX_URL_CHARS:
+        return f"{shown} is longer than any server URL ({MAX_URL_CHARS} characters at most)"
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError as err:
+        return f"{shown} is not a usable URL ({err})"
+    if host and ":" not in host:  # an IPv6 address needs no DNS
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            return (
+                f"{shown} is not a usable URL: its host name is not one DNS can look up "
+                "(each dot-separated part 1 to 63 characters, 253 in all)"
+            )
+    return None
+
+
+def refuse_unusable_url(url: str, source: str) -> None:
+    """Raises the KitError (exit 2) of url_problem, naming where the URL came from."""
+    problem = url_problem(url)
+    if problem:
+        raise KitError(
+            f"{source}: {problem}",
+            fix="give the URL clients use, e.g. http://wandb.lab.example:8080",
+        )
 
 
 def check_license(

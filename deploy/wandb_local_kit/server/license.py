@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wandb_local_kit.core import files
+
 WARN_DAYS = 30
 URGENT_DAYS = 7
 GRACE_DAYS = 3  # W&B's grace period after expiry, then the UI locks
@@ -60,6 +62,9 @@ class LicenseInfo:
         }
 
 
+_TOO_DEEP = object()  # a payload too deep for the JSON reader itself
+
+
 def _b64url(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
@@ -77,8 +82,16 @@ def parse(token: str) -> LicenseInfo:
         return info
     try:
         payload = json.loads(_b64url(parts[1]))
+    except RecursionError:
+        payload = _TOO_DEEP
     except (binascii.Error, ValueError, UnicodeDecodeError):
         info.unread.append("everything: the license's payload is not base64url-encoded JSON")
+        return info
+    if payload is _TOO_DEEP or files.depth_problem(payload):
+        info.unread.append(
+            f"everything: the license's payload nests lists or mappings more than "
+            f"{files.MAX_DEPTH} levels deep, which no license does; it is not a W&B license"
+        )
         return info
     if not isinstance(payload, dict):
         info.unread.append("everything: the license's payload is not a JSON object")
@@ -190,15 +203,19 @@ class LabFileError(ValueError):
 
 def count_users(path: Path) -> int:
     """How many people a lab file (YAML, a top-level `users:` list, or a mapping keyed
-    by user) lists. Only the count: the file itself is `people`' business."""
+    by user) lists. Only the count: the file itself is `people`' business. Read through
+    the door: a file that is no regular file, not UTF-8 or too large raises its KitError."""
     import yaml
 
+    text = files.read_text(path, "the lab file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise LabFileError(f"cannot read {path}: {err.strerror or err}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        data = yaml.safe_load(text)
+    except RecursionError:
+        raise LabFileError(files.too_deep("the lab file", path).problem) from None
+    except yaml.YAMLError as err:
         raise LabFileError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if files.depth_problem(data):
+        raise LabFileError(files.too_deep("the lab file", path).problem)
     users = data.get("users") if isinstance(data, dict) else None
     if not isinstance(users, list | dict):
         raise LabFileError(f"{path} has no top-level `users:` list")

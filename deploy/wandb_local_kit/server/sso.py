@@ -21,7 +21,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wandb_local_kit.core import net
+from wandb_local_kit.core import files, net
+from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.settings import Problem, origin
 
@@ -85,9 +86,9 @@ def read_secret_file(path: Path) -> str:
             )
         )
     try:
-        secret = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(Problem(key, f"cannot read {path}: {err}", "check the file")) from None
+        secret = files.read_text(path, key, limit=64 * 1024).strip()
+    except KitError as err:
+        raise ValueError(Problem(key, err.problem, err.fix or "check the file")) from None
     if not secret or "\n" in secret or "'" in secret:
         raise ValueError(
             Problem(
@@ -168,8 +169,6 @@ def fetch_in_container(deployment, url: str, timeout: float = 5.0) -> Discovery:
     (same network, same DNS, same CA store). Through `docker exec`, whose output is
     not redacted: a discovery document is public, and redaction would mangle its
     JSON (`token_endpoint_auth_...` looks like a secret's name)."""
-    from wandb_local_kit.core.errors import KitError
-
     where = "the wandb container"
     try:
         cid = deployment.container("wandb")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
+
+from wandb_local_kit.core import files
 
 
 def key_path(keys_dir: Path, team: str, name: str) -> Path:
@@ -13,17 +14,11 @@ def key_path(keys_dir: Path, team: str, name: str) -> Path:
 
 
 def write_key(keys_dir: Path, team: str, name: str, key: str) -> Path:
-    """Create the file with mode 0600 from the start (never briefly world-readable), in a
-    0700 directory; replace an older key for the same account atomically."""
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(keys_dir, 0o700)
+    """Through the door: a 0700 folder, the file 0600 from its first byte (never briefly
+    world-readable), an older key for the same account replaced atomically, a link kept.
+    A KitError (exit 2) names what stopped it; returns where the key landed."""
+    files.private_folder(keys_dir)
     path = key_path(keys_dir, team, name)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (key + "\n").encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    return path
+    return files.write_text(
+        path, key + "\n", private=True, what=f"the key of service account {name}"
+    )

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import EXIT_USAGE, KitError
 
 ROLES = ("admin", "member", "viewer")
@@ -85,15 +86,10 @@ class _Problems:
 
 
 def load(path: Path) -> LabFile:
-    """Read and check a lab file; a KitError (exit 2) lists every problem with its line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise KitError(
-            f"cannot read the lab file {path}: {err.strerror or err}",
-            fix="give the path of a YAML file (wandb-kit people show writes one)",
-        ) from err
-    return parse(text, str(path))
+    """Read and check a lab file; a KitError (exit 2) lists every problem with its line.
+    Read through the door: a regular file only (a named pipe is refused, never waited
+    on), UTF-8 (the line of a byte that is not), within the size limit."""
+    return parse(files.read_text(path, "the lab file"), str(path))
 
 
 def parse(text: str, source: str = "the lab file") -> LabFile:
@@ -101,6 +97,8 @@ def parse(text: str, source: str = "the lab file") -> LabFile:
 
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # the reader recurses once per level: thousands exhaust it
+        raise files.too_deep(source, None) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -108,6 +106,8 @@ def parse(text: str, source: str = "the lab file") -> LabFile:
             f"{source}{where} is not valid YAML: {getattr(err, 'problem', None) or err}",
             fix="fix the YAML syntax there (indentation, a missing ':' or quote)",
         ) from err
+    if _too_deep(root):
+        raise files.too_deep(source, None)
     p = _Problems(source)
     if root is None:
         return LabFile(source=source)
@@ -135,6 +135,29 @@ def parse(text: str, source: str = "the lab file") -> LabFile:
         service_accounts=tuple(s for s, _ in sas if s),
         source=source,
     )
+
+
+def _too_deep(root, limit: int = files.MAX_DEPTH) -> bool:
+    """files.depth_problem for YAML nodes: walked without recursion, each node once (an
+    alias can make a node its own child)."""
+    import yaml
+
+    stack, seen = [(root, 1)], set()
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _mapping(p: _Problems, node, allowed: tuple[str, ...], what: str) -> dict:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wandb_local_kit.core.errors import EXIT_FAILED, KitError
+
 from .keys import key_path, write_key
 from .labfile import LabFile
 from .remote import Remote, RemoteMember, Server
@@ -250,9 +252,7 @@ def _service_accounts(
                 Change(
                     "+",
                     f"service account {sa.name}: key file {key_path(keys_dir, sa.team, sa.name)}",
-                    lambda a, t=sa.team, n=sa.name, k=key: a.key_files.append(
-                        write_key(a.keys_dir, t, n, k)
-                    ),
+                    lambda a, t=sa.team, n=sa.name, k=key: _save_key(a, t, n, k, created=False),
                     server=False,
                 )
             )
@@ -357,9 +357,26 @@ def _create_sa(team: str, name: str):
                 "team member's personal API key in CI"
             )
             return
-        a.key_files.append(write_key(a.keys_dir, team, name, key))
+        _save_key(a, team, name, key, created=True)
 
     return step
+
+
+def _save_key(a: Applying, team: str, name: str, key: str, created: bool) -> None:
+    """The key to its file. The folder was checked before the first change; if the write
+    still fails (the disk filled, the folder went), the server keeps the account and its
+    key, and `people apply` run again writes the file from there."""
+    try:
+        a.key_files.append(write_key(a.keys_dir, team, name, key))
+    except KitError as err:
+        done = "was created on the server" if created else "exists on the server"
+        raise KitError(
+            f"service account {name} in team {team} {done}, but its key could not be "
+            f"written: {err.problem}; the changes printed above are done",
+            fix=f"{err.fix or 'fix the keys folder'}, then run `wandb-kit people apply` "
+            "again: it writes the key file from the server and changes nothing twice",
+            exit_code=EXIT_FAILED,
+        ) from None
 
 
 def apply(plan: Plan, applying: Applying, report: Callable[[str], None]) -> int:
