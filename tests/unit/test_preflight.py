@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import socket
+import subprocess
+import time
 
 import pytest
 from wandb_local_kit.stack import preflight as pf
@@ -157,3 +161,52 @@ def test_memory_docker_refuses_fails_preflight(value, said):
 def test_cpus_in_fullwidth_digits_fail_preflight():
     checks = by_name(pf.check(host(), values(WANDB_CPUS="４")))
     assert checks[".env"].status == pf.FAIL and "WANDB_CPUS" in checks[".env"].detail
+
+
+def _time_wait_port() -> int:
+    """A loopback port whose last connection is in TIME-WAIT, as right after `down`."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As docker-proxy's listener (Go sets SO_REUSEADDR on every listener): the
+    # TIME-WAIT it leaves keeps that flag, and Linux lets a new bind pass it
+    # only when both sockets carry it.
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = server.accept()
+    server.close()
+    conn.close()  # the server side closes first, so its socket goes to TIME-WAIT
+    client.recv(1)
+    client.close()
+    time.sleep(0.1)
+    if shutil.which("ss") is None:
+        return port
+    states = subprocess.run(["ss", "-tan", f"sport = :{port}"], capture_output=True, text=True)
+    if "TIME-WAIT" not in states.stdout:
+        pytest.skip(f"no TIME-WAIT on port {port}: {states.stdout or states.stderr}")
+    return port
+
+
+def test_a_port_in_time_wait_is_free_and_a_listener_is_busy():
+    port = _time_wait_port()
+    assert pf._port_free("127.0.0.1", port), "TIME-WAIT left by `down` is not a listener"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        assert not pf._port_free("127.0.0.1", listener.getsockname()[1])
+
+
+def test_a_listener_on_ipv6_loopback_is_busy():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this host")
+    try:
+        listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        listener.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+    with listener:
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        assert not pf._port_free("::1", port)
+    assert pf._port_free("::1", port)

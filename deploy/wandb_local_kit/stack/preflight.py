@@ -374,6 +374,10 @@ def _memory_total() -> int:
 def _port_free(bind: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        # SO_REUSEADDR: a connection closed by `down` a minute ago lingers in
+        # TIME-WAIT, which Docker's own bind ignores; on Linux this bind still
+        # fails while a socket LISTENs there, which is what "in use" means.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((bind, port))
         except PermissionError:
