@@ -301,7 +301,7 @@ CASES = [
         "people-apply-keys-dir-is-a-file",
         "people", "apply", "{tmp}/lab.yaml", "--keys-dir", "{tmp}/keys",
         prepare=_lab_and_keys_file, env={"WANDB_API_KEY": GOOD_KEY},
-        problem="is a file, not a folder", fix="give the path of a folder",
+        problem="is not a folder (it is a file)", fix="give the path of a folder",
     ),
     C(
         "doctor-license-nested-5000-deep",

@@ -261,7 +261,7 @@ def test_people_apply_checks_the_keys_folder_before_changing_the_server(
     with pytest.raises(SystemExit) as exc:  # refused as the command line is read
         _people("apply", str(lab), "--keys-dir", str(not_a_folder))
     assert exc.value.code == 2
-    assert "is a file, not a folder" in capsys.readouterr().err
+    assert "is not a folder (it is a file)" in capsys.readouterr().err
     assert not_a_folder.read_text() == "a file\n"
     assert fake_server.calls == [] and fake_server.made == []
 
