@@ -3,6 +3,7 @@ backup's final pass leaves the server running, or names the one command that sta
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -144,3 +145,50 @@ def test_an_interrupted_one_off_container_is_removed_by_its_name(monkeypatch, tm
     assert name.startswith("wandb-storage-init-run-")
     assert f"{ONE_OFF_LABEL}=wandb" in args
     assert removed == [["docker", "rm", "--force", name]]
+
+
+def _kit_up_with_docker(tmp_path: Path, on_up: str) -> subprocess.Popen:
+    """`wandb-kit up` (its own process group, as a terminal's foreground job) with a
+    `docker` on PATH whose `compose ... up` runs the shell code on_up; everything else
+    answers nothing (no engine: no image pulls, no preflight with --skip-preflight)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "docker"
+    script.write_text(f'#!/bin/sh\ncase "$*" in\n  compose*" up "*) {on_up} ;;\nesac\nexit 0\n')
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "DOCKER_"))}
+    env.update(HOME=str(tmp_path), PATH=f"{bin_dir}{os.pathsep}{env['PATH']}")
+    env_file = str(tmp_path / ".env")
+    kit = [sys.executable, "-m", "wandb_local_kit"]
+    subprocess.run([*kit, "init", "--env-file", env_file], env=env, check=True, capture_output=True)
+    return subprocess.Popen(
+        [*kit, "up", "--skip-preflight", "--env-file", env_file],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _interrupted_up(proc: subprocess.Popen) -> None:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "failed (exit" not in err and "wandb-kit logs" not in err and "Traceback" not in err
+    assert "interrupted" in err and " up --env-file " in err, err
+    assert "half started" in err
+
+
+def test_ctrl_c_during_up_exits_130_and_names_up(tmp_path):
+    # compose, as it does on SIGINT, stops what it was doing and exits 130.
+    proc = _kit_up_with_docker(
+        tmp_path, "trap 'sleep 0.3; exit 130' INT; echo waiting; sleep 30 & wait; wait"
+    )
+    assert proc.stdout.readline().startswith("starting the stack")
+    assert proc.stdout.readline().strip() == "waiting"
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    _interrupted_up(proc)
+
+
+def test_compose_up_ended_by_ctrl_c_is_an_interruption_not_a_failure(tmp_path):
+    # The kit may see only compose's exit status (the SIGINT reached compose alone, or
+    # compose exited before the kit's own interrupt ran): 130 is Ctrl-C all the same.
+    _interrupted_up(_kit_up_with_docker(tmp_path, "exit 130"))
+    _interrupted_up(_kit_up_with_docker(tmp_path / "killed", "kill -INT $$"))

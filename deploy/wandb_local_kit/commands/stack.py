@@ -213,7 +213,8 @@ def up(args) -> int:
             from wandb_local_kit.core.invocation import up_command
 
             print(
-                f"the stack may be partly started: `{up_command(dep.env_file)}` starts the rest",
+                "interrupted; the stack may be half started: "
+                f"`{up_command(dep.env_file)}` starts it again",
                 file=sys.stderr,
             )
             raise

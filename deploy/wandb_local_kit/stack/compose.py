@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -32,6 +33,9 @@ UP_WAIT_TIMEOUT_S = 900
 ONE_OFF_LABEL = "io.wandb-kit.one-off"
 # compose.yaml's `name: ${COMPOSE_PROJECT_NAME:-wandb}`: the project when .env names none.
 DEFAULT_PROJECT = "wandb"
+# How a process ended by Ctrl-C exits: 128+SIGINT from compose's own handler, or
+# killed by the signal (Popen's returncode -SIGINT).
+_CTRL_C = (128 + signal.SIGINT, -signal.SIGINT)
 _ENGINE_DOWN = (
     "Cannot connect to the Docker daemon",
     "error during connect",
@@ -240,6 +244,11 @@ class Compose:
             result.stderr = redact(result.stderr, extra=self.secrets)
         else:
             result = self._stream(args, timeout)
+        if check and result.returncode in _CTRL_C:
+            # compose ended by Ctrl-C (the kit may see only its exit status when compose
+            # exits before the kit's own interrupt runs): an interruption, with the
+            # caller's way back, not a failure pointing at the logs.
+            raise KeyboardInterrupt
         if check and result.returncode != 0:
             raise self.failure(args, result)
         return result
