@@ -356,3 +356,32 @@ def _no_user_state(monkeypatch, tmp_path):
     for k in list(os.environ):
         if k.startswith("WANDB_"):
             monkeypatch.delenv(k)
+
+
+# --- configure's next step ---------------------------------------------------------------------
+
+
+def test_configure_with_a_verified_key_stored_names_smoke_not_login(tmp_path):
+    with FakeWandb() as fake:
+        env = clean_env(tmp_path)
+        assert run_kit("login", "--url", fake.url, "--key", GOOD_KEY, env=env).returncode == 0
+        result = run_kit("configure", "--url", fake.url, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "next: wandb-kit login" not in result.stdout
+    assert "key" in result.stdout and "stored" in result.stdout and "verified" in result.stdout
+    assert f"next: `{kit_command()} smoke`" in result.stdout
+    assert GOOD_KEY not in result.stdout + result.stderr
+
+
+def test_configure_without_a_good_stored_key_still_names_login(tmp_path):
+    with FakeWandb() as fake:
+        env = clean_env(tmp_path)
+        fresh = run_kit("configure", "--url", fake.url, env=env)
+        (tmp_path / ".netrc").write_text(
+            f"machine localhost:{fake.port} login user password {WRONG_KEY}\n"
+        )
+        (tmp_path / ".netrc").chmod(0o600)
+        rejected = run_kit("configure", "--url", fake.url, env=env)
+    assert f"next: `{kit_command()} login`" in fresh.stdout, fresh.stdout
+    assert "rejected" in rejected.stdout and f"`{kit_command()} login`" in rejected.stdout
+    assert WRONG_KEY not in rejected.stdout + rejected.stderr

@@ -10,7 +10,8 @@ import shlex
 import sys
 
 from wandb_local_kit.commands.common import add_target_options, deployment, target
-from wandb_local_kit.core.errors import EXIT_OK, EXIT_USAGE
+from wandb_local_kit.core.errors import EXIT_OK, EXIT_USAGE, KitError
+from wandb_local_kit.core.invocation import runnable
 from wandb_local_kit.server import client
 
 
@@ -43,8 +44,29 @@ def configure(args) -> int:
     reason = client.probe(where)
     if reason:
         print(f"  warning: the server does not answer yet ({reason}); settings kept")
-    print("next: wandb-kit login")
+    print(runnable(_next_step(where, answers=not reason)))
     return EXIT_OK
+
+
+def _next_step(where: client.Target, answers: bool) -> str:
+    """`login` unless .netrc already holds a key this server accepts: then a user who
+    has logged in once is sent on to `smoke` instead of to log in again."""
+    key = client.netrc_key(where.url)
+    if not key:
+        return "next: `wandb-kit login`"
+    stored = f"a key for {where.netloc} is stored in {client.netrc_path()}"
+    if not answers:
+        return f"{stored} (not verified: no answer yet); once it answers: `wandb-kit smoke`"
+    try:
+        who = client.verify_key(client.session(where.verify, retries=1), where, key)
+    except KitError as err:
+        if "rejected" in err.problem or "not a W&B API key" in err.problem:
+            return f"{stored}, but the server rejected it; next: `wandb-kit login` with a new key"
+        return (
+            f"{stored} (not verified: {err.problem}); `wandb-kit health` says why, "
+            "then `wandb-kit smoke`"
+        )
+    return f"{stored} and verified (user {who.username}); next: `wandb-kit smoke`"
 
 
 def configure_env(p: argparse.ArgumentParser) -> None:
