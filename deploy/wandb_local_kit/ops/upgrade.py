@@ -12,12 +12,13 @@ long wait.
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
-from wandb_local_kit.core.invocation import kit_command, up_command
+from wandb_local_kit.core.invocation import kit_command, runnable, up_command
 from wandb_local_kit.stack.compose import image_present, require_engine
 from wandb_local_kit.stack.deployment import Deployment
 
@@ -40,7 +41,6 @@ def upgrade(
 ) -> int:
     """Moves the server to image tag `to` (caller holds the lock and ran preflight)."""
     from wandb_local_kit.ops import backup as ops
-    from wandb_local_kit.ops import bundle
 
     env_file = stack.env_file
     old = stack.values.get("WANDB_IMAGE", "")
@@ -51,22 +51,7 @@ def upgrade(
         return EXIT_OK
 
     # 1. The new image first: a missing tag must not touch the running server.
-    if bundle_file:
-        bundle.load(bundle_file)
-    elif not image_present(target):
-        print(f"pulling {target}")
-        pulled = subprocess.run(["docker", "pull", target], capture_output=True, text=True)
-        if pulled.returncode != 0:
-            raise KitError(
-                f"cannot get {target}: {pulled.stderr.strip()[-300:]}",
-                fix="check the tag, or bring it with `wandb-kit bundle load`; "
-                f"nothing was changed, the server still runs {old}",
-            )
-    if not image_present(target):
-        raise KitError(
-            f"{target} is not on this host after loading",
-            fix=f"check the bundle's images; the server still runs {old}",
-        )
+    _bring_image(target, old, bundle_file)
 
     # 2. A backup to come back to.
     saved = ops.backup(stack, dest)
@@ -119,7 +104,50 @@ def upgrade(
             exit_code=EXIT_FAILED,
         )
     print(f"upgraded {old} -> {target}; backup before the upgrade: {saved}")
+    print(_backups_note(stack, dest))
     return EXIT_OK
+
+
+def _bring_image(target: str, old: str, bundle_file: Path | None) -> None:
+    """The new image on this host (from the bundle, or pulled), or a KitError saying
+    the server still runs the old one."""
+    from wandb_local_kit.ops import bundle
+
+    if bundle_file:
+        bundle.load(bundle_file)
+    elif not image_present(target):
+        print(f"pulling {target}")
+        pulled = subprocess.run(["docker", "pull", target], capture_output=True, text=True)
+        if pulled.returncode != 0:
+            raise KitError(
+                f"cannot get {target}: {pulled.stderr.strip()[-300:]}",
+                fix="check the tag, or bring it with `wandb-kit bundle load`; "
+                f"nothing was changed, the server still runs {old}",
+            )
+    if not image_present(target):
+        raise KitError(
+            f"{target} is not on this host after loading",
+            fix=f"check the bundle's images; the server still runs {old}",
+        )
+
+
+def _backups_note(stack: Deployment, dest: Path) -> str:
+    """Every upgrade leaves a full backup and nothing deletes them: say how many this
+    project has in dest, their size and the command that prunes them (backup's --keep,
+    the kit's one pruning, which takes a new backup first)."""
+    from wandb_local_kit.ops.backup import MANIFEST
+
+    own = re.compile(rf"{re.escape(stack.project)}-\d{{8}}T\d{{6}}Z")  # as backup.prune
+    found = [p for p in dest.iterdir() if own.fullmatch(p.name) and (p / MANIFEST).is_file()]
+    size = sum(f.stat().st_size for p in found for f in p.rglob("*") if f.is_file())
+    shown = f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
+    many = f"{len(found)} backups" if len(found) != 1 else "1 backup"
+    return runnable(
+        f"  {many} of {stack.project} in {dest}: {shown} (each upgrade adds one and none "
+        f"is deleted by itself); `wandb-kit backup --keep 2 --dest {shlex.quote(str(dest))} "
+        f"--env-file {shlex.quote(str(stack.env_file))}` takes a new backup and deletes all "
+        "but the newest 2"
+    )
 
 
 def _deep_health(health, stack: Deployment) -> bool:
