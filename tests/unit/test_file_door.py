@@ -653,3 +653,18 @@ def test_os_conditions_at_any_path_option_are_never_a_bug(option, condition, ful
         if code != 0:
             changed = {k for k in before if after.get(k) != before[k]}
             assert not changed, f"a refused command changed {changed}"
+
+
+def test_a_bundle_whose_manifest_nests_too_deep_is_refused_not_a_bug(tmp_path):
+    import tarfile
+
+    from wandb_local_kit.ops import bundle
+
+    data = b"[" * 30_000 + b"]" * 30_000
+    with tarfile.open(tmp_path / "b.tar", "w") as tar:
+        info = tarfile.TarInfo(bundle.MANIFEST)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(KitError) as err:
+        bundle.verify(tmp_path / "b.tar")
+    assert "levels deep" in err.value.problem

@@ -149,7 +149,9 @@ def verify(bundle: Path) -> dict:
     try:
         with tarfile.open(bundle) as tar:
             try:
-                manifest = json.load(tar.extractfile(MANIFEST))
+                manifest = json.loads(tar.extractfile(MANIFEST).read(files.DEFAULT_READ_LIMIT))
+            except RecursionError:
+                raise files.too_deep("the bundle's manifest", bundle) from None
             except KeyError:
                 raise KitError(
                     f"{bundle} is not a wandb-kit bundle (no {MANIFEST})",
@@ -164,6 +166,9 @@ def verify(bundle: Path) -> dict:
             f"{bundle} is not a readable tar ({err})",
             fix="copy the bundle again; nothing was loaded",
         )
+    if not isinstance(manifest, dict) or files.depth_problem(manifest):
+        raise KitError(f"{bundle}'s manifest is not one `wandb-kit bundle save` writes",
+                       fix="copy the bundle again; nothing was loaded")  # fmt: skip
     want = manifest.get("members", {})
     bad = sorted(n for n in want if found.get(n) != want[n])
     if bad or not want:
