@@ -668,3 +668,18 @@ def test_a_bundle_whose_manifest_nests_too_deep_is_refused_not_a_bug(tmp_path):
     with pytest.raises(KitError) as err:
         bundle.verify(tmp_path / "b.tar")
     assert "levels deep" in err.value.problem
+
+
+def test_a_compose_file_entry_nested_too_deep_is_named_not_a_crash(tmp_path):
+    """COMPOSE_FILE may name a file of the user's own; a hostile one must not crash."""
+    import shutil
+
+    from wandb_local_kit.stack import settings
+
+    compose = tmp_path / "compose"
+    shutil.copytree(settings.default_compose_dir(), compose)
+    (compose / "mine.yaml").write_text("services:\n" + "[" * 20_000 + "]" * 20_000 + "\n")
+    values = settings.build_values({}, settings.example_values(compose), {})
+    values["COMPOSE_FILE"] = "compose.yaml:mine.yaml"
+    problems = [p.render() for p in settings.validate(values, compose)]
+    assert any("mine.yaml" in p and "not a compose file" in p for p in problems), problems

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from wandb_local_kit.core import files
 from wandb_local_kit.core.envfile import read_env
 from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.core.net import is_loopback
@@ -719,10 +720,9 @@ def _looks_like_compose(path: Path) -> bool:
     import yaml
 
     try:
-        with path.open("rb") as f:
-            data = yaml.safe_load(f.read(1 << 20))
-    except (OSError, yaml.YAMLError, ValueError):
-        return False
+        data = yaml.safe_load(files.read_bytes(path, "the compose file", limit=1 << 20))
+    except (KitError, yaml.YAMLError, ValueError, RecursionError):
+        return False  # unreadable, not YAML or nested past the parser's depth: not compose
     return isinstance(data, dict) and isinstance(data.get("services"), dict)
 
 
