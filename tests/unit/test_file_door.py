@@ -678,7 +678,7 @@ def test_a_compose_file_entry_nested_too_deep_is_named_not_a_crash(tmp_path):
 
     compose = tmp_path / "compose"
     shutil.copytree(settings.default_compose_dir(), compose)
-    (compose / "mine.yaml").write_text("services:\n" + "[" * 20_000 + "]" * 20_000 + "\n")
+    (compose / "mine.yaml").write_text("services:\n  x: " + "[" * 20_000 + "]" * 20_000 + "\n")
     values = settings.build_values({}, settings.example_values(compose), {})
     values["COMPOSE_FILE"] = "compose.yaml:mine.yaml"
     problems = [p.render() for p in settings.validate(values, compose)]
