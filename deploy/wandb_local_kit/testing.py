@@ -45,7 +45,7 @@ from wandb_local_kit.stack import settings
 # The private ACME CA of test-acme.yaml (host:port inside the stack).
 TEST_ACME_CA = "acme-ca:9443"
 # base64url of {"alg":"none"} . {"flags":["enterprise"]} . "test": not a real W&B license
-STANDIN_ENTERPRISE_LICENSE = "eyJhbGciOiJub25lIn0.eyJmbGFncyI6WyJlbnRlcnByaXNlIl19.test"
+STANDIN_ENTERPRISE_LICENSE = settings.STANDIN_ENTERPRISE_LICENSE
 
 
 def free_loopback_port() -> int:

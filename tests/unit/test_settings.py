@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import stat
 from pathlib import Path
 from urllib.parse import unquote, unquote_plus, urlsplit
@@ -734,3 +735,47 @@ def test_an_empty_option_is_named_as_empty(flag):
         settings.build_values({}, defaults(), {flag: ""})
     option = "--" + flag.replace("_", "-")
     assert f"an empty {option}" in err.value.problem and err.value.fix.startswith("give")
+
+
+# --- trying the kit on the stand-in (init --standin) -------------------------------------------
+
+
+def _init_values(tmp_path, *options):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(WANDB_KIT_HOME=str(tmp_path), DOCKER_HOST="unix:///nonexistent/docker.sock")
+    result = subprocess.run(
+        [sys.executable, "-m", "wandb_local_kit", "init", *options],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return read_env(tmp_path / ".env")
+
+
+def test_init_standin_chooses_the_standin_image_and_the_test_overlays(tmp_path):
+    values = _init_values(tmp_path, "--standin")
+    assert values["KIT_STANDIN"] == "true"
+    assert values["WANDB_IMAGE"] == settings.STANDIN_IMAGE
+    assert values["COMPOSE_FILE"] == "compose.yaml:test.yaml"
+    assert values["WANDB_LICENSE"] == ""
+    # init again without the flag (e.g. to add TLS) keeps the stand-in and its overlays
+    values = _init_values(tmp_path, "--storage", "external")
+    assert values["WANDB_IMAGE"] == settings.STANDIN_IMAGE
+    assert values["COMPOSE_FILE"] == "compose.yaml:test.yaml:external.yaml:test-external.yaml"
+
+
+def test_init_standin_enterprise_gives_the_standins_placeholder_license(tmp_path):
+    values = _init_values(tmp_path, "--standin=enterprise")
+    assert values["WANDB_LICENSE"] == settings.STANDIN_ENTERPRISE_LICENSE
+    values = _init_values(tmp_path, "--standin")
+    assert values["WANDB_LICENSE"] == "", "the free tier drops the placeholder license"
+
+
+def test_init_standin_off_goes_back_to_the_real_image_without_overlays(tmp_path):
+    _init_values(tmp_path, "--standin=enterprise")
+    values = _init_values(tmp_path, "--standin=off")
+    assert values["KIT_STANDIN"] == "false"
+    assert values["WANDB_IMAGE"] == settings.example_values(COMPOSE_DIR)["WANDB_IMAGE"]
+    assert "test" not in values["COMPOSE_FILE"] and values["WANDB_LICENSE"] == ""

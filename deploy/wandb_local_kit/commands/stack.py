@@ -46,6 +46,16 @@ def configure_init(p: argparse.ArgumentParser) -> None:
         help="the server image, pinned (default wandb/local:<tag>; a mirror or another "
         "registry: REGISTRY/wandb/local:<tag>)",
     )
+    p.add_argument(
+        "--standin",
+        nargs="?",
+        const="free",
+        choices=settings.STANDIN_TIERS,
+        help="try the kit on the project's W&B stand-in (a test double, not W&B; build it "
+        "first: scripts/build-images.sh wandb-standin); =enterprise adds the stand-in's "
+        "placeholder Enterprise license (teams' service accounts, SCIM); =off goes back "
+        "to the real image",
+    )
     sso_options = p.add_argument_group("SSO (OpenID Connect)")
     sso_options.add_argument(
         "--oidc-issuer", metavar="URL", help="the provider's issuer, exactly (https)"
@@ -72,6 +82,7 @@ def init(args) -> int:
         raise KitError(f"{example} is missing", fix="reinstall wandb-local-kit")
     existing = dict(dep.values)
     choices = {flag: getattr(args, flag, None) for flag in settings.CHOICE_KEYS}
+    choices["standin"] = getattr(args, "standin", None)
     for flag in ("external_mysql_url", "external_bucket_url"):
         if choices[flag] == "-":  # a URL with a password, kept off the command line
             choices[flag] = sys.stdin.readline().strip()

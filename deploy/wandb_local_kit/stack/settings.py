@@ -121,6 +121,43 @@ CHOICE_KEYS = {
 }
 
 
+# Trying the kit without the real image (`init --standin`): the project's W&B stand-in,
+# built by `scripts/build-images.sh wandb-standin`, with the test overlays. Its
+# Enterprise tier is a placeholder license only the stand-in understands (an unsigned
+# token whose payload lists the "enterprise" flag); the real server refuses it.
+STANDIN_IMAGE = "wandb-kit-test/wandb-standin:test"
+STANDIN_ENTERPRISE_LICENSE = "eyJhbGciOiJub25lIn0.eyJmbGFncyI6WyJlbnRlcnByaXNlIl19.test"
+STANDIN_TIERS = ("free", "enterprise", "off")
+
+
+def _standin(
+    values: dict[str, str], choices: dict[str, str | None], defaults: dict[str, str]
+) -> None:
+    """init --standin[=enterprise]: the stand-in image (unless --image chose another),
+    the test overlays, and for the Enterprise tier the stand-in's placeholder license."""
+    tier = choices.get("standin")
+    if not tier:
+        return
+    if tier == "off":  # back to the real server: its image and no test overlay
+        values["KIT_STANDIN"] = "false"
+        if values.get("WANDB_IMAGE") == STANDIN_IMAGE and not choices.get("image"):
+            values["WANDB_IMAGE"] = defaults.get("WANDB_IMAGE", "")
+        if values.get("WANDB_LICENSE") == STANDIN_ENTERPRISE_LICENSE:
+            values["WANDB_LICENSE"] = ""
+        return
+    values["KIT_STANDIN"] = "true"
+    if not choices.get("image"):
+        values["WANDB_IMAGE"] = STANDIN_IMAGE
+    if tier == "enterprise":
+        values["WANDB_LICENSE"] = STANDIN_ENTERPRISE_LICENSE
+    elif values.get("WANDB_LICENSE") == STANDIN_ENTERPRISE_LICENSE:
+        values["WANDB_LICENSE"] = ""
+
+
+def is_standin(values: dict[str, str]) -> bool:
+    return values.get("KIT_STANDIN", "").lower() == "true"
+
+
 def build_values(
     existing: dict[str, str],
     defaults: dict[str, str],
@@ -136,6 +173,7 @@ def build_values(
     for flag, key in CHOICE_KEYS.items():
         if choices.get(flag):
             values[key] = choices[flag]
+    _standin(values, choices, defaults)
     if host_cpus and not existing.get("WANDB_CPUS") and cpu_limit(values.get("WANDB_CPUS")):
         values["WANDB_CPUS"] = _cpus(min(float(values["WANDB_CPUS"]), host_cpus))
     if choices.get("host"):
@@ -156,7 +194,7 @@ def build_values(
     ):
         # TLS turned on or off: the bucket endpoint moves behind Caddy or back.
         values["WANDB_BUCKET_PUBLIC_URL"] = urlunsplit((wanted, bucket.netloc, "", "", ""))
-    return derive(generate_secrets(values))
+    return derive(generate_secrets(values), test=is_standin(values))
 
 
 def place_user_files(values: dict[str, str], home: Path, compose_dir: Path) -> dict[str, str]:
@@ -249,6 +287,7 @@ def default_bucket_url(wandb_host: str, tls: str = "off") -> str:
 def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
     """Fills the derived keys (URLs built from parts, with URL-quoting)."""
     out = dict(values)
+    test = test or is_standin(out)
     storage, tls = out.get("WANDB_STORAGE", "embedded"), out.get("WANDB_TLS", "off")
     own_bucket = bool(out.get("WANDB_EXTERNAL_BUCKET_URL")) and storage == "external"
     files = compose_files(storage, tls, test, own_bucket)
