@@ -250,13 +250,30 @@ def up(args) -> int:
             f"  bucket endpoint ({via}): {values['WANDB_BUCKET_PUBLIC_URL']}; training "
             "nodes and browsers must reach it too"
         )
-    print(
-        f"  first account: open {host}/signup (it becomes the admin), then get an API key "
-        f"at {host}/authorize"
-    )
-    print("  headless: `wandb-kit login --bootstrap --email YOU@LAB` creates the first user")
-    print("next: wandb-kit configure && wandb-kit login, then make smoke")
+    _next_steps(dep, host)
     return EXIT_OK
+
+
+def _next_steps(dep: Deployment, host: str) -> None:
+    """What to do now, as this user can run it: a user whose stored key this server
+    accepts is sent on to `smoke`; otherwise the ways to a first account and a key."""
+    import os
+
+    from wandb_local_kit.commands.client import _next_step
+    from wandb_local_kit.core.invocation import runnable
+    from wandb_local_kit.server import client
+
+    where = client.target_for(dep, environ=dict(os.environ))
+    step = _next_step(where, answers=True)
+    if "verified" in step and "not verified" not in step:
+        print(runnable(f"  {step}"))
+        return
+    print(
+        f"  no account yet? open {host}/signup (the first account becomes the admin), "
+        f"then get an API key at {host}/authorize"
+    )
+    print(runnable("  headless: `wandb-kit login --bootstrap --email YOU@LAB` creates it"))
+    print(runnable("next: `wandb-kit configure` and `wandb-kit login`, then `wandb-kit smoke`"))
 
 
 def configure_down(p: argparse.ArgumentParser) -> None:
