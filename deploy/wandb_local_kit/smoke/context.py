@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -54,7 +55,26 @@ class CheckFailed(AssertionError):
 
 
 class Skipped(Exception):
-    """An optional dependency is missing; the message says how to install it."""
+    """A precondition is missing (an optional library, an admin's key, a license); the
+    message says which, and how to get it."""
+
+
+def need(module: str, install: str):
+    """The optional module, imported; absent, or installed but failing to import (a shared
+    library it loads is missing: libsndfile, libtorch), the check is SKIPPED naming what
+    to install. Not a failure: the server was never asked anything."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        # A library it imports in turn may be the one missing: say which.
+        absent = isinstance(err, ModuleNotFoundError) and err.name == module
+        why = "not installed" if absent else str(err)
+        raise Skipped(f"needs {module} ({why}); install: {install}")
+    except Exception as err:  # noqa: BLE001 - OSError, RuntimeError: a broken install
+        raise Skipped(
+            f"needs {module}, which is installed but fails to import "
+            f"({type(err).__name__}: {err}); reinstall: {install}"
+        )
 
 
 class Recorder:

@@ -16,6 +16,10 @@ class Check:
 
 
 MEDIA = "pip install 'wandb-local-kit[media]'"
+TORCH = (
+    "pip install 'wandb-local-kit[torch]' (CPU-only hosts: pip install torch "
+    "--index-url https://download.pytorch.org/whl/cpu first)"
+)
 CHECKS: list[Check] = [
     Check(
         "basics",
@@ -76,7 +80,7 @@ CHECKS: list[Check] = [
         "wandb.watch gradient and parameter histograms",
         "wandb_local_kit.smoke.checks.torch_watch:run_torch_watch",
         ("torch",),
-        "pip install 'wandb-local-kit[torch]'",
+        TORCH,
         2,
     ),
     Check(

@@ -16,6 +16,7 @@ def summary_counts(results: list[Result]) -> dict[str, int]:
 
 
 def console_table(results: list[Result]):
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="wandb-kit smoke", show_lines=False)
@@ -25,12 +26,14 @@ def console_table(results: list[Result]):
         text = r.compared if r.status in (PASS,) else (r.detail or r.compared)
         if r.status == WARN:
             text = f"{r.compared}\nwarning: {r.detail}"
+        # Escaped: a check's text is not markup ("pip install 'wandb-local-kit[media]'"
+        # would lose its extra, a server's message its brackets).
         table.add_row(
-            r.check,
+            escape(r.check),
             f"[{STYLE[r.status]}]{r.status}[/]",
             f"{r.seconds:.1f}",
-            text,
-            r.run_urls[0] if r.run_urls else "",
+            escape(text),
+            escape(r.run_urls[0]) if r.run_urls else "",
         )
     return table
 

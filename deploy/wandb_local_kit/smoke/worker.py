@@ -25,6 +25,7 @@ from wandb_local_kit.smoke.context import (
     Result,
     Skipped,
     SmokeContext,
+    need,
 )
 from wandb_local_kit.smoke.registry import BY_NAME
 
@@ -37,10 +38,7 @@ def run_check(name: str, ctx: SmokeContext) -> Result:
     started = time.monotonic()
     try:
         for module in check.needs:
-            try:
-                importlib.import_module(module)
-            except ImportError:
-                raise Skipped(f"needs {module}; install: {check.install}")
+            need(module, check.install)
         module_name, func = check.target.split(":")
         getattr(importlib.import_module(module_name), func)(ctx, rec)
         status, detail = (WARN if rec.warnings else PASS), "; ".join(rec.warnings)

@@ -11,10 +11,10 @@ from wandb_local_kit.smoke import evidence, sdk, testmedia
 from wandb_local_kit.smoke.context import (
     CheckFailed,
     Recorder,
-    Skipped,
     SmokeContext,
     expect,
     expect_true,
+    need,
 )
 
 
@@ -25,12 +25,7 @@ def _rng(seed: int):
 
 
 def _need(module: str, extra: str = "media"):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        raise Skipped(f"needs {module} ({err}); install: pip install 'wandb-local-kit[{extra}]'")
+    return need(module, f"pip install 'wandb-local-kit[{extra}]'")
 
 
 def _decode_png(data: bytes, what: str = "image"):

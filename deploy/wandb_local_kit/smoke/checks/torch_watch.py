@@ -4,20 +4,14 @@ histograms into the history."""
 from __future__ import annotations
 
 from wandb_local_kit.smoke import evidence, sdk
-from wandb_local_kit.smoke.context import Recorder, Skipped, SmokeContext, expect, expect_true
+from wandb_local_kit.smoke.context import Recorder, SmokeContext, expect, expect_true, need
+from wandb_local_kit.smoke.registry import TORCH
 
 STEPS = 5
 
 
 def run_torch_watch(ctx: SmokeContext, rec: Recorder) -> None:
-    try:
-        import torch
-    except ImportError:
-        raise Skipped(
-            "needs torch; install: pip install 'wandb-local-kit[torch]' "
-            "(CPU-only hosts: pip install torch --index-url "
-            "https://download.pytorch.org/whl/cpu first)"
-        )
+    torch = need("torch", TORCH)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
