@@ -490,3 +490,47 @@ def test_init_names_the_next_command_as_this_user_can_run_it(tmp_path):
     result = _kit("init", "--env-file", "lab.env", cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert f"next: {sys.executable} -m wandb_local_kit up" in result.stdout
+
+
+# --- a lab admin's first hour with `people`: empty files, --admin-api where it cannot work ---
+
+ANA_ONLY = b"users:\n  - email: ana@lab.org\n"
+
+PEOPLE_CASES = [
+    C(
+        "people-plan-empty-lab-file",
+        "people", "plan", "{tmp}/lab.yaml", prepare=_file("lab.yaml", b""),
+        env={"WANDB_API_KEY": GOOD_KEY},
+        problem="lists no users and no teams; nothing was changed", fix="--allow-empty",
+    ),
+    C(
+        "people-apply-prune-comment-only-lab-file",
+        "people", "apply", "{tmp}/lab.yaml", "--prune", "--yes",
+        prepare=_file("lab.yaml", b"# the lab, to be filled in\n"),
+        env={"WANDB_API_KEY": GOOD_KEY},
+        problem="it would deactivate every user", fix="people show -o FILE",
+    ),
+    C(
+        "people-plan-lab-file-with-empty-lists",
+        "people", "plan", "{tmp}/lab.yaml",
+        prepare=_file("lab.yaml", b"users: []\nteams: []\nservice_accounts: []\n"),
+        env={"WANDB_API_KEY": GOOD_KEY},
+        problem="lists no users and no teams", fix="--allow-empty",
+    ),
+    C(
+        "people-plan-admin-api-for-another-server",
+        "people", "plan", "{tmp}/lab.yaml", "--admin-api", "--url", "{server}",
+        prepare=_file("lab.yaml", ANA_ONLY),
+        problem="--admin-api works on the kit's own stack", fix="instead of --admin-api",
+    ),
+    C(
+        "people-show-admin-api-stack-not-running-here",
+        "people", "show", "--admin-api", env=NO_ENGINE,
+        problem="the kit's stack does not run on this machine", fix="instead of --admin-api",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PEOPLE_CASES, ids=[c.id for c in PEOPLE_CASES])
+def test_people_first_hour_input(case, tmp_path, server):  # noqa: F811 - the imported fixture
+    run_case(case, tmp_path, server)

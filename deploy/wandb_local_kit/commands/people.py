@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from wandb_local_kit.commands.argtypes import file_path, folder_path, output_file_or_stdout
 from wandb_local_kit.commands.common import add_target_options, target
-from wandb_local_kit.core import files
+from wandb_local_kit.core import files, lock
 from wandb_local_kit.core.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     KitError,
+)
+
+ALLOW_EMPTY_HELP = (
+    "apply a file that lists no users and no teams (refused without it: an empty file is "
+    "more often a mistake, and with --prune it deactivates every user but your own and the "
+    "kit's)"
+)
+ADMIN_API_HELP = (
+    "on the server's own machine, with the kit's .env: turn the admin API on (recreating "
+    "the wandb container), use the admin key from .env as the key, and turn it off again "
+    "however the command ends; no browser and no personal key needed"
 )
 
 
@@ -32,8 +46,18 @@ def configure_people(p: argparse.ArgumentParser) -> None:
             "--prune",
             action="store_true",
             help="deactivate users (never delete: their runs stay) and remove team members "
-            "and service accounts that the file no longer lists",
+            "and service accounts that the file no longer lists (never the identity "
+            "applying the file, nor the kit's own account); `apply` says how many and asks "
+            "first",
         )
+        a.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
+        if name == "apply":
+            a.add_argument(
+                "--yes",
+                action="store_true",
+                help="make what --prune deactivates or removes without asking (needed when "
+                "standard input is not a terminal: a script, cron, ansible)",
+            )
         a.add_argument(
             "--keys-dir",
             type=folder_path,
@@ -41,11 +65,14 @@ def configure_people(p: argparse.ArgumentParser) -> None:
             "(default: service-accounts/ in the kit's home)",
         )
         a.add_argument("--json", action="store_true", help="print the result as JSON")
+        a.add_argument("--admin-api", action="store_true", help=ADMIN_API_HELP)
         add_target_options(a)
     s = sub.add_parser(
         "show",
         help="write the server's people as a lab file that `apply` accepts",
-        description="write the server's people as a lab file that `apply` accepts",
+        description="write the server's people as a lab file that `apply` accepts; the "
+        "kit's own account (admin@localhost, the admin API key's identity) is marked with "
+        "a comment",
     )
     s.add_argument(
         "-o",
@@ -54,30 +81,101 @@ def configure_people(p: argparse.ArgumentParser) -> None:
         help="write to this file, checked before the server is asked (default, or `-`: "
         "standard output); a link is written through and kept",
     )
+    s.add_argument(
+        "--without-kit-accounts",
+        action="store_true",
+        help="leave the kit's own account (admin@localhost) out: the lab's people only "
+        "(`apply --prune` keeps that account all the same)",
+    )
+    s.add_argument("--admin-api", action="store_true", help=ADMIN_API_HELP)
     add_target_options(s)
 
 
 def people(args) -> int:
-    from wandb_local_kit.server import client
-    from wandb_local_kit.server.people import labfile, plan, remote, show
+    from wandb_local_kit.server.people import labfile
 
     lab, keys_dir = None, None
     if args.people_action in ("plan", "apply"):
         # the file is checked before the server is contacted: a bad file changes nothing
         lab = labfile.load(Path(os.path.abspath(args.file)))
+        if not args.allow_empty:
+            labfile.refuse_empty(lab)
         keys_dir = Path(os.path.abspath(args.keys_dir)) if args.keys_dir else _default_keys(args)
         if args.people_action == "apply" and lab.service_accounts:
             # ... and so is the folder the keys go to: never a server changed, then a key lost
             files.check_folder(keys_dir, "the keys folder (--keys-dir)")
     where = target(args)
-    key, source = client.find_key(where)
+    with contextlib.ExitStack() as stack:
+        if args.people_action == "apply":
+            # Two applies at once both plan "create ana", and the second fails on SCIM's
+            # 409 half-way: one at a time per server URL (the lock is in the kit's home).
+            stack.enter_context(_apply_lock(args, where))
+        if args.admin_api:
+            where, key = _admin_api(args, where, stack)
+        else:
+            key = _key(where)
+        return _run(args, where, key, lab, keys_dir)
+
+
+def _key(where) -> str:
+    from wandb_local_kit.server import client
+
+    key, _source = client.find_key(where)
     if not key:
         raise KitError(
             f"no API key for {where.url}",
             fix="people commands need an instance admin's key: export WANDB_API_KEY=... "
-            "(or `wandb-kit login`)",
+            "(or `wandb-kit login`); on the server's own machine, --admin-api uses the "
+            "kit's admin API key",
             exit_code=EXIT_USAGE,
         )
+    return key
+
+
+def _admin_api(args, where, stack: contextlib.ExitStack):
+    """The admin API on for this command (bootstrap.admin_api_on: the deployment's lock,
+    off again however it ends); the key is the one in .env, never printed."""
+    from wandb_local_kit.commands.common import deployment
+    from wandb_local_kit.server import bootstrap
+
+    dep = deployment(args, must_exist=False)
+    bootstrap.need_env(dep, "--admin-api")
+    if not where.is_local_stack:
+        raise KitError(
+            f"--admin-api works on the kit's own stack ({dep.values.get('WANDB_HOST')} in "
+            f"{dep.env_file}), not {where.url}; nothing was changed",
+            fix="leave out --url (or give that .env with --env-file), or use an instance "
+            "admin's key (WANDB_API_KEY) instead of --admin-api",
+            exit_code=EXIT_USAGE,
+        )
+    if not dep.values.get("WANDB_ADMIN_API_KEY"):
+        raise KitError(
+            f"{dep.env_file} has no WANDB_ADMIN_API_KEY for --admin-api",
+            fix="run `wandb-kit init` to fill in the missing settings, then `wandb-kit up`",
+            exit_code=EXIT_USAGE,
+        )
+    instead = "or use an instance admin's key (WANDB_API_KEY) instead of --admin-api"
+    operation = f"people {args.people_action} --admin-api"
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout  # --json: only JSON
+    say = lambda line: print(line, file=out, flush=True)  # noqa: E731
+    on = stack.enter_context(bootstrap.admin_api_on(dep, where, operation, instead, say))
+    return on, on.values["WANDB_ADMIN_API_KEY"]
+
+
+@contextlib.contextmanager
+def _apply_lock(args, where):
+    from wandb_local_kit.commands.common import deployment
+
+    name = re.sub(r"[^A-Za-z0-9]+", "-", where.url).strip("-")
+    path = deployment(args, must_exist=False).home / f".people-apply-{name}.lock"
+    with lock.hold(path, "people apply", lock.wait_seconds()):
+        yield
+
+
+def _run(args, where, key: str, lab, keys_dir) -> int:
+    from wandb_local_kit.server import client
+    from wandb_local_kit.server.people import plan, remote, show
+
     unreachable = client.probe(where)
     if unreachable:
         raise KitError(
@@ -93,8 +191,9 @@ def people(args) -> int:
     names = {t.name for t in lab.teams} if lab else set()
     state = server.read(names)
     if args.people_action == "show":
-        return _show(args, state, labfile.dump(show.from_remote(state)))
+        return _show(args, state, show.text(state, args.without_kit_accounts))
     the_plan = plan.compute(lab, state, args.prune, keys_dir)
+    _refuse_conflicts(the_plan, args)
     if not state.scim:
         the_plan.notes.append(
             f"SCIM is not available ({state.scim_reason}): choosing usernames, instance-admin "
@@ -103,12 +202,71 @@ def people(args) -> int:
         )
     if args.people_action == "plan":
         return _print(args, "would change", [c.line() for c in the_plan.changes], the_plan, [])
+    _confirm_prune(args, the_plan)
     applying = plan.Applying(server, state, keys_dir)
     lines: list[str] = []
     out = (lambda _line: None) if args.json else (lambda line: print(line, flush=True))
-    plan.apply(the_plan, applying, lambda line: (lines.append(line), out(line)))
+    try:
+        plan.apply(the_plan, applying, lambda line: (lines.append(line), out(line)))
+    except KeyboardInterrupt:
+        raise _interrupted(args, lines, len(the_plan.changes)) from None
     the_plan.blocked.extend(applying.refused)
     return _print(args, "changed", lines, the_plan, applying.new_users, applying, echoed=True)
+
+
+def _refuse_conflicts(the_plan, args) -> None:
+    if not the_plan.conflicts:
+        return
+    raise KitError(
+        f"{len(the_plan.conflicts)} line(s) of the file ask for what another account on "
+        "the server holds; nothing was changed:\n  " + "\n  ".join(the_plan.conflicts),
+        fix=f"correct the lines named above, then run `wandb-kit people {args.people_action}` "
+        "again (`wandb-kit people show` lists the server's accounts)",
+        exit_code=EXIT_USAGE,
+    )
+
+
+def _confirm_prune(args, the_plan) -> None:
+    """What only --prune makes (deactivations, removals) is said with its count and asked
+    for on a terminal; elsewhere it needs --yes. Nothing is changed before the answer."""
+    pruning = the_plan.pruning()
+    if not pruning or args.yes:
+        return
+    users = sum(1 for c in pruning if c.text.startswith("user "))
+    what = f"{users} user(s) deactivated, {len(pruning) - users} team place(s) or service "
+    what += "account(s) removed"
+    if not sys.stdin.isatty():
+        raise KitError(
+            f"--prune would have {what} (see `wandb-kit people plan FILE --prune`), and "
+            "standard input is not a terminal to confirm it; nothing was changed",
+            fix="check the plan, then run the same command with --yes",
+            exit_code=EXIT_USAGE,
+        )
+    print(f"--prune: {what}:")
+    for change in pruning:
+        print(f"  {change.line()}")
+    try:
+        answer = input(f"make these {len(pruning)} change(s) and the rest of the plan? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise KitError(
+            "not confirmed; nothing was changed",
+            fix="run it again and answer y, or leave out --prune",
+            exit_code=EXIT_USAGE,
+        )
+
+
+def _interrupted(args, lines: list[str], planned: int) -> KitError:
+    done = "nothing was changed" if not lines else f"{len(lines)} of {planned} change(s) made"
+    listed = ("" if not args.json else ":\n  " + "\n  ".join(lines)) if lines else ""
+    shown = " (printed above)" if lines and not args.json else ""
+    return KitError(
+        f"interrupted during `people apply`: {done}{shown}{listed}; the rest were not made",
+        fix=f"run `wandb-kit people apply {args.file}` again: it compares the file with the "
+        "server and makes only what is still missing (nothing twice)",
+        exit_code=EXIT_INTERRUPTED,
+    )
 
 
 def _show(args, state, text: str) -> int:

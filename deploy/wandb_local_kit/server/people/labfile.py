@@ -40,6 +40,7 @@ class User:
     email: str
     username: str | None = None
     admin: bool = False
+    line: int = field(default=0, compare=False)  # where the file lists them (0: not a file)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Member:
 class Team:
     name: str
     members: tuple[Member, ...] = ()
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,8 @@ def _user(p: _Problems, node):
         )
         username = None
     admin = _bool(p, m.get("admin"), "admin")
-    return (User(email, username, admin) if email else None), node
+    line = node.start_mark.line + 1
+    return (User(email, username, admin, line) if email else None), node
 
 
 def _team(p: _Problems, node):
@@ -264,7 +267,7 @@ def _team(p: _Problems, node):
             p.add(mm.get("role"), f"invalid role {role!r}", f"use one of: {', '.join(ROLES)}")
         if user:
             members.append((Member(user, role), mn))
-    team = Team(name, tuple(x for x, _ in members)) if name else None
+    team = Team(name, tuple(x for x, _ in members), node.start_mark.line + 1) if name else None
     return team, (node, members)
 
 
@@ -345,15 +348,40 @@ def _cross_check(p: _Problems, users, teams, sas) -> None:
         sa_seen.add((sa.team, sa.name))
 
 
-def dump(lab: LabFile) -> str:
-    """The file `show` writes: what `load` reads back to the same LabFile."""
+def refuse_empty(lab: LabFile, allow_flag: str = "--allow-empty") -> None:
+    """A file with no users and no teams (empty, only comments, a stray `users:`) is far
+    more often a mistake than a lab of nobody, and with --prune it would deactivate every
+    user: refused (exit 2) unless the caller passed allow_flag."""
+    if lab.users or lab.teams:
+        return
+    raise KitError(
+        f"{lab.source} lists no users and no teams; nothing was changed (with --prune "
+        "it would deactivate every user but the one applying it)",
+        fix="list the lab's people under users: (`wandb-kit people show -o FILE` writes "
+        f"the server's current ones to start from); if an empty lab is meant, add {allow_flag}",
+        exit_code=EXIT_USAGE,
+    )
+
+
+KIT_NOTE = (
+    "# the kit's own account (the admin API key's identity), not one of the lab's people; "
+    "--prune keeps it\n"
+)
+
+
+def dump(lab: LabFile, kit_emails: frozenset[str] = frozenset()) -> str:
+    """The file `show` writes: what `load` reads back to the same LabFile. A user whose
+    email is in kit_emails gets a comment (not a field: the file stays one `apply` takes
+    back with 0 changes, and older kits read it too)."""
     import yaml
 
+    def block(u: User) -> str:
+        entry = {"email": u.email, **({"username": u.username} if u.username else {})}
+        text = yaml.safe_dump([{**entry, "admin": u.admin}], sort_keys=False)
+        return (KIT_NOTE if u.email.lower() in kit_emails else "") + text
+
+    users = "users:\n" + "".join(block(u) for u in lab.users) if lab.users else "users: []\n"
     data: dict = {
-        "users": [
-            {"email": u.email, **({"username": u.username} if u.username else {}), "admin": u.admin}
-            for u in lab.users
-        ],
         "teams": [
             {"name": t.name, "members": [{"user": m.user, "role": m.role} for m in t.members]}
             for t in lab.teams
@@ -364,4 +392,4 @@ def dump(lab: LabFile) -> str:
         "# A lab's people on a W&B server (wandb-kit people show). Apply with:\n"
         "#   wandb-kit people plan FILE; wandb-kit people apply FILE\n"
     )
-    return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return head + users + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

@@ -18,7 +18,7 @@ from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 
 from .keys import key_path, write_key
 from .labfile import LabFile
-from .remote import Remote, RemoteMember, Server
+from .remote import Remote, RemoteMember, Server, is_kit_account
 
 NEEDS_SCIM = "needs W&B's SCIM API, an Enterprise feature ({reason})"
 
@@ -40,6 +40,7 @@ class Change:
     text: str
     step: Callable[[Applying], None]
     server: bool = True  # False: only a local file (a service account's key)
+    pruning: bool = False  # made only because of --prune: `apply` asks first
 
     def line(self) -> str:
         return f"{self.symbol} {self.text}"
@@ -50,15 +51,54 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # in the file, but not possible here
     notes: list[str] = field(default_factory=list)
+    # the file asks for what another account holds (a username, a name): refused whole
+    conflicts: list[str] = field(default_factory=list)
+
+    def pruning(self) -> list[Change]:
+        return [c for c in self.changes if c.pruning]
 
 
 def compute(lab: LabFile, remote: Remote, prune: bool, keys_dir: Path) -> Plan:
     plan = Plan()
     scim_why = NEEDS_SCIM.format(reason=remote.scim_reason or "unknown")
+    _conflicts(lab, remote, plan)
     _users(lab, remote, prune, plan, scim_why)
     _teams(lab, remote, prune, plan, scim_why)
     _service_accounts(lab, remote, prune, keys_dir, plan)
     return plan
+
+
+def _conflicts(lab: LabFile, remote: Remote, plan: Plan) -> None:
+    """What the file asks for that another account on the server already holds: SCIM
+    would answer 409 in the middle of `apply`, after the changes before it. Deactivated
+    accounts count: they keep their username and email."""
+    for u in lab.users:
+        by_email = remote.user_by_email(u.email)
+        holder = remote.user_by_name(u.username) if u.username else None
+        where = f"{lab.source} line {u.line}"
+        if holder is not None and holder is not by_email:
+            plan.conflicts.append(
+                f"{where}: username {u.username!r} ({u.email}) is held by another account "
+                f"on the server, {holder.email or '(no email)'}"
+                f"{'' if holder.active else ' (deactivated)'}\n"
+                f"    fix: give {u.email} another username (or none: the server derives "
+                f"one), or, if {holder.email or u.username} is this person, use that email"
+            )
+        elif by_email is not None and u.username and by_email.username != u.username:
+            plan.conflicts.append(
+                f"{where}: {u.email} is already the account {by_email.username!r} on the "
+                f"server, the file names it {u.username!r}\n"
+                f"    fix: write username: {by_email.username} (W&B's APIs cannot rename a "
+                "user), or leave the username out"
+            )
+    for t in lab.teams:
+        holder = remote.user_by_name(t.name)
+        if t.name not in remote.teams and holder is not None:
+            plan.conflicts.append(
+                f"{lab.source} line {t.line}: team name {t.name!r} is the username of "
+                f"{holder.email or 'an account'} on the server (one namespace on W&B)\n"
+                "    fix: rename the team in the file"
+            )
 
 
 def _username(a: Applying, email: str) -> str:
@@ -89,11 +129,6 @@ def _users(lab: LabFile, remote: Remote, prune: bool, plan: Plan, scim_why: str)
                     f"(choosing {u.username!r} {scim_why})"
                 )
             continue
-        if u.username and r.username != u.username:
-            plan.notes.append(
-                f"user {u.email} is {r.username!r} on the server, the file says "
-                f"{u.username!r}: W&B's APIs cannot rename a user; write username: {r.username}"
-            )
         if not r.active:
             if remote.scim:
                 plan.changes.append(
@@ -130,13 +165,25 @@ def _users(lab: LabFile, remote: Remote, prune: bool, plan: Plan, scim_why: str)
                     f"making {u.email} instance admin={u.admin} {scim_why}; "
                     "change it in /admin/users"
                 )
+    _absent_users(listed, remote, prune, plan, scim_why)
+
+
+def _absent_users(listed: set[str], remote: Remote, prune: bool, plan: Plan, scim_why: str):
+    """Users the file does not list: kept, or with --prune deactivated; never the identity
+    applying the file (its own key would stop working mid-apply) nor the kit's own account
+    (`login --bootstrap` and `--admin-api` act as it)."""
     for r in remote.users:
         if r.email.lower() in listed or not r.active:
             continue
         if r.username == remote.caller:
             plan.notes.append(
                 f"{r.email or r.username} (the identity applying this file) is not in the "
-                "file; kept"
+                "file; kept (never deactivated by its own key)"
+            )
+        elif is_kit_account(r):
+            plan.notes.append(
+                f"{r.email} (the kit's own account: the admin API key's identity) is not in "
+                "the file; kept (--prune never deactivates it)"
             )
         elif not prune:
             plan.notes.append(
@@ -148,6 +195,7 @@ def _users(lab: LabFile, remote: Remote, prune: bool, plan: Plan, scim_why: str)
                     "-",
                     f"user {r.email or r.username}: deactivate (record and runs stay)",
                     _scim_user(r.username, [{"op": "replace", "value": {"active": False}}]),
+                    pruning=True,
                 )
             )
         else:
@@ -221,7 +269,12 @@ def _teams(lab: LabFile, remote: Remote, prune: bool, plan: Plan, scim_why: str)
                 plan.notes.append(f"team {t.name}: {who} (the identity applying this file) kept")
             elif in_file or prune:
                 plan.changes.append(
-                    Change("-", f"team {t.name}: remove {who} (their runs stay)", _remove(m))
+                    Change(
+                        "-",
+                        f"team {t.name}: remove {who} (their runs stay)",
+                        _remove(m),
+                        pruning=not in_file,
+                    )
                 )
             else:
                 plan.notes.append(
@@ -263,7 +316,12 @@ def _service_accounts(
                 continue
             if prune:
                 plan.changes.append(
-                    Change("-", f"service account {m.name} in team {team}: remove", _remove(m))
+                    Change(
+                        "-",
+                        f"service account {m.name} in team {team}: remove",
+                        _remove(m),
+                        pruning=True,
+                    )
                 )
             else:
                 plan.notes.append(

@@ -15,6 +15,9 @@ from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+# The kit's own accounts, not a lab's people: the identity of the admin API key
+# (GLOBAL_ADMIN_API_KEY) that `login --bootstrap` and `people --admin-api` use.
+KIT_EMAILS = frozenset({"admin@localhost"})
 
 
 @dataclass
@@ -271,6 +274,10 @@ class Server:
         if member is None:
             return None
         return member._attrs.get("apiKey")  # noqa: SLF001
+
+
+def is_kit_account(user: RemoteUser) -> bool:
+    return user.email.lower() in KIT_EMAILS
 
 
 def _short(err: Exception) -> str:
