@@ -71,9 +71,10 @@ def smoke(server: StandIn, tmp_path, key: str, only: str, extra_env: dict | None
 
 
 def entity_exists(server: StandIn, name: str) -> bool:
+    query = "query($n: String!) { entity(name: $n) { name } }"
     r = requests.post(
         f"{server.url}/graphql",
-        json={"query": "query($n: String!) { entity(name: $n) { name } }", "variables": {"n": name}},
+        json={"query": query, "variables": {"n": name}},
         auth=("api", server.admin_key),
         timeout=30,
     )

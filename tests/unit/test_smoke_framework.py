@@ -90,7 +90,13 @@ def test_junit_parses_with_a_standard_junit_parser(tmp_path):
 
 def test_json_report_round_trips():
     data = json.loads(report.to_json(RESULTS, {"tag": "t"}))
-    assert data["summary"] == {"passed": 1, "warning": 1, "failed": 1, "skipped": 1}
+    assert data["summary"] == {
+        "passed": 1,
+        "warning": 1,
+        "failed": 1,
+        "skipped": 1,
+        "interrupted": 0,
+    }
     assert data["checks"][1]["detail"].startswith("img_numpy pixels")
 
 

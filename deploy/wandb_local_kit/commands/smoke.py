@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
+import shlex
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from wandb_local_kit.commands.argtypes import output_file, positive_seconds
-from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, KitError
+from wandb_local_kit.core.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    KitError,
+)
 from wandb_local_kit.server.client import ensure_reachable
-from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, SKIP, SmokeContext
+from wandb_local_kit.smoke.context import (
+    CHECK_TIMEOUT_S,
+    FAIL,
+    INTERRUPTED,
+    SKIP,
+    SmokeContext,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -105,10 +119,8 @@ def _write_reports(args, results, meta, counts) -> None:
 
 def run(args) -> int:
     from rich.console import Console
-    from rich.live import Live
 
-    from wandb_local_kit.smoke import registry, report, runner
-    from wandb_local_kit.smoke.watchdog import Watchdog
+    from wandb_local_kit.smoke import registry, runner
 
     # soft_wrap: in a pipe or a log, a long line (a URL) stays one line, unbroken.
     console = Console(stderr=False, soft_wrap=True)
@@ -123,13 +135,12 @@ def run(args) -> int:
     url, key, ca_file = resolve_server(args)
     ensure_reachable(url, key, ca_file)
     tag = f"smoke-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    scratch = tempfile.mkdtemp(prefix="wandb-kit-smoke-")
     ctx = SmokeContext(
         base_url=url,
         api_key=key,
         project=args.project,
         tag=tag,
-        workdir=scratch,
+        workdir=tempfile.mkdtemp(prefix="wandb-kit-smoke-"),
         entity=args.entity,
         large_artifact_mib=args.large_artifact_mib,
         concurrency=args.concurrency,
@@ -139,6 +150,32 @@ def run(args) -> int:
         f"smoke: {len(checks)} checks against {url}, project {args.project}, "
         f"tag {tag}, {args.parallel} at a time"
     )
+    started = time.monotonic()
+    try:
+        results, vanished = _run_live(console, args, checks, ctx)
+    except runner.SmokeInterrupted as stop:
+        _finish(console, args, ctx, stop.results, started, interrupted=True)
+        return EXIT_INTERRUPTED
+    counts = _finish(console, args, ctx, results, started, vanished=vanished)
+    if vanished:
+        raise KitError(
+            vanished,
+            fix="`wandb-kit status` and `wandb-kit logs wandb` show why it stopped; "
+            "`wandb-kit up` starts it again",
+            exit_code=EXIT_UNREACHABLE,
+        )
+    failed = counts[FAIL] or (args.strict and counts[SKIP])
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_live(console, args, checks, ctx: SmokeContext) -> tuple[list, str]:
+    """The checks with a live display on a terminal (through a pipe, a line per finished
+    check instead, so a log shows progress): (results, why the server vanished or "")."""
+    from rich.live import Live
+
+    from wandb_local_kit.smoke import runner
+    from wandb_local_kit.smoke.watchdog import Watchdog
+
     states: dict[str, str] = {c.name: "queued" for c in checks}
     started = time.monotonic()
 
@@ -152,7 +189,7 @@ def run(args) -> int:
             # A long check says what it is doing (wandb_local_kit.smoke.status): bytes and rate.
             now = None
             if state == "running":
-                for workdir in Path(scratch).glob(f"smoke-{name}-*"):
+                for workdir in Path(ctx.workdir).glob(f"smoke-{name}-*"):
                     now = status.read(workdir) or now
             t.add_row(name, f"{state}: {status.describe(now)}" if now else state)
         t.add_row("", f"{time.monotonic() - started:.0f} s")
@@ -163,38 +200,87 @@ def run(args) -> int:
         def update(name: str, state: str) -> None:
             states[name] = state
             live.update(render())
+            if not console.is_terminal and state != "running":
+                console.print(f"{name}: {state}", highlight=False)
+                console.file.flush()  # a pipe buffers: a log shows it when it happens
 
-        with Watchdog(url, ca_file) as watchdog:
+        with Watchdog(ctx.base_url, ctx.ca_file) as watchdog:
             results = runner.run_checks(
                 checks, ctx, args.parallel, update, args.check_timeout, watchdog
             )
+    return results, watchdog.vanished
+
+
+def _finish(console, args, ctx, results, started, interrupted=False, vanished="") -> dict:
+    """The verdict, the reports asked for, then the runs deleted (unless --keep) and the
+    scratch directory with them; returns the counts."""
+    from wandb_local_kit.smoke import report
+
     wall = time.monotonic() - started
     console.print(report.console_table(results))
     counts = report.summary_counts(results)
-    meta = {"server": url, "project": args.project, "tag": tag, "wall_seconds": round(wall, 2)}
+    meta = {"server": ctx.base_url, "project": ctx.project, "tag": ctx.tag,
+            "wall_seconds": round(wall, 2)}  # fmt: skip
+    if interrupted:
+        meta["interrupted"] = True
     _write_reports(args, results, meta, counts)
+    cut = f", {counts[INTERRUPTED]} interrupted" if interrupted else ""
     console.print(
         f"{counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped, {counts['warning']} with warnings "
+        f"{counts['skipped']} skipped, {counts['warning']} with warnings{cut} "
         f"in {wall:.1f} s"
     )
-    if watchdog.vanished:
+    if vanished:
         # Nothing to delete on a server that is gone; its runs stay for the next smoke.
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise KitError(
-            watchdog.vanished,
-            fix="`wandb-kit status` and `wandb-kit logs wandb` show why it stopped; "
-            "`wandb-kit up` starts it again",
-            exit_code=EXIT_UNREACHABLE,
+        shutil.rmtree(ctx.workdir, ignore_errors=True)
+    elif args.keep:
+        console.print(
+            f"kept the runs (project {ctx.project}, tag {ctx.tag}), and the checks' files "
+            f"and logs in {ctx.workdir}"
         )
-    if args.keep:
-        console.print(f"kept the runs, and the checks' files and logs in {scratch}")
     else:
         try:
-            console.print(f"deleted {runner.cleanup(ctx)} smoke runs (--keep keeps them)")
-        except Exception as err:  # cleanup must never hide the verdict
-            console.print(f"could not delete the smoke runs: {err}", style="yellow")
-        # What the checks wrote and downloaded (a large artifact twice) is no use after.
-        shutil.rmtree(scratch, ignore_errors=True)
-    failed = counts[FAIL] or (args.strict and counts[SKIP])
-    return EXIT_FAILED if failed else EXIT_OK
+            _delete_runs(console, ctx)
+        finally:
+            # What the checks wrote and downloaded (a large artifact twice) is no use after.
+            shutil.rmtree(ctx.workdir, ignore_errors=True)
+    if interrupted:
+        finished = len(results) - counts[INTERRUPTED]
+        console.print(
+            f"smoke interrupted: {finished} of {len(results)} checks finished"
+            + (", reports written" if args.json or args.junit or args.html else ""),
+            style="yellow",
+        )
+    return counts
+
+
+def _delete_runs(console, ctx: SmokeContext) -> None:
+    """Deletes this invocation's runs; when that cannot finish (the server refused, or a
+    second Ctrl-C), says how to remove the rest: the verdict stands either way."""
+    from wandb_local_kit.smoke import runner
+
+    stopped = False
+    try:
+        console.print(f"deleted {runner.cleanup(ctx)} smoke runs (--keep keeps them)")
+        return
+    except KeyboardInterrupt:  # Ctrl-C while deleting: say what is left, then end as Ctrl-C
+        why, stopped = "interrupted", True
+    except Exception as err:  # cleanup must never hide the verdict
+        why = str(err)
+    project = json.dumps(f"{ctx.entity}/{ctx.project}" if ctx.entity else f"/{ctx.project}")
+    where = project if ctx.entity else f"api.default_entity + {project}"
+    code = (
+        "import wandb; api = wandb.Api(); [r.delete(delete_artifacts=True) for r in "
+        f'api.runs({where}, filters={{"tags": {{"$in": [{json.dumps(ctx.tag)}]}}}})]'
+    )
+    # The key comes from the user's own login (WANDB_API_KEY or .netrc): never printed.
+    console.print(
+        f"could not delete the smoke runs ({why}); those left are in project {ctx.project}, "
+        f"tagged {ctx.tag}. Remove them with: WANDB_BASE_URL={ctx.base_url} python -c "
+        f"{shlex.quote(code)}",
+        style="yellow",
+        highlight=False,
+        markup=False,
+    )
+    if stopped:
+        raise KeyboardInterrupt

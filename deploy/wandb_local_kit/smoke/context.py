@@ -8,6 +8,8 @@ import math
 from dataclasses import asdict, dataclass, field
 
 PASS, FAIL, WARN, SKIP = "passed", "failed", "warning", "skipped"
+# A check a Ctrl-C ended before it finished: no verdict either way.
+INTERRUPTED = "interrupted"
 
 # A check's limit, large-artifact included (its default 64 MiB takes seconds on a LAN;
 # --large-artifact-mib 10240 over a slow link needs --check-timeout raised).

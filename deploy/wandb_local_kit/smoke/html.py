@@ -8,7 +8,7 @@ import base64
 import io
 
 from wandb_local_kit.core.htmlpage import esc, figure, img, page
-from wandb_local_kit.smoke.context import FAIL, PASS, SKIP, WARN, Result
+from wandb_local_kit.smoke.context import FAIL, INTERRUPTED, PASS, SKIP, WARN, Result
 
 THUMB_SHOWN_PX = 192  # small images are shown enlarged, pixelated, up to this width
 
@@ -19,12 +19,15 @@ def smoke_page(results: list[Result], meta: dict, kept: bool) -> str:
     # In the suite's own order (basics first), not the order they were started in.
     order = {c.name: i for i, c in enumerate(CHECKS)}
     results = sorted(results, key=lambda r: order.get(r.check, len(order)))
-    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, WARN, SKIP)}
+    shown = (PASS, FAIL, WARN, SKIP) + (
+        (INTERRUPTED,) if any(r.status == INTERRUPTED for r in results) else ()
+    )
+    counts = {s: sum(r.status == s for r in results) for s in shown}
     meta_html = " · ".join(
         f"{esc(k)}: {esc(str(v))}" for k, v in meta.items() if v not in (None, "")
     )
     summary = '<p class="counts">' + "".join(
-        f'<span class="badge {s}">{counts[s]} {s}</span>' for s in (PASS, FAIL, WARN, SKIP)
+        f'<span class="badge {s}">{counts[s]} {s}</span>' for s in shown
     )
     summary += "</p>"
     overview = ["<table><tr><th>check</th><th>status</th><th>seconds</th><th>compared</th></tr>"]
@@ -62,8 +65,8 @@ def _card(r: Result, kept: bool) -> str:
         parts.append(f"<p>compared: {esc(r.compared)}</p>")
     if r.status == FAIL:
         parts.append(f'<div class="difference">{esc(r.detail)}</div>')
-    elif r.status == SKIP:
-        parts.append(f"<p>skipped: {esc(r.detail)}</p>")
+    elif r.status in (SKIP, INTERRUPTED):
+        parts.append(f"<p>{r.status}: {esc(r.detail)}</p>")
     for w in r.warnings:
         parts.append(f'<div class="warn-box">warning: {esc(w)}</div>')
     if r.run_urls:

@@ -6,13 +6,14 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 
-from wandb_local_kit.smoke.context import FAIL, PASS, SKIP, WARN, Result
+from wandb_local_kit.smoke.context import FAIL, INTERRUPTED, PASS, SKIP, WARN, Result
 
-STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red", SKIP: "cyan"}
+STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red", SKIP: "cyan", INTERRUPTED: "magenta"}
 
 
 def summary_counts(results: list[Result]) -> dict[str, int]:
-    return {s: sum(r.status == s for r in results) for s in (PASS, WARN, FAIL, SKIP)}
+    statuses = (PASS, WARN, FAIL, SKIP, INTERRUPTED)
+    return {s: sum(r.status == s for r in results) for s in statuses}
 
 
 def console_table(results: list[Result]):
@@ -61,7 +62,7 @@ def to_junit(results: list[Result], meta: dict) -> str:
         tests=str(len(results)),
         failures=str(counts[FAIL]),
         errors="0",
-        skipped=str(counts[SKIP]),
+        skipped=str(counts[SKIP] + counts[INTERRUPTED]),
         time=f"{sum(r.seconds for r in results):.2f}",
     )
     props = ET.SubElement(suite, "properties")
@@ -75,6 +76,8 @@ def to_junit(results: list[Result], meta: dict) -> str:
             ET.SubElement(case, "failure", message=r.detail[:500]).text = r.detail
         elif r.status == SKIP:
             ET.SubElement(case, "skipped", message=r.detail)
+        elif r.status == INTERRUPTED:  # not run to its end: no verdict, as a skip has none
+            ET.SubElement(case, "skipped", type="interrupted", message=r.detail)
         out = "\n".join(filter(None, [r.compared, *r.warnings, *r.run_urls]))
         if out:
             ET.SubElement(case, "system-out").text = out

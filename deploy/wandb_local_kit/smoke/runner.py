@@ -5,14 +5,23 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from wandb_local_kit.smoke import processes
-from wandb_local_kit.smoke.context import CHECK_TIMEOUT_S, FAIL, CheckFailed, Result, SmokeContext
+from wandb_local_kit.smoke.context import (
+    CHECK_TIMEOUT_S,
+    FAIL,
+    INTERRUPTED,
+    CheckFailed,
+    Result,
+    SmokeContext,
+)
 from wandb_local_kit.smoke.registry import Check
+from wandb_local_kit.smoke.watchdog import Watchdog
 
 
 def worker_env(ctx: SmokeContext, scratch: str) -> dict[str, str]:
@@ -64,6 +73,19 @@ def run_one(
             watchdog.forget(worker)
 
 
+class SmokeInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the checks ran: `results` holds every selected check, those that had
+    not finished marked INTERRUPTED. A KeyboardInterrupt, so a caller that does not
+    handle it still ends as Ctrl-C."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+
+
+INTERRUPTED_DETAIL = "interrupted (Ctrl-C) before it finished: it proves nothing either way"
+
+
 def run_checks(
     checks: list[Check],
     ctx: SmokeContext,
@@ -73,16 +95,45 @@ def run_checks(
     watchdog=None,
 ) -> list[Result]:
     """Runs the checks, `parallel` at a time, each ended after `timeout` seconds (or
-    when the watchdog finds the server gone); on_update(name, state) reports progress."""
+    when the watchdog finds the server gone); on_update(name, state) reports progress.
+    On Ctrl-C the running checks are ended, no other starts, and SmokeInterrupted
+    carries what finished."""
+    # Without a watchdog, one that is never started: it only ends the running workers.
+    guard = watchdog or Watchdog(ctx.base_url)
+    stopping = threading.Event()
 
     def task(check: Check) -> Result:
+        if stopping.is_set():
+            return Result(check.name, INTERRUPTED, detail=INTERRUPTED_DETAIL)
         on_update(check.name, "running")
-        result = run_one(check, ctx, timeout, watchdog)
+        result = run_one(check, ctx, timeout, guard)
+        if stopping.is_set() and result.status == FAIL:
+            # Ended by the Ctrl-C (its worker got SIGINT too), not a finding about the server.
+            result = Result(check.name, INTERRUPTED, result.seconds, detail=INTERRUPTED_DETAIL)
         on_update(check.name, result.status)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        return list(pool.map(task, checks))
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    futures = [pool.submit(task, c) for c in checks]
+    try:
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        stopping.set()
+        for f in futures:
+            f.cancel()
+        guard.end_all()
+        pool.shutdown(wait=True)
+        raise SmokeInterrupted(
+            [_outcome(f, c) for f, c in zip(futures, checks, strict=True)]
+        ) from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _outcome(future: Future, check: Check) -> Result:
+    if future.done() and not future.cancelled() and future.exception() is None:
+        return future.result()
+    return Result(check.name, INTERRUPTED, detail=INTERRUPTED_DETAIL)
 
 
 def cleanup(ctx: SmokeContext) -> int:

@@ -27,6 +27,7 @@ class Watchdog:
     poll_s: float = POLL_S
     vanished_after_s: float = VANISHED_AFTER_S
     vanished: str = ""  # why, once the server is gone
+    stopped: bool = False  # every check ended at once (Ctrl-C): no new one may run either
     _children: dict = field(default_factory=dict)  # id -> child (a Child is unhashable)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -35,8 +36,17 @@ class Watchdog:
         """A running check's process: ended when the server vanishes."""
         with self._lock:
             self._children[id(child)] = child
-            gone = bool(self.vanished)
+            gone = bool(self.vanished) or self.stopped
         if gone:
+            processes.end_tree(child.proc.pid)
+
+    def end_all(self) -> None:
+        """Ends every running check's processes (and what they started) now, and any
+        check that starts later: the suite was interrupted."""
+        with self._lock:
+            self.stopped = True
+            children = list(self._children.values())
+        for child in children:
             processes.end_tree(child.proc.pid)
 
     def forget(self, child) -> None:
