@@ -234,7 +234,7 @@ def test_removal_keeps_people_without_prune_and_deactivates_with_it(lab):
     assert lab.scim_user("bob")["active"] is True
     assert lab.roles("bob") == {"vision": "member", "nlp": "viewer"}
 
-    pruned = lab.apply(without_bob, "--prune")
+    pruned = lab.apply(without_bob, "--prune", "--yes")  # no terminal here: --yes
     assert "- user bob@localhost: deactivate (record and runs stay)" in pruned["applied"]
     assert lab.scim_user("bob")["active"] is False  # deactivated, not deleted
     assert lab.roles("bob") == {}
