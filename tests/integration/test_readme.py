@@ -170,3 +170,13 @@ def test_the_standin_journey_runs_as_written_in_a_fresh_clone(tmp_path, docker_c
     assert (clone / "smoke.html").is_file()
     assert "passed" in smoke and "0 failed" in smoke
     assert not list((clone / "compose").glob("*.tmp"))
+    # Nothing the journey wrote (settings, the CI key, certificates) waits for a `git add -A`:
+    # only the two files the reader made on purpose are untracked and not ignored.
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=clone, capture_output=True,
+        text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    untracked = sorted(line[3:] for line in status if line.startswith("?? "))
+    assert untracked == ["lab.yaml", "smoke.html"], status
+    ignored = [line[3:] for line in status if line.startswith("!! ")]
+    assert any(path.startswith("compose/service-accounts") for path in ignored), ignored
