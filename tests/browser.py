@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from tests.require import unavailable
 
 CHROMIUM = os.environ.get("KIT_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("KIT_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -96,9 +96,7 @@ def _require() -> None:
         missing.append("selenium")
     if missing:
         message = f"no browser for the report test ({', '.join(missing)} missing): {HOW_TO}"
-        if os.environ.get("KIT_REQUIRE_DOCKER") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable(message)
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from wandb_local_kit.testing import free_loopback_port
 
 from tests.integration.conftest import docker_client, test_image  # noqa: F401
 from tests.integration.helpers import wait_for
+from tests.require import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO / "ansible"
@@ -54,7 +55,7 @@ def ansible_playbook_bin() -> str:
         return str(exe)
     found = shutil.which("ansible-playbook")
     if not found:
-        pytest.skip("ansible-core is not installed: pip install -e '.[ansible]'")
+        unavailable("ansible-core is not installed", "pip install -e '.[ansible]'")
     return found
 
 

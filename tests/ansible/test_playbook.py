@@ -506,9 +506,8 @@ def test_backup_timer_scheduled_and_its_service_makes_a_verified_backup(deployed
 @pytest.mark.integration
 def test_reboot_brings_the_stack_back_with_its_data(deployed, backed_up, tmp_path):
     """systemd starts docker and the stack at boot; the run logged earlier is still there."""
-    path = getattr(deployed, "logged_path", None)
-    if path is None:
-        pytest.skip("needs test_controller_reaches_ready_and_sdk_round_trip to have logged a run")
+    # Its own run, logged before the reboot: the test stands alone, in any order.
+    path = run_sdk("log", "kit-ansible-reboot", sdk_env(deployed, tmp_path))["path"]
     deployed.lab.container.restart(timeout=30)
     start = time.monotonic()
     wait_for(

@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+from tests.require import unavailable
+
 # testcontainers reads these at import time. Ryuk (its reaper) cannot be pulled on
 # offline hosts, and inside a container it would otherwise report the docker0
 # gateway instead of the published loopback ports.
@@ -28,9 +30,7 @@ def _require_docker() -> bool:
 
 
 def _unavailable(reason: str):
-    if _require_docker():
-        pytest.fail(f"{reason} and KIT_REQUIRE_DOCKER=1: {HOW_TO}", pytrace=False)
-    pytest.skip(f"{reason}: {HOW_TO}")
+    unavailable(reason, HOW_TO)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -110,7 +110,7 @@ def lab_member():
     from tests.integration.helpers import SYSTEM_PYTHON
 
     if os.geteuid() != 0:
-        pytest.skip("creating the test account needs root (CI runs as root)")
+        unavailable("creating the test account needs root (CI runs as root)")
     if not Path(SYSTEM_PYTHON).exists():
         pytest.fail(f"{SYSTEM_PYTHON} is missing: install Debian's python3 (and python3-venv)")
     name = f"kit{uuid.uuid4().hex[:8]}"

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.require import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "tests" / "oidc"
@@ -32,9 +32,7 @@ HOW_TO = (
 
 
 def _unavailable(reason: str):
-    if os.environ.get("KIT_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"{reason} and KIT_REQUIRE_DOCKER=1: {HOW_TO}", pytrace=False)
-    pytest.skip(f"{reason}: {HOW_TO}")
+    unavailable(reason, HOW_TO)
 
 
 def install() -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.require import unavailable
 from tests.unit.test_bad_input import (  # noqa: F401 - server is a fixture
     NO_ENGINE,
     VOL,
@@ -394,7 +395,7 @@ def test_init_into_a_folder_this_user_cannot_write_changes_nothing(tmp_path):
     locked.mkdir()
     if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
         if os.geteuid() == 0:
-            pytest.skip("chattr +i is not permitted on this filesystem")
+            unavailable("chattr +i is not permitted on this filesystem")
         locked.chmod(0o555)
     try:
         result = _kit("init", "--env-file", "shared/sub/.env", cwd=tmp_path)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.require import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the kit writes into its home besides .env (see locations.home): the lock of each
@@ -43,7 +45,7 @@ def _git(clone: Path, *args: str) -> str:
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+        unavailable("git is not installed")
     target = tmp_path / "checkout"
     subprocess.run(
         ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(target)],

@@ -14,6 +14,8 @@ from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.growth import operator_check, operator_cr
 from wandb_local_kit.stack import settings
 
+from tests.require import unavailable
+
 COMPOSE_DIR = settings.default_compose_dir()
 
 
@@ -413,10 +415,9 @@ def _kit(*args: str, timeout: float = 30, user: list[str] | None = None):
     )  # fmt: skip
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to act as another user"
-)
 def test_check_of_a_folder_this_user_cannot_list_says_so(tmp_path, capsys):
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        unavailable("needs root and setpriv to act as another user")
     # The export's folder is 0700 (it holds Secrets). Exported with sudo and checked as
     # oneself, the listing failed silently: "no WeightsAndBiases resource found", exit 1.
     shared = Path(tempfile.mkdtemp(prefix="wandb-kit-export-"))

@@ -7,6 +7,8 @@ import pytest
 from wandb_local_kit.core.errors import EXIT_USAGE, KitError
 from wandb_local_kit.server.people import labfile
 
+from tests.require import unavailable
+
 GOOD = """\
 users:
   - email: ana@lab.org
@@ -266,10 +268,11 @@ def test_people_apply_checks_the_keys_folder_before_changing_the_server(
     assert fake_server.calls == [] and fake_server.made == []
 
 
-@pytest.mark.skipif(os.access("/proc/sys", os.W_OK), reason="needs a folder this user cannot write")
 def test_people_apply_refuses_a_keys_folder_it_cannot_create_before_any_change(
     fake_server, tmp_path, capsys
 ):
+    if os.access("/proc/sys", os.W_OK):
+        unavailable("needs a folder this user cannot write (/proc/sys is writable here)")
     lab = tmp_path / "lab.yaml"
     lab.write_text(LAB_WITH_SA)
     assert _people("apply", str(lab), "--keys-dir", "/proc/sys/wandb-kit-keys") == 2

@@ -12,6 +12,8 @@ import pytest
 from wandb_local_kit.stack import preflight as pf
 from wandb_local_kit.stack import settings
 
+from tests.require import unavailable
+
 
 def build_values(existing, defaults, choices):
     """init's values for argparse-shaped choices (the domain takes a plain dict)."""
@@ -184,7 +186,7 @@ def _time_wait_port() -> int:
         return port
     states = subprocess.run(["ss", "-tan", f"sport = :{port}"], capture_output=True, text=True)
     if "TIME-WAIT" not in states.stdout:
-        pytest.skip(f"no TIME-WAIT on port {port}: {states.stdout or states.stderr}")
+        unavailable(f"no TIME-WAIT on port {port}: {states.stdout or states.stderr}")
     return port
 
 
@@ -199,12 +201,12 @@ def test_a_port_in_time_wait_is_free_and_a_listener_is_busy():
 
 def test_a_listener_on_ipv6_loopback_is_busy():
     if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this host")
+        unavailable("no IPv6 on this host")
     try:
         listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         listener.bind(("::1", 0))
     except OSError:
-        pytest.skip("no IPv6 loopback on this host")
+        unavailable("no IPv6 loopback on this host")
     with listener:
         listener.listen(1)
         port = listener.getsockname()[1]

@@ -18,6 +18,7 @@ from wandb_local_kit.core.envfile import read_env
 from wandb_local_kit.server import doctor, sso
 from wandb_local_kit.stack import settings
 
+from tests.require import unavailable
 from tests.unit.test_doctor import evidence, healthy_values, ids
 from tests.unit.test_health import clean_env, run_kit
 
@@ -88,7 +89,7 @@ def test_the_sso_overlay_passes_every_documented_variable_to_the_server(tmp_path
     import yaml
 
     if shutil.which("docker") is None:
-        pytest.skip("the docker CLI is not installed (compose renders the file)")
+        unavailable("the docker CLI is not installed (compose renders the file)")
     path = secret_file(tmp_path)
     r, env_file = init(
         tmp_path, "--oidc-issuer", ISSUER, "--oidc-client-id", "wandb",
@@ -102,7 +103,7 @@ def test_the_sso_overlay_passes_every_documented_variable_to_the_server(tmp_path
         env={k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")},
     )  # fmt: skip
     if out.returncode != 0 and "is not a docker command" in out.stderr:
-        pytest.skip("the docker compose plugin is not installed")
+        unavailable("the docker compose plugin is not installed")
     assert out.returncode == 0, out.stderr
     env = yaml.safe_load(out.stdout)["services"]["wandb"]["environment"]
     assert env["OIDC_ISSUER"] == ISSUER and env["OIDC_CLIENT_ID"] == "wandb"
