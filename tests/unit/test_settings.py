@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import stat
 from pathlib import Path
 from urllib.parse import unquote, unquote_plus, urlsplit
@@ -335,7 +336,9 @@ def test_init_refuses_bad_values_and_writes_nothing(tmp_path, capsys):
 def test_init_reports_bad_values_already_in_env(tmp_path, capsys):
     env = tmp_path / ".env"
     assert cmd_init(args(env_file=env)) == 0
-    text = env.read_text().replace("WANDB_PORT='8080'", "WANDB_PORT='eighty'")
+    # init picks a free port (8082 when 8080 is busy on this machine): replace whichever.
+    text, n = re.subn(r"^WANDB_PORT='\d+'$", "WANDB_PORT='eighty'", env.read_text(), flags=re.M)
+    assert n == 1, "the test's edit of .env did not happen"
     env.write_text(text)
     assert cmd_init(args(env_file=env)) == 2
     err = capsys.readouterr().err
