@@ -19,3 +19,13 @@ def unavailable(reason: str, how_to: str = "") -> None:
     if required():
         pytest.fail(f"{text} (KIT_REQUIRE_DOCKER=1: every test must run)", pytrace=False)
     pytest.skip(text)
+
+
+def torch() -> None:
+    """torch is its own extra (large): a laptop without it skips what needs it."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        unavailable(
+            "torch is not installed", "pip install -e '.[torch]' (see scripts/setup-venv.sh)"
+        )

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from wandb_local_kit.smoke.registry import CHECKS
 
-from tests import childproc
+from tests import childproc, require
 from tests.browser import assert_self_contained, chromium, keep_screenshot, open_report
 
 
@@ -26,6 +26,7 @@ def stack(request, wandb_stack_factory, test_image):
 
 
 def test_full_suite_passes_with_nothing_skipped(stack, tmp_path):
+    require.torch()  # "nothing skipped" needs the torch extra
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env["WANDB_API_KEY"] = stack.api_key
     report, junit = tmp_path / "smoke.json", tmp_path / "smoke.xml"

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import require
+
 
 def _media_ref(api, path, key):
     """The history row's reference to a media file, e.g. {"_type": "image-file", "path": ...}."""
@@ -157,6 +159,7 @@ def test_histogram(wandb_env, api, project):
 
 
 def test_watch_gradients(wandb_env, api, project):
+    require.torch()
     import torch
     import wandb
 
