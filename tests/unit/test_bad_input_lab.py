@@ -391,14 +391,14 @@ def test_a_settings_home_that_is_a_file_is_named_not_a_traceback(tmp_path):
 def test_init_into_a_folder_this_user_cannot_write_changes_nothing(tmp_path):
     # Root may write anywhere, except into an immutable folder: the nearest a test run as
     # root gets to "a folder I cannot write" (the non-root journey covers a real account).
-    locked = tmp_path / "shared"
+    locked = tmp_path / "readonly"
     locked.mkdir()
     if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
         if os.geteuid() == 0:
             unavailable("chattr +i is not permitted on this filesystem")
         locked.chmod(0o555)
     try:
-        result = _kit("init", "--env-file", "shared/sub/.env", cwd=tmp_path)
+        result = _kit("init", "--env-file", "readonly/sub/.env", cwd=tmp_path)
     finally:
         subprocess.run(["chattr", "-i", str(locked)], capture_output=True)
         locked.chmod(0o755)

@@ -2,8 +2,8 @@
 (expiry, seats), what cannot be read (said, never guessed), the 30- and 7-day warnings,
 seats against a lab file, and how health and doctor report it.
 
-Claim names (expiresAt/exp, maxUsers/seats, ...) follow shared/reference/people.md
-section 7, itself UNCONFIRMED against W&B: the tests pin the kit's reading of them.
+Claim names (expiresAt/exp, maxUsers/seats, ...) follow a third-party decoder of W&B
+licenses, UNCONFIRMED against W&B (which publishes none): the tests pin the kit's reading.
 """
 
 from __future__ import annotations

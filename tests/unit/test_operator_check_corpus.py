@@ -1,9 +1,10 @@
 """`export check` judges like the cluster: a corpus of resources derived from the kit's own
 export, each labelled with what the cluster does with it (accepted, pruned, rejected) and
-the rule behind it, from shared/reference/operator-v2.md sections 1.4 and 7 and the
-operator's CRD and webhook code (commit 7b06306). The check must agree on every one.
+the rule behind it, from the CRD's required lists and the webhook's rules in
+github.com/wandb/operator (commit 7b06306: config/crd/bases/, internal/webhook/v2/).
+The check must agree on every one.
 
-The labels are the fact sheet's, not the check's: a label says what the API server and
+The labels come from that code, not from the check: a label says what the API server and
 the operator's webhooks do (e.g. the CRD has no enum on onDelete, the webhook fills
 retentionPolicy/features/bucketProxy, nulls are dropped), and kit-only wishes are
 warnings on an accepted resource.

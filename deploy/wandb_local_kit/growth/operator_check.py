@@ -12,8 +12,11 @@
 What the cluster accepts, the check accepts (exit 0, warnings printed); what it rejects
 or prunes is an error. It exists because the cluster is the first place that would
 otherwise see the mistakes W&B's own examples make (unkeyed `mysql: {externalMysql: ...}`,
-`external:`, `clickHouse`, `certManager.kind`, `URL:`). Facts:
-shared/reference/operator-v2.md sections 1.2-1.6 and 7.
+`external:`, `clickHouse`, `certManager.kind`, `URL:`). Sources, at the commits named
+here and in operator_schema: github.com/wandb/operator (the v2 Go types and CRD, its
+examples, internal/controller/reconciler/ingress.go) and github.com/wandb/wsm (the
+field reference docs/reference/cr-fields.md, which those spellings copy, and
+cmd/wsm/deploy_v2.go).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The kit's settings -> W&B's operator v2 `WeightsAndBiases` resource and its Secrets.
 
 Pure functions over a dict of settings values (the kit's .env), so every decision is
-unit-testable. Facts and sources: shared/reference/operator-v2.md. What the export decides:
+unit-testable. Sources: W&B's operator at the commit operator_schema names
+(github.com/wandb/operator: api/v2 types, the CRD, internal/controller/infra/external for
+the Secret keys) and docs/growth.md. What the export decides:
 - storage stays where it is: MySQL and the bucket become `externalMysql` /
   `externalObjectStore` keyed under `default`, their connection in Secrets (the CR only
   points at Secret keys; the operator reads them, the `url` selectors are ignored on input);

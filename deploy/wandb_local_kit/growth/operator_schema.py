@@ -2,8 +2,9 @@
 (apps.wandb.com/v2), in the CRD's own dialect (OpenAPI v3 + x-kubernetes-*), so the same
 code judges it and a CRD read at run time (`export check --crd FILE`).
 
-Written by the kit from the facts in shared/reference/operator-v2.md (the operator's Go
-types and generated CRD at the commit below, chart 2.0.0-beta.3), and from the Kubernetes
+Written by the kit from W&B's operator source, github.com/wandb/operator at the commit below
+(chart 2.0.0-beta.3): its Go types, api/v2/weightsandbiases_types.go, and the generated CRD,
+config/crd/bases/apps.wandb.com_weightsandbiases.yaml; and from the Kubernetes
 core types it embeds (Affinity, Toleration, Probe, ResourceRequirements, EnvVar). It is
 not a copy of the CRD: descriptions and status are left out. Like the API server, every
 object is closed: a field not listed here is pruned (or refused with kubectl's strict

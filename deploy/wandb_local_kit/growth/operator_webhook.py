@@ -1,8 +1,8 @@
 """The operator's admission webhooks, re-implemented offline (they are not in the CRD):
 the mutating webhook's defaulting, then the validating webhook's rules on create.
 
-Rules and defaults follow shared/reference/operator-v2.md sections 1.4 and 7 (operator
-internal/webhook/v2/weightsandbiases_webhook.go at the commit operator_schema names).
+Rules and defaults follow W&B's operator source, github.com/wandb/operator at the commit
+operator_schema names: internal/webhook/v2/weightsandbiases_webhook.go.
 Each finding carries the rule's id, so a test corpus can say which rule it expects.
 Update-only rules (replica decrease, Redis sentinel toggles) need the stored object and
 are not checked here.

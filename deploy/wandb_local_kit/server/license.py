@@ -3,7 +3,8 @@
 A wandb/local license is a JWT (LICENSE / WANDB_LICENSE). Its payload is plain
 base64url JSON, so expiry and seats can be read without W&B's key; the signature is
 NOT checked (the server does that with its baked-in key). The claim names below come
-from a third-party decoder, not from W&B (shared/reference/people.md section 7):
+from a third-party open-source decoder of W&B licenses; W&B publishes none (its page
+docs.wandb.ai/platform/hosting/enterprise-licenses says only where a license goes):
 `expiresAt` (RFC 3339) or `exp` (unix seconds), `maxUsers`/`seats`,
 `maxViewOnlyUsers`/`viewOnlySeats`, `maxTeams`/`teams`, `trial`, `flags`,
 `deploymentId`. Whatever is absent or of another shape is reported as unread, never

@@ -6,8 +6,9 @@ default, or pkce) and the client secret (GORILLA_OIDC_SECRET in current docs,
 OIDC_CLIENT_SECRET in the older chart: compose/sso.yaml sets both). It fetches
 `$OIDC_ISSUER/.well-known/openid-configuration` from inside its container, and the
 ID token's `iss` must equal the issuer exactly: `https://idp/realms/lab/` is not
-`https://idp/realms/lab`. Facts and what is unconfirmed: shared/reference/people.md
-section 6.
+`https://idp/realms/lab`. Sources: W&B's SSO guide (docs.wandb.ai/platform/hosting/iam/sso)
+and its environment variables page (docs.wandb.ai/platform/hosting/env-vars). W&B says
+nothing of a trailing slash: the exact match is the OIDC rule, not a W&B statement.
 
 The checks here are pure functions of a discovery document; fetching it (from this
 machine, and from inside the wandb container, where the server itself fetches it) is
