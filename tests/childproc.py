@@ -1,5 +1,5 @@
 """Runs a child process for a test so that it can neither hang the test unseen nor
-hold it after it has ended (issue #24).
+hold it after it has ended.
 
 - stdout and stderr go to files, not pipes: the SDK's wandb-core inherits its parent's
   stdout, and a test reading a pipe to EOF would wait for that grandchild as well;

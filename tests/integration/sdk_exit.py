@@ -1,4 +1,4 @@
-"""Ends an SDK child process on its own once it has reported (issue #24).
+"""Ends an SDK child process on its own once it has reported.
 
 Why a child could hang after printing its result: at interpreter exit the SDK's atexit
 hook sends wandb-core a teardown and then waits for it with no time limit

@@ -1,4 +1,4 @@
-"""Backups that restore, and restores that refuse what they must: issue #8.
+"""Backups that restore, and restores that refuse what they must.
 
 Round trip for each storage: runs with history, every media type and artifacts are
 logged by the smoke suite (--keep), backed up with scripts/backup.py run WITHOUT the

@@ -1,4 +1,4 @@
-"""Bring your own MySQL and S3 bucket (issue #13).
+"""Bring your own MySQL and S3 bucket.
 
 A lab's MySQL and S3 store are started OUTSIDE the kit's compose project, under their
 own names, as plain `docker run` containers on the host's network (as services on

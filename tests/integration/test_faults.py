@@ -1,4 +1,4 @@
-"""Surviving faults (issue #8): the server or its database dies while a run logs;
+"""Surviving faults: the server or its database dies while a run logs;
 the restart policy brings it back, the SDK retries, and no step is lost."""
 
 from __future__ import annotations

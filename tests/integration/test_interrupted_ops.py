@@ -1,4 +1,4 @@
-"""Interrupted operations (issue #25): Ctrl-C in each phase of `backup` (embedded and
+"""Interrupted operations: Ctrl-C in each phase of `backup` (embedded and
 external storage), and during `up`, `restore` and `upgrade`, leaves a deployment that
 `health` passes, or one that the command the kit printed brings back; the runs logged
 before are still there, and no one-off container the command started lives on.

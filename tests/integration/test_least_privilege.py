@@ -1,4 +1,4 @@
-"""Least privilege of the bundled object store (issue #13), on a running stack.
+"""Least privilege of the bundled object store (SeaweedFS), on a running stack.
 
 - W&B's credentials (the BUCKET URL's) work on W&B's bucket and nowhere else: they
   cannot create a bucket, nor read, list or write another one;

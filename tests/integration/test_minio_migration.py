@@ -1,4 +1,4 @@
-"""Moving a previous kit deployment's files off MinIO (issue #13).
+"""Moving a previous kit deployment's files off MinIO (the bundled store is SeaweedFS now).
 
 The previous layout kept the bucket in MinIO, in the volume `<project>_minio-data`.
 Here a stack logs runs, media, files and artifacts; its bucket is then put where the

@@ -1,4 +1,4 @@
-"""One Docker engine, many deployments (issue #25 item 1): a deployment never acts on
+"""One Docker engine, many deployments (a lab host several people share): a deployment never acts on
 containers that another `.env` made under the same project name, and a fresh `init`
 picks a project name and a port that no other deployment on the engine uses.
 

@@ -1,4 +1,4 @@
-"""Smoke notices a vanished server (issue #25 item 5): the W&B container is stopped while
+"""Smoke notices a vanished server: the W&B container is stopped while
 the checks run; `smoke` names the server, stops the checks and exits 3 within about a
 minute, instead of each check waiting out its 10-minute timeout."""
 

@@ -1,6 +1,6 @@
 """The bundled object store behind TLS (external storage + `--tls internal`): the whole
 smoke suite with --strict, and `health --deep`, through Caddy's https bucket site with
-Caddy's own CA trusted (issue #13). Without TLS the same suite runs in
+Caddy's own CA trusted. Without TLS the same suite runs in
 test_smoke_stack.py; with your own storage in test_bring_your_own.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One Docker engine, two accounts (issue #25's "Done when"): root (a checkout, its kit
+"""One Docker engine, two accounts (a shared lab host's goal): root (a checkout, its kit
 home in WANDB_KIT_HOME) and a fresh member of the docker group (the kit installed from a
 wheelhouse into their own virtualenv, its home the default ~/.config/wandb-kit) each run
 a DEFAULT `init` and `up`. Only the server image is chosen (--image: the offline

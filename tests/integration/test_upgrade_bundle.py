@@ -1,4 +1,4 @@
-"""Air-gapped bundles and upgrades (issue #8)."""
+"""Air-gapped bundles and upgrades."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A user's parallel suite starts one server (issue #24): a user's pytest file, run with
+"""A user's parallel suite starts one server: a user's pytest file, run with
 `-n 4` against the `wandb_server` fixture, gets one stack shared by all four workers,
 each logging into a project of its own, and the stack is gone once the session ends."""
 

@@ -1,4 +1,4 @@
-"""The rules and code paths of a current W&B server, driven by the real SDK (issue #18).
+"""The rules and code paths of a current W&B server, driven by the real SDK.
 
 One test per behaviour: entity and permission rules, the history step window, artifact tags,
 sweep states and prior runs, Project.totalSweeps, deduplicated artifacts and their run,

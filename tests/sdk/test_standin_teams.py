@@ -1,4 +1,4 @@
-"""The stand-in's team rules, one test each (issue #21 item 6): who may create teams and
+"""The stand-in's team rules, one test each: who may create teams and
 invite, viewers read-only, service accounts (Enterprise, key only to team admins, their
 team as default entity), SCIM as W&B documents it (auth forms, filters, deactivation,
 groups, no team delete), license tiers and the seat limit."""

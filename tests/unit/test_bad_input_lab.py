@@ -1,4 +1,4 @@
-"""Bad input found by the shared-lab-host tryout (issue #25): paths and output files,
+"""Bad input found trying the kit on a shared lab host: paths and output files,
 durations, compose folders, settings homes and what `init` used to accept. Same harness
 as test_bad_input.py: each case asserts the exit code, a message naming the problem and
 the fix, no traceback, no secret and no file changed."""
@@ -88,7 +88,7 @@ EXTERNAL = {  # external storage: what `export operator` needs
 
 
 CASES = [
-    # --- output files are checked before the work starts (item 6) --------------------------
+    # --- output files are checked before the work starts -----------------------------------
     C(
         "smoke-html-into-a-missing-folder",
         "smoke", "--url", "{server}", "--html", "{tmp}/reports/smoke.html",
@@ -161,7 +161,7 @@ CASES = [
         "up", "--compose-dir", "{tmp}/empty", prepare=_mkdir("empty"),
         problem="has no compose.yaml", fix="--compose-dir",
     ),
-    # --- restore: another deployment's backup (item 4) ------------------------------------------
+    # --- restore: another deployment's backup ---------------------------------------------------
     C(
         "restore-another-projects-backup",
         "restore", "{tmp}/backups/lab-b-20260101T000000Z", "--force",

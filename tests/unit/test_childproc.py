@@ -1,5 +1,5 @@
 """A child process a test starts ends on its own once it has reported, and a hang
-shows where it waited (issue #24: a read-back printed KIT-RESULT, then did not exit)."""
+shows where it waited (a read-back once printed KIT-RESULT, then did not exit)."""
 
 from __future__ import annotations
 

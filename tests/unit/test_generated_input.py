@@ -1,4 +1,4 @@
-"""Generated bad input (issue #25 item 9): hypothesis drives `init`'s options and the
+"""Generated bad input: hypothesis drives `init`'s options and the
 `.env` values every command reads, and for each input asserts what test_bad_input.py
 asserts for its hand-picked cases: no traceback (exit 70 is a bug), a documented exit
 code, no secret in the output, and no file changed when the command refused.

@@ -155,7 +155,7 @@ def test_version_never_below_the_running_server():
         operator_cr.pick_version("", "", "wandb/local")
 
 
-# --- the four export defects a cluster would have shown (issue 23) ----------------------
+# --- the four export defects a cluster would have shown ---------------------------------
 
 
 def test_without_an_ingress_class_the_export_leaves_ingress_out():

@@ -1,4 +1,4 @@
-"""The wrong answers issue #15 found, each pinned: what the kit said before was
+"""The wrong answers a review of the whole kit found, each pinned: what the kit said before was
 misleading or a traceback; these say what is true."""
 
 from __future__ import annotations

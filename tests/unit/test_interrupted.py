@@ -1,4 +1,4 @@
-"""Interrupted operations (issue #25 item 3): Ctrl-C, SIGTERM or a lost terminal during
+"""Interrupted operations: Ctrl-C, SIGTERM or a lost terminal during
 backup's final pass leaves the server running, or names the one command that starts it."""
 
 from __future__ import annotations

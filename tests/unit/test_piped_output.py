@@ -1,4 +1,4 @@
-"""`smoke` output in a pipe keeps long lines whole (issue #25): rich wrapped them at 80
+"""`smoke` output in a pipe keeps long lines whole: rich wrapped them at 80
 columns when stdout was not a terminal, splitting URLs and check descriptions."""
 
 from __future__ import annotations

@@ -372,7 +372,7 @@ def test_generated_secrets_never_start_with_a_dash(monkeypatch):
     assert settings.generate_secrets({})["MYSQL_PASSWORD"] == "Good-secret"
 
 
-# --- object storage: bundled SeaweedFS, or your own MySQL / bucket (issue #13) ----------
+# --- object storage: bundled SeaweedFS, or your own MySQL / bucket ----------------------
 
 
 def test_bundled_store_gets_two_identities_and_both_profiles():

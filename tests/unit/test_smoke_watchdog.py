@@ -1,4 +1,4 @@
-"""Smoke notices a vanished server (issue #25 item 5): the watchdog names the server,
+"""Smoke notices a vanished server: the watchdog names the server,
 ends the running checks' processes at once instead of letting each wait out its
 10-minute timeout, and leaves a server that answers (even with an error) alone."""
 

@@ -1,4 +1,4 @@
-"""`status` reports a service that has exited (issue #25): a stopped W&B server is down
+"""`status` reports a service that has exited: a stopped W&B server is down
 even when it exited with code 0 (Ctrl-C during backup's final pass left it so and `status`
 said all was well); only the one-shot jobs of the compose files may have exited 0."""
 

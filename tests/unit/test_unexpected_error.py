@@ -1,4 +1,4 @@
-"""No raw traceback, ever (issue #25 item 8): an error the kit did not expect prints one
+"""No raw traceback, ever: an error the kit did not expect prints one
 line naming it, where the full trace was written and how to report it, and exits 70."""
 
 from __future__ import annotations

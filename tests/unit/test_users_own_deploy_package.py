@@ -1,7 +1,7 @@
-"""A user's project with its own `deploy/` package keeps working with the kit installed
-(issue #25 item 7): the kit's pytest plugin lives in `wandb_local_kit`, a name no user's
-code shares, so `python -m pytest` in such a project imports the user's `deploy` and the
-plugin side by side."""
+"""A user's project with its own `deploy/` package keeps working with the kit installed:
+the kit's pytest plugin lives in `wandb_local_kit`, a name no user's code shares, so
+`python -m pytest` in such a project imports the user's `deploy` and the plugin side by
+side."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ they make no sense. Paths: resolved against the caller's working directory the m
 they are parsed, and output files checked before any work starts.
 
 Why resolve at once: the kit hands paths to compose, which runs in the compose directory;
-a relative `--env-file` would be checked here and read there (issue #25). Why check
+a relative `--env-file` would be checked here and read there. Why check
 outputs first: a smoke suite or a bench run takes minutes, and a report that cannot be
 written at the end loses them.
 """

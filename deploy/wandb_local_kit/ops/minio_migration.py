@@ -1,6 +1,6 @@
 """`wandb-kit migrate-minio`: move a kit deployment's files off MinIO, once.
 
-Kits before issue #13 kept the bucket in MinIO (volume `<project>_minio-data`); MinIO's
+Older kits kept the bucket in MinIO (volume `<project>_minio-data`); MinIO's
 images are gone from Docker Hub and the last frozen one has unpatched advisories. This
 reads the old volume ONE time through that frozen image (from quay.io, where it still
 pulls), copies every object into the bundled SeaweedFS bucket, and compares each
