@@ -1,13 +1,14 @@
 """One Docker engine, many deployments: whose containers and volumes are these?
 
 Every deployment is a compose project on the engine. Compose labels each container with
-the settings file it was started with (com.docker.compose.project.environment_file); the
-kit's compose files label each volume likewise (wandb-kit.env-file, from the variable
-WANDB_KIT_ENV_FILE that the kit's compose runner sets). Two `.env` files naming the same
-project would otherwise share containers and volumes: the second `up` recreated the first
-person's server with the second person's secrets on the first person's data (issue #25).
+the settings file it was started with (com.docker.compose.project.environment_file), and
+that label says whose a project is. Two `.env` files naming the same project would
+otherwise share containers and volumes: the second `up` recreated the first person's
+server with the second person's secrets on the first person's data.
 
-Objects without a label (made before the labels, or by other tools) are nobody's in
+Volumes carry only their project's name (the kit's compose files give them no settings
+file label), so a volume shows that its project name is taken but never whose it is.
+Containers without the label (made by other tools) and volumes are nobody's in
 particular and never refused. Without a reachable engine there is nothing to protect.
 """
 
@@ -21,9 +22,7 @@ from pathlib import Path
 from wandb_local_kit.core.errors import KitError
 
 ENV_LABEL = "com.docker.compose.project.environment_file"
-VOLUME_ENV_LABEL = "wandb-kit.env-file"
 PROJECT_LABEL = "com.docker.compose.project"
-ENV_VARIABLE = "WANDB_KIT_ENV_FILE"
 
 
 @dataclass(frozen=True)
@@ -52,17 +51,13 @@ def on_engine(project: str | None = None) -> list[Owned] | None:
     flt = f"label={PROJECT_LABEL}" + (f"={project}" if project else "")
     sep = "\t"
 
-    def fields(name: str, env_label: str) -> str:
-        return sep.join(
-            [
-                "{{." + name + "}}",
-                '{{.Label "' + PROJECT_LABEL + '"}}',
-                '{{.Label "' + env_label + '"}}',
-            ]
-        )
+    def fields(name: str, *labels: str) -> str:
+        return sep.join(["{{." + name + "}}"] + ['{{.Label "' + la + '"}}' for la in labels])
 
-    containers = _docker("ps", "--all", "--filter", flt, "--format", fields("Names", ENV_LABEL))
-    volumes = _docker("volume", "ls", "--filter", flt, "--format", fields("Name", VOLUME_ENV_LABEL))
+    containers = _docker(
+        "ps", "--all", "--filter", flt, "--format", fields("Names", PROJECT_LABEL, ENV_LABEL)
+    )
+    volumes = _docker("volume", "ls", "--filter", flt, "--format", fields("Name", PROJECT_LABEL))
     if containers is None or volumes is None:
         return None
     found = []
