@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wandb_local_kit import __version__
-from wandb_local_kit.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, KitError, NotBuiltYet
+from wandb_local_kit.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, KitError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -22,12 +22,10 @@ Handler = Callable[[argparse.Namespace], int]
 class Command:
     name: str
     help: str
-    # Adds the command's own options; None when it has none (yet).
-    configure: Callable[[argparse.ArgumentParser], None] | None = None
-    # Runs it and returns the exit code; None means "not built yet".
-    run: Handler | None = None
-    # The issue that builds it, named in the "not built yet" message.
-    issue: int = 0
+    # Adds the command's own options; None when it has none.
+    configure: Callable[[argparse.ArgumentParser], None] | None
+    # Runs it and returns the exit code.
+    run: Handler
 
 
 # The subcommands, in the order a user meets them. Each maps to a handler in the
@@ -182,11 +180,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wandb-kit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in COMMANDS:
-        label = command.help if command.run else f"{command.help} [not built yet]"
         p = sub.add_parser(
             command.name,
-            help=label,
-            description=label,
+            help=command.help,
+            description=command.help,
             epilog=EXIT_CODES_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -251,8 +248,6 @@ def _main(args_list: list[str]) -> int:
         parser.print_help()
         return 0
     try:
-        if command.run is None:
-            raise NotBuiltYet(command.name, command.issue)
         return command.run(args)
     except KitError as err:
         _error(err.render())

@@ -9,7 +9,7 @@ from __future__ import annotations
 # Exit codes of `wandb-kit` (documented in `wandb-kit --help` and README.md).
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check or operation ran and failed (or, for `health`, degraded)
-EXIT_USAGE = 2  # bad input, missing prerequisite, or a command not built yet
+EXIT_USAGE = 2  # bad input or a missing prerequisite
 EXIT_UNREACHABLE = 3  # the server could not be reached at all
 EXIT_INTERNAL = 70  # an unexpected error: a bug in the kit (EX_SOFTWARE)
 EXIT_INTERRUPTED = 130  # Ctrl-C
@@ -18,8 +18,7 @@ EXIT_CODES_HELP = """\
 exit codes:
   0    success (for `health`: healthy)
   1    a check or operation failed (for `health`: degraded, warnings only)
-  2    bad input or missing prerequisite; also a command that is not built yet
-       (for `health`: failing)
+  2    bad input or missing prerequisite (for `health`: failing)
   3    server unreachable
   70   internal error (a bug): one line, the trace in a file, how to report it
   130  interrupted"""
@@ -41,15 +40,3 @@ class KitError(Exception):
         if self.fix:
             text += f"\n  fix: {self.fix}"
         return runnable(text)
-
-
-class NotBuiltYet(KitError):
-    """A subcommand the kit names but does not implement yet. It never pretends."""
-
-    def __init__(self, command: str, issue: int):
-        super().__init__(
-            f"`wandb-kit {command}` is not built yet (tracked in issue #{issue}); "
-            "nothing was done.",
-            fix="see README.md for what works today, or use docker compose directly",
-            exit_code=EXIT_USAGE,
-        )
