@@ -201,7 +201,7 @@ def _run(args, where, key: str, lab, keys_dir) -> int:
             "Enterprise license"
         )
     if args.people_action == "plan":
-        return _print(args, "would change", [c.line() for c in the_plan.changes], the_plan, [])
+        return _print(args, [c.line() for c in the_plan.changes], the_plan, [])
     _confirm_prune(args, the_plan)
     applying = plan.Applying(server, state, keys_dir)
     lines: list[str] = []
@@ -211,7 +211,7 @@ def _run(args, where, key: str, lab, keys_dir) -> int:
     except KeyboardInterrupt:
         raise _interrupted(args, lines, len(the_plan.changes)) from None
     the_plan.blocked.extend(applying.refused)
-    return _print(args, "changed", lines, the_plan, applying.new_users, applying, echoed=True)
+    return _print(args, lines, the_plan, applying.new_users, applying, echoed=True)
 
 
 def _refuse_conflicts(the_plan, args) -> None:
@@ -288,7 +288,7 @@ def _default_keys(args) -> Path:
     return deployment(args, must_exist=False).home / "service-accounts"
 
 
-def _print(args, verb, lines, the_plan, new_users, applying=None, echoed=False) -> int:
+def _print(args, lines, the_plan, new_users, applying=None, echoed=False) -> int:
     code = EXIT_FAILED if the_plan.blocked else EXIT_OK
     if args.json:
         print(

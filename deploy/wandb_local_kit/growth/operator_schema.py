@@ -494,14 +494,3 @@ SPEC = obj(
     },
     ["retentionPolicy"],
 )
-# The resource's own schema, as in the CRD: apiVersion/kind/metadata are the API server's,
-# status is written by the operator (ignored on the main resource).
-RESOURCE = obj(
-    {
-        "apiVersion": STRING,
-        "kind": STRING,
-        "metadata": {"type": "object"},
-        "spec": SPEC,
-        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-    }
-)

@@ -27,7 +27,6 @@ from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.stack import settings
 from wandb_local_kit.stack.settings import Problem, origin
 
-METHODS = settings.OIDC_METHODS
 DEFAULT_METHOD = settings.OIDC_DEFAULT_METHOD
 REQUIRED_SCOPES = ("openid", "profile", "email")
 WELL_KNOWN = "/.well-known/openid-configuration"

@@ -21,8 +21,7 @@ import base64
 import io
 
 THUMB_PX = 192  # largest side of a thumbnail
-STRIP_PX = 480  # largest side of a strip of video frames
-MAX_FRAMES = 8  # frames of a video shown as a strip
+MAX_FRAMES = 8  # frames of a video shown, each on its own
 MAX_POINTS = 400  # points of a trace, a waveform
 MAX_ROWS = 12  # first rows of a table
 MAX_TEXT = 600  # characters of a text
@@ -74,13 +73,6 @@ def image(label: str, logged_array, data: bytes | None, note: str = "") -> dict:
             note = note or f"the stored file is not a readable image ({err})"
     # exact: the check compares every pixel, so the report may show where they differ.
     return {**record("image", label, _png(logged_array), read, note), "exact": True}
-
-
-def _strip(frames):
-    """(T, H, W, C) frames side by side, at most MAX_FRAMES of them."""
-    import numpy as np
-
-    return np.concatenate(list(frames[:MAX_FRAMES]), axis=1)
 
 
 def _frames(frames) -> dict:
