@@ -110,8 +110,9 @@ def init(args) -> int:
             print("  " + problem.render().replace("\n", "\n  "), file=sys.stderr)
         return EXIT_USAGE
     generated = [k for k in settings.SECRET_FACTORIES if not existing.get(k)]
-    if dep.unwritable():
-        raise dep.unwritable()
+    unwritable = dep.unwritable()
+    if unwritable:
+        raise unwritable
     dep.home.mkdir(parents=True, exist_ok=True)
     landed = dep.write(values, files.read_text(example, "the settings template"))
     print(f"wrote {files.shown(dep.env_file, landed)} (mode 0600)")

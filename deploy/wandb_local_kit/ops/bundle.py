@@ -44,6 +44,7 @@ def member_digests(tar: tarfile.TarFile, advance=lambda n: None) -> dict[str, st
     for member in tar:
         if member.isfile() and member.name != MANIFEST:
             digest, f = hashlib.sha256(), tar.extractfile(member)
+            assert f is not None  # a regular member (isfile) always has content
             while chunk := f.read(4 << 20):
                 digest.update(chunk)
                 advance(len(chunk))
@@ -149,7 +150,10 @@ def verify(bundle: Path) -> dict:
     try:
         with tarfile.open(bundle) as tar:
             try:
-                manifest = json.loads(tar.extractfile(MANIFEST).read(files.DEFAULT_READ_LIMIT))
+                member = tar.extractfile(MANIFEST)
+                if member is None:  # a folder or a device by that name: no manifest either
+                    raise KeyError(MANIFEST)
+                manifest = json.loads(member.read(files.DEFAULT_READ_LIMIT))
             except RecursionError:
                 raise files.too_deep("the bundle's manifest", bundle) from None
             except KeyError:

@@ -20,6 +20,7 @@ import ssl
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from wandb_local_kit.core import net
@@ -185,7 +186,8 @@ def check_tls(url: str, verify: bool | str, timeout: float, ca_source: str = "")
             ctx = ssl.create_default_context(cafile=cafile)
             with socket.create_connection((p.hostname, port), timeout=timeout) as raw:
                 with ctx.wrap_socket(raw, server_hostname=p.hostname) as tls:
-                    cert = tls.getpeercert()
+                    # A verified handshake (CERT_REQUIRED): the peer's certificate, a dict.
+                    cert: dict[str, Any] = tls.getpeercert() or {}
             not_after = ssl.cert_time_to_seconds(cert["notAfter"])
             not_before = ssl.cert_time_to_seconds(cert["notBefore"])
             now = time.time()
@@ -432,7 +434,7 @@ def check_signed_url(
                 )
             except client.GraphQLError:
                 pass  # older servers lack it; the bucket notification commits the file there
-            edges = []
+            edges: list[dict[str, Any]] = []
             for _ in range(10):  # the file shows up once the server has committed it
                 data = client.graphql(
                     sess,
@@ -663,14 +665,14 @@ def check_license(
 ) -> Layer:
     """The license the kit was given (WANDB_LICENSE), read offline: expiry (warn at
     30 and at 7 days, fail once expired) and seats against a lab file's users."""
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
     t0 = time.monotonic()
     token = values.get("WANDB_LICENSE", "")
     if not token:
         return Layer("license", SKIP, 0.0, "no license given to the kit (WANDB_LICENSE is empty)")
     info = lic.parse(token)
-    expiry = lic.judge_expiry(info, now or datetime.now(UTC))
+    expiry = lic.judge_expiry(info, now or datetime.now(timezone.utc))
     facts = info.facts() | {
         "lab_users": users,
         "expiry_status": expiry.status if expiry else None,
@@ -733,7 +735,7 @@ def run(
     view, who = check_viewer(sess, target.url, key, key_source, timeout)
     add(view)
     graph_names = ["versions"] + (["signed-url", "cors", "large-post"] if deep else [])
-    if who is None:
+    if who is None or not key:  # no key: no viewer either
         why = "no API key" if not key else "viewer failed"
         for n in graph_names:
             add(Layer(n, SKIP, 0.0, why))

@@ -20,7 +20,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from wandb_local_kit.core import files
@@ -119,11 +119,11 @@ def _expiry(payload: dict, unread: list[str]) -> datetime | None:
         except ValueError:
             when = None
         if when is not None:
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
+            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
     raw = payload.get("exp")
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         try:
-            return datetime.fromtimestamp(raw, UTC)
+            return datetime.fromtimestamp(raw, timezone.utc)
         except (OverflowError, OSError, ValueError):
             pass
     unread.append("expiry: no readable expiresAt (RFC 3339) or exp (unix time) claim")

@@ -171,16 +171,19 @@ def build_values(
     _refuse_empty_choices(choices)
     values = {**defaults, **{k: v for k, v in existing.items() if v != ""}}
     for flag, key in CHOICE_KEYS.items():
-        if choices.get(flag):
-            values[key] = choices[flag]
+        choice = choices.get(flag)
+        if choice:
+            values[key] = choice
     _standin(values, choices, defaults)
     if host_cpus and not existing.get("WANDB_CPUS") and cpu_limit(values.get("WANDB_CPUS")):
         values["WANDB_CPUS"] = _cpus(min(float(values["WANDB_CPUS"]), host_cpus))
-    if choices.get("host"):
-        values.update(_published_port_for(choices["host"], values.get("WANDB_TLS", "off")))
+    host_choice = choices.get("host")
+    if host_choice:
+        values.update(_published_port_for(host_choice, values.get("WANDB_TLS", "off")))
     host = urlsplit(values.get("WANDB_HOST", ""))
     tls = values.get("WANDB_TLS", "off")
-    if tls != "off" and host.scheme == "http" and not choices.get("host"):
+    # A URL without a host name (http://:8080) stays as it is, for validate() to name.
+    if tls != "off" and host.scheme == "http" and host.hostname and not host_choice:
         # Turning TLS on: clients now come through the proxy's HTTPS port.
         port = values.get("WANDB_HTTPS_PORT", "443")
         netloc = host.hostname + ("" if port == "443" else f":{port}")
@@ -411,7 +414,7 @@ def memory_bytes(text: str | None) -> int | None:
 
 def cpu_limit(text: str | None) -> float | None:
     """WANDB_CPUS as Docker reads it: a positive decimal in ASCII digits; None if not."""
-    if not _CPUS.fullmatch(text or "") or float(text) <= 0:
+    if text is None or not _CPUS.fullmatch(text) or float(text) <= 0:
         return None
     return float(text)
 
