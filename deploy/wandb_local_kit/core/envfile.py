@@ -55,7 +55,8 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def syntax_problems(text: str) -> list[str]:
     """What compose would choke on or read differently than the kit, line by line.
     Never quotes a value: the next line of an unterminated quote is often a password."""
-    problems, seen = [], {}
+    problems: list[str] = []
+    seen: dict[str, int] = {}  # setting name: the line it is first set on
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):

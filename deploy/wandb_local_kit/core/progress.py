@@ -17,7 +17,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
+
+
+class Readable(Protocol):
+    """What copy() and feed() read from: a binary file, a pipe, a GzipFile."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """What copy() writes to: a binary file, a pipe, a GzipFile."""
+
+    def write(self, data: bytes, /) -> object: ...
+
 
 CHUNK = 4 << 20
 
@@ -84,7 +97,7 @@ def bar(description: str, total: int | None, quiet: bool | None = None) -> Itera
 
 
 def copy(
-    src: BinaryIO, dst: BinaryIO, total: int | None, description: str, quiet: bool | None = None
+    src: Readable, dst: Writable, total: int | None, description: str, quiet: bool | None = None
 ) -> int:
     """Copies src to dst in chunks, with a bar; returns the bytes copied."""
     with bar(description, total, quiet) as advance:
@@ -111,7 +124,7 @@ def watch_file(
     return proc.returncode
 
 
-def feed(cmd: list[str], src: BinaryIO, total: int | None, description: str, cwd=None):
+def feed(cmd: list[str], src: Readable, total: int | None, description: str, cwd=None):
     """Streams src into the stdin of a child process with a bar, and returns (exit
     code, stderr bytes). A child that stops reading (it failed) is no BrokenPipeError:
     its exit code and its own message say why. stderr goes to a file, so a chatty
@@ -123,6 +136,7 @@ def feed(cmd: list[str], src: BinaryIO, total: int | None, description: str, cwd
         proc = subprocess.Popen(
             cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err
         )
+        assert proc.stdin is not None  # stdin=PIPE
         try:
             copy(src, proc.stdin, total, description)
         except BrokenPipeError:

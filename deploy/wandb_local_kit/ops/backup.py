@@ -36,6 +36,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from wandb_local_kit import __version__
 from wandb_local_kit.core import files, progress
@@ -138,7 +139,7 @@ def sha256_file(path: Path) -> str:
 
 
 def write_manifest(root: Path, meta: dict) -> dict:
-    listed = []
+    listed: list[dict[str, Any]] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
         listed.append(
             {
@@ -227,7 +228,7 @@ def backup(stack: Deployment, dest: Path, keep: int | None = None, log=print) ->
 
 def _backup(stack: Deployment, dest: Path, keep: int | None, log) -> Path:
     name = backup_name(stack.project)
-    meta = {
+    meta: dict[str, Any] = {
         "kit_version": __version__,
         "project": stack.project,
         "storage": stack.storage,
@@ -378,6 +379,7 @@ def _dump_mysql(stack: Deployment, dump: Path, log) -> None:
         proc = subprocess.Popen(
             cmd, cwd=stack.compose.directory, stdout=subprocess.PIPE, stderr=err
         )
+        assert proc.stdout is not None  # stdout=PIPE
         progress.copy(proc.stdout, out, None, "mysqldump")
         if proc.wait() != 0:
             err.seek(0)

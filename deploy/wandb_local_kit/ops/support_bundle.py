@@ -22,6 +22,7 @@ import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from wandb_local_kit.core.redact import redact, redact_env
@@ -293,6 +294,6 @@ def gather(compose_dir: Path, env_file: Path, limit: int = TOTAL_MAX_BYTES) -> B
         b.gathered["logs"] = "not gathered: no service of the stack found"
     b.part("preflight", lambda: _preflight(b, compose_dir, bool(services)))
     for name, args in (("health", ["health"]), ("doctor", ["doctor", "--no-deep"])):
-        b.part(name, lambda n=name, a=args: _cli_json(b, n, a, compose_dir, env_file))
+        b.part(name, partial(_cli_json, b, name, args, compose_dir, env_file))
     b.part("versions", lambda: _versions(b, compose))
     return b
