@@ -136,6 +136,7 @@ def target_for(
     ca = ca_file
     if ca is not None and not ca.is_file():
         raise KitError(f"--ca-file {ca} does not exist", fix="give the path of a PEM file")
+    verify: bool | str
     if ca:
         verify, ca_source = str(ca), f"--ca-file {ca}"
     else:
@@ -398,9 +399,9 @@ def netrc_key(url: str, environ: dict[str, str] | None = None) -> str | None:
     (the same file and machine name as the SDK, without importing wandb)."""
     import netrc
 
-    environ = os.environ if environ is None else environ
-    if environ.get("NETRC"):
-        path = Path(environ["NETRC"]).expanduser()
+    env = os.environ if environ is None else environ
+    if env.get("NETRC"):
+        path = Path(env["NETRC"]).expanduser()
     else:
         path = Path("~/.netrc").expanduser()
         if not path.exists() and Path("~/_netrc").expanduser().exists():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import EXIT_USAGE, KitError
@@ -282,8 +283,8 @@ def _sa(p: _Problems, node):
 
 
 def _cross_check(p: _Problems, users, teams, sas) -> None:
-    seen_email: dict[str, object] = {}
-    seen_name: dict[str, object] = {}
+    seen_email: dict[str, Any] = {}  # a yaml node (untyped)
+    seen_name: dict[str, Any] = {}
     for u, node in users:
         if u is None:
             continue
@@ -302,7 +303,7 @@ def _cross_check(p: _Problems, users, teams, sas) -> None:
                 )
             seen_name.setdefault(u.username, node)
     lookup = LabFile(users=tuple(u for u, _ in users if u))
-    team_names: dict[str, object] = {}
+    team_names: dict[str, Any] = {}
     for t, (node, members) in teams:
         if t is None:
             continue
@@ -315,7 +316,7 @@ def _cross_check(p: _Problems, users, teams, sas) -> None:
                 f"team {t.name} has the name of a user (one namespace on W&B)",
                 "rename the team or the user",
             )
-        in_team: dict[str, object] = {}
+        in_team: dict[str, Any] = {}
         for member, mnode in members:
             user = lookup.user(member.user)
             if user is None:

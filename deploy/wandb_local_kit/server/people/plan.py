@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 
 from .keys import key_path, write_key
-from .labfile import LabFile
+from .labfile import LabFile, User
 from .remote import Remote, RemoteMember, Server, is_kit_account
 
 NEEDS_SCIM = "needs W&B's SCIM API, an Enterprise feature ({reason})"
@@ -204,11 +205,22 @@ def _absent_users(listed: set[str], remote: Remote, prune: bool, plan: Plan, sci
             )
 
 
+def _known(lab: LabFile, team: str, ref: str) -> User:
+    """The user a team member names. labfile.load refuses a file naming anyone else, so
+    only a LabFile built in code gets here without one: an error, not an AttributeError."""
+    user = lab.user(ref)
+    if user is None:
+        raise KitError(
+            f"team {team}: unknown user {ref!r}", fix="add them under users: in the lab file"
+        )
+    return user
+
+
 def _teams(lab: LabFile, remote: Remote, prune: bool, plan: Plan, scim_why: str) -> None:
     listed_emails = {u.email.lower() for u in lab.users}
     for t in lab.teams:
         existing = remote.teams.get(t.name)
-        wanted = [(lab.user(m.user), m.role) for m in t.members]
+        wanted = [(_known(lab, t.name, m.user), m.role) for m in t.members]
         if existing is None:
             first_admin = next((u for u, role in wanted if role == "admin"), None)
             plan.changes.append(
@@ -305,7 +317,7 @@ def _service_accounts(
                 Change(
                     "+",
                     f"service account {sa.name}: key file {key_path(keys_dir, sa.team, sa.name)}",
-                    lambda a, t=sa.team, n=sa.name, k=key: _save_key(a, t, n, k, created=False),
+                    partial(_save_key, team=sa.team, name=sa.name, key=key, created=False),
                     server=False,
                 )
             )

@@ -10,6 +10,7 @@ license on Self-Managed servers; without it those items are reported, not attemp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from wandb_local_kit.core.errors import EXIT_FAILED, KitError
 
@@ -38,7 +39,7 @@ class RemoteMember:
     role: str  # admin | member | viewer
     service: bool
     pending: bool
-    handle: object = None  # the SDK's Member, for delete()
+    handle: Any = None  # the SDK's Member, for delete()
     api_key: str | None = None  # service accounts only; never printed
 
 
@@ -60,7 +61,7 @@ class Remote:
 class Server:
     """One server, one admin API key. `wandb` is imported here, only when a command runs."""
 
-    def __init__(self, url: str, key: str, verify: bool | str = True, timeout: float = 60) -> None:
+    def __init__(self, url: str, key: str, verify: bool | str = True, timeout: int = 60) -> None:
         import requests
         import wandb
 
@@ -173,7 +174,7 @@ class Server:
         self._scim_ok(r, f"GET /scim/{kind}")
         return r.json().get("Resources") or []
 
-    def _scim_users(self) -> dict[str, dict]:
+    def _scim_users(self) -> dict[str | None, dict]:  # a null userName reads as None
         return {u["userName"]: u for u in self._scim_list("Users")}
 
     def _scim_ok(self, r, what: str) -> None:

@@ -22,7 +22,7 @@ def from_remote(remote: Remote, without_kit: bool = False) -> LabFile:
         for m in remote.teams[name]:
             if m.service:
                 sas.append(ServiceAccount(m.name, name))
-            elif not m.pending and m.username in known:
+            elif not m.pending and m.username is not None and m.username in known:
                 members.append(Member(m.username, m.role))
         teams.append(Team(name, tuple(members)))
     return LabFile(users=users, teams=tuple(teams), service_accounts=tuple(sas))
