@@ -72,6 +72,8 @@ class LiveServer:
     # Under pytest-xdist, the W&B project of this worker (WANDB_PROJECT in sdk_env), so
     # workers sharing the stack never write into each other's project.
     wandb_project: str | None = None
+    # Set by start(): seconds from `compose up` to a healthy stack.
+    startup_seconds: float = 0.0
 
     def sdk_env(self) -> dict[str, str]:
         """Environment that points the wandb SDK at this server."""

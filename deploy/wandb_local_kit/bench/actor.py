@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from wandb_local_kit.smoke import processes, sdk
 from wandb_local_kit.smoke.context import SmokeContext
@@ -67,7 +68,7 @@ def artifact(ctx: SmokeContext, mib: str) -> dict:
     return {"path": path, "seconds": seconds, "bytes": int(mib) << 20}
 
 
-ACTIONS = {"ingest": ingest, "media": media, "artifact": artifact}
+ACTIONS: dict[str, Callable[..., dict]] = {"ingest": ingest, "media": media, "artifact": artifact}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ what the server says of itself: its serverInfo version and its HTTP Server heade
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from wandb_local_kit.core.documents import SERVER_INFO
 
@@ -33,7 +34,7 @@ def identify(url: str, key: str, verify: bool | str = True, timeout: float = 15)
     return {"version": version, "server_header": header, **classify(version, header, problems)}
 
 
-def classify(version: str | None, header: str | None, problems: list[str] = ()) -> dict:
+def classify(version: str | None, header: str | None, problems: Sequence[str] = ()) -> dict:
     said = " ".join(filter(None, [version, header])).lower()
     if STANDIN_MARK in said:
         return {

@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
-def absolute(path: Path | str) -> Path:
+def absolute(path: PurePath | str) -> Path:
     """PATH as the caller meant it: `~` expanded, relative to their working directory.
     (Not resolved through symlinks: messages show the path the user gave, made whole.)"""
     return Path(os.path.abspath(Path(path).expanduser()))

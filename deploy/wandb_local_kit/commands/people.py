@@ -206,8 +206,13 @@ def _run(args, where, key: str, lab, keys_dir) -> int:
     applying = plan.Applying(server, state, keys_dir)
     lines: list[str] = []
     out = (lambda _line: None) if args.json else (lambda line: print(line, flush=True))
+
+    def report(line: str) -> None:
+        lines.append(line)
+        out(line)
+
     try:
-        plan.apply(the_plan, applying, lambda line: (lines.append(line), out(line)))
+        plan.apply(the_plan, applying, report)
     except KeyboardInterrupt:
         raise _interrupted(args, lines, len(the_plan.changes)) from None
     the_plan.blocked.extend(applying.refused)

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_UNREACHABLE, KitError
 from wandb_local_kit.growth.migrate_state import State
@@ -29,7 +30,7 @@ class Job:
     projects: list[str] = field(default_factory=list)
     state_path: Path | None = None
     concurrency: int = 2
-    out: object = None  # where progress goes (default stderr)
+    out: TextIO | None = None  # where progress goes (default stderr)
 
     def say(self, text: str) -> None:
         print(text, file=self.out or sys.stderr, flush=True)
@@ -161,7 +162,7 @@ def _make_sweeps(job: Job, src_api, planned: list[Planned], state: State, to_ent
 def copy(job: Job) -> dict:
     """Copies everything planned that the state file does not list as done."""
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
     from wandb_local_kit.growth import migrate_copy
 
@@ -217,7 +218,7 @@ def copy(job: Job) -> dict:
                 finished(pool.submit(migrate_copy.copy_run, task(p)).result())
             except Exception as err:  # one run's failure is reported; the rest go on
                 failures.append(_failure(p, err, job))
-        pending = {}
+        pending: dict[Future[dict], Planned] = {}
         queue = [p for p in todo if not p.artifacts]
         while queue or pending:
             while queue and len(pending) < job.concurrency:

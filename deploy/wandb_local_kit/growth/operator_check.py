@@ -196,8 +196,10 @@ def kit_findings(resource: dict[str, Any], where: str) -> list[Finding]:
     def warn(path: str, problem: str, rule: str, fix: str) -> None:
         out.append(Finding(f"{where}: {path}", problem, fix, rule, WARNING))
 
-    spec = resource.get("spec") if isinstance(resource.get("spec"), dict) else {}
-    wandb = spec.get("wandb") if isinstance(spec.get("wandb"), dict) else {}
+    spec = resource.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    wandb = spec.get("wandb")
+    wandb = wandb if isinstance(wandb, dict) else {}
     hostname = wandb.get("hostname")
     if isinstance(hostname, str) and hostname.strip():
         parts = urlsplit(hostname)
@@ -225,7 +227,8 @@ def kit_findings(resource: dict[str, Any], where: str) -> list[Finding]:
                 "kit-version-floor",
                 f"upgrade the server to >= {MIN_VERSION} first (wandb-kit upgrade)",
             )
-    net = spec.get("networking") if isinstance(spec.get("networking"), dict) else {}
+    net = spec.get("networking")
+    net = net if isinstance(net, dict) else {}
     ingress = net.get("ingress")
     if (
         net.get("mode") == "ingress"

@@ -219,7 +219,9 @@ def graph(label: str, logged: list, read: list | None, note: str = "") -> dict:
     return record("graph", label, cut(logged), cut(read), note)
 
 
-def timeline(label: str, logged: list[dict], read: list[dict] | None, note: str = "") -> dict:
+def timeline(
+    label: str, logged: list[dict] | None, read: list[dict] | None, note: str = ""
+) -> dict:
     """Runs as bars over time: {"name", "start", "end", "steps"}, seconds from the first
     start of their side."""
 

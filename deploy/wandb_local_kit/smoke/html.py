@@ -94,7 +94,7 @@ def _evidence(ev: dict) -> str:
         "points": _points_pair,
         "graph": _graph_pair,
         "timeline": _timeline_pair,
-    }.get(ev.get("kind"), _text_pair)
+    }.get(str(ev.get("kind")), _text_pair)
     note = f'<p class="note">{esc(ev["note"])}</p>' if ev.get("note") else ""
     return (
         f'<div class="evidence" data-kind="{esc(str(ev.get("kind")))}">'
@@ -167,7 +167,7 @@ def _pixel_difference(logged: dict, read: dict) -> tuple[str, int] | None:
     if a.size != b.size:
         return None
     mask = ImageChops.difference(a, b).convert("L").point(lambda v: 255 if v else 0)
-    changed = sum(1 for v in mask.getdata() if v)
+    changed = sum(mask.histogram()[1:])  # pixels not black (mode L: 256 bins)
     if not changed:
         return None
     buf = io.BytesIO()
@@ -236,16 +236,17 @@ def _table_pair(ev: dict) -> str:
     out = []
     logged, read = ev.get("logged"), ev.get("read")
     # A read-back row that is not among the logged rows is marked, so a difference shows.
-    known = {_row_key(ev, logged, r) for r in (logged or {}).get("rows", [])}
+    known = {_row_key(ev, logged or {}, r) for r in (logged or {}).get("rows", [])}
     for caption, value in zip(_captions(ev), (logged, read), strict=True):
         if value is None:
             out.append(_missing(ev, caption))
             continue
+        side: dict = value
         head = "".join(f"<th>{esc(c)}</th>" for c in value["columns"])
         rows = "".join(
             (
                 '<tr class="differs">'
-                if value is read and _row_key(ev, value, row) not in known
+                if value is read and _row_key(ev, side, row) not in known
                 else "<tr>"
             )
             + "".join(f"<td>{esc(str(c))}</td>" for c in row)

@@ -48,7 +48,7 @@ def history(path: str) -> list[dict]:
         data = f.read()
     rows = []
     for raw in records(data):
-        rec = pb.Record()
+        rec = pb.Record()  # type: ignore[attr-defined]  # star-imported per protobuf version
         try:
             rec.ParseFromString(raw)
         except Exception:  # a damaged record: stop where the file stops making sense

@@ -39,5 +39,6 @@ def run_files(ctx: SmokeContext, rec: Recorder) -> None:
         )
     )
     expect_true("file listed", NAME in names, f"server lists {names}")
+    assert got is not None  # listed, so downloaded
     expect("downloaded bytes (sha256)", sdk.sha256(content), sdk.sha256(got))
     rec.compared_(f"wandb.save of {len(content)} bytes with special characters: sha256")

@@ -215,7 +215,7 @@ TABLE_ROWS = [[i, f"item-{i} ✓", round(i * 0.125, 3), i % 2 == 0] for i in ran
 def run_table(ctx: SmokeContext, rec: Recorder) -> None:
     import wandb
 
-    table = wandb.Table(columns=TABLE_COLUMNS, data=[list(r) for r in TABLE_ROWS])
+    table = wandb.Table(columns=list(TABLE_COLUMNS), data=[list(r) for r in TABLE_ROWS])
     path, run = _log_and_fetch(ctx, "table", {"results": table})
     rec.run_urls.append(sdk.run_url(ctx, path))
     root = sdk.scratch(ctx, "table")
@@ -326,8 +326,10 @@ def run_audio_histogram(ctx: SmokeContext, rec: Recorder) -> None:
         raise CheckFailed(f"tone: the stored file is not valid audio ({err})")
     expect("audio sample rate", rate, got_rate)
     expect("audio length", len(tone), len(got))
-    err = float(np.abs(got - tone).max())
-    expect_true("audio samples", err < 1e-3, f"max difference {err:.4g} (16-bit tolerance 1e-3)")
+    worst = float(np.abs(got - tone).max())
+    expect_true(
+        "audio samples", worst < 1e-3, f"max difference {worst:.4g} (16-bit tolerance 1e-3)"
+    )
     rec.compared_("audio: rate, length, samples within 16-bit precision")
     hist = (run.history(pandas=False) or [{}])[-1].get("weights") or run.summary.get("weights")
     got_hist = hist if hasattr(hist, "get") else {}
