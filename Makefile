@@ -54,5 +54,6 @@ test-unit: venv ## unit tests only (no Docker, no network)
 lint: venv ## ruff over the code and tests; import-linter keeps the layers of deploy/ honest
 	$(PY) -m ruff check deploy tests benchmarks scripts
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --strict-collection --no-progress .github/workflows
