@@ -85,3 +85,19 @@ def test_init_raises_the_reason_it_found_even_if_the_folder_changes_meanwhile(
         init(args)
     assert "cannot be written: test" in err.value.problem
     assert not (tmp_path / ".env").exists()
+
+
+def test_a_plan_for_a_team_member_who_is_not_a_user_is_an_error_not_a_crash(tmp_path):
+    """labfile.load refuses such a file; a LabFile built in code reached
+    `None.email` in plan.compute (an AttributeError)."""
+    from wandb_local_kit.server.people import plan
+    from wandb_local_kit.server.people.labfile import LabFile, Member, Team, User
+    from wandb_local_kit.server.people.remote import Remote
+
+    lab = LabFile(
+        users=(User("ada@lab.test", "ada"),),
+        teams=(Team("vision", (Member("nobody", "admin"),)),),
+    )
+    with pytest.raises(KitError) as err:
+        plan.compute(lab, Remote("admin"), prune=False, keys_dir=tmp_path)
+    assert "unknown user 'nobody'" in err.value.problem
