@@ -592,13 +592,13 @@ def _license_layer(ev: Evidence) -> health.Layer | None:
 def _license_expiry(ev: Evidence) -> Finding | None:
     ly = _license_layer(ev)
     status = ly.facts.get("expiry_status") if ly else None
-    if status not in (health.WARN, health.FAIL):
+    if ly is None or status not in (health.WARN, health.FAIL):
         return None
     return Finding(
         "license-expiry",
         FAIL if status == health.FAIL else WARN,
         "the expiry date in WANDB_LICENSE (read offline, signature not checked)",
-        ly.facts["expiry_detail"],  # type: ignore[union-attr]
+        ly.facts["expiry_detail"],
     )
 
 
@@ -651,9 +651,9 @@ def _oidc_issuer(ev: Evidence) -> Finding | None:
     o = ev.local.oidc
     doc = o.document()
     why = sso.issuer_mismatch(o.issuer, doc) if doc is not None else ""
-    if not why:
+    if not why or doc is None:  # a mismatch needs a document
         return None
-    found = doc.get("issuer") if isinstance(doc.get("issuer"), str) else ""  # type: ignore[union-attr]
+    found = doc.get("issuer") if isinstance(doc.get("issuer"), str) else ""
     return Finding(
         "oidc-issuer",
         FAIL,

@@ -162,9 +162,9 @@ RENEW = (
 
 def judge_expiry(info: LicenseInfo, now: datetime) -> Verdict | None:
     left = days_left(info, now)
-    if left is None:
+    if left is None or info.expires is None:  # None together
         return None
-    day = info.expires.date().isoformat()  # type: ignore[union-attr]
+    day = info.expires.date().isoformat()
     if left < 0:
         locked = -left > GRACE_DAYS
         return Verdict(
