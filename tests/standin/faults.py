@@ -17,10 +17,12 @@ FAIL when a server loses or corrupts what they check. Off unless STANDIN_FAULTS 
       leak-private-projects   every signed-in user may read every team's projects, as if
                               the server ignored team membership (a permission bug)
 
-Keys look like `<entity>/<project>/<run>/<file name>` for run files and media, and
-`wandb_artifacts/<entity>/<md5 hex>` for artifact files. Faults touch only what is
-read back (the stored data stays intact), so one server can break every check at
-once while each check fails for its own reason.
+Keys look like `<entity>/<project>/<run>/<file name>` for run files and media,
+`wandb_artifacts/<entity>/<md5 hex>` for artifact files, and
+`wandb_manifests/<entity>/<project>/<artifact id>/wandb_manifest.json` for artifact
+manifests (older volumes: `wandb_artifacts/<artifact id>/<artifact id>/wandb_manifest.json`).
+Faults touch only what is read back (the stored data stays intact), so one server can
+break every check at once while each check fails for its own reason.
 """
 
 from __future__ import annotations

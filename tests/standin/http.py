@@ -356,10 +356,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _mark_run_file(self, key: str) -> None:
         """A PUT of `<entity>/<project>/<run>/<name>` completes that run file."""
+        from .resolvers.artifacts import MANIFEST_PREFIX
         from .resolvers.runs import get_run, mark_uploaded
 
         parts = key.split("/", 3)
-        if len(parts) == 4 and parts[0] != "wandb_artifacts":
+        # artifact blobs and manifests have top-level prefixes of their own, not run files
+        if len(parts) == 4 and parts[0] not in ("wandb_artifacts", MANIFEST_PREFIX):
             ctx = self._ctx({"username": parts[0], "admin": True})  # internal bookkeeping
             run = get_run(ctx, parts[0], parts[1], parts[2])
             if run is not None:

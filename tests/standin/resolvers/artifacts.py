@@ -3,7 +3,8 @@
 Storage: an artifact's files are content-addressed blobs per entity
 (`wandb_artifacts/<entity>/<md5 hex>`), so a file already stored is not uploaded again
 (CreateArtifactFiles answers without an upload URL), and the manifest of each version is
-a file of its own. Collections ("sequences") hold the version counter and the aliases.
+a file of its own, outside `wandb_artifacts/` (see `new_manifest_key`).
+Collections ("sequences") hold the version counter and the aliases.
 """
 
 from __future__ import annotations
@@ -30,10 +31,29 @@ def to_hex(digest: str) -> str:
     return base64.b64decode(digest + "=" * (-len(digest) % 4)).hex()
 
 
-def manifest_key(entity: str, artifact_seq: int) -> str:
-    """Where a version's manifest lives: W&B's `wandb_artifacts/<artifact id>/<file id>/`
-    shape (the manifest's file id is the artifact's own number here; `entity` is unused)."""
+MANIFEST_PREFIX = "wandb_manifests"
+
+
+def new_manifest_key(art: dict) -> str:
+    """Where a new version's manifest is stored. As on W&B, not under `wandb_artifacts/`:
+    that prefix holds only file blobs, and the wandb SDK's system test
+    `test_artifact_multipart_download_refresh_presigned_url` relies on it (GETs under
+    `wandb_artifacts/` are blobs; URLs naming `wandb_manifest.json` are the manifest). W&B
+    keeps the manifest as a file of the logging run (`CreateArtifactManifest` names the
+    run); the stand-in keeps it out of run prefixes, because deleting a run removes its
+    prefix here and the artifact must stay readable."""
+    return f"{MANIFEST_PREFIX}/{art['entity']}/{art['project']}/{art['_seq']}/wandb_manifest.json"
+
+
+def legacy_manifest_key(artifact_seq: int) -> str:
+    """Where stand-ins before the move stored manifests; versions on such volumes keep it."""
     return f"wandb_artifacts/{artifact_seq}/{artifact_seq}/wandb_manifest.json"
+
+
+def manifest_key(art: dict) -> str:
+    """A version's manifest key: the one recorded when its manifest was created, else the
+    old layout (records written before the key was recorded)."""
+    return art.get("manifestKey") or legacy_manifest_key(art["_seq"])
 
 
 def coll_key(entity: str, project: str, name: str) -> str:
@@ -134,7 +154,7 @@ def run_artifacts(ctx: Ctx, run: dict, direction: str) -> list[Any]:
 
 
 def _manifest(ctx: Ctx, art: dict) -> dict | None:
-    f = ctx.files.open(manifest_key(art["entity"], art["_seq"]))
+    f = ctx.files.open(manifest_key(art))
     if f is None:
         return None
     with f:
@@ -389,7 +409,7 @@ class Artifact:
         return connection(views, kw.get("first"), kw.get("after"))
 
     def f_currentManifest(self):
-        key = manifest_key(self.doc["entity"], self.doc["_seq"])
+        key = manifest_key(self.doc)
         return {
             "__typename": "ArtifactManifest",
             "id": encode_id("ArtifactManifest", self.doc["_seq"]),
@@ -598,7 +618,7 @@ class ArtifactMutations:
         save_artifact(self.ctx, art)
 
     def _manifest_payload(self, art: dict, include_upload: bool = True) -> dict:
-        key = manifest_key(art["entity"], art["_seq"])
+        key = manifest_key(art)
         file = {"__typename": "File", "id": encode_id("File", art["_seq"])}
         file["uploadUrl"] = self.ctx.files.upload_url(key)
         file["uploadHeaders"] = []
@@ -693,15 +713,18 @@ class ArtifactMutations:
 
     def f_createArtifactManifest(self, input):  # noqa: A002
         inp = input or {}
-        art = get_artifact(self.ctx, inp.get("artifactID"))
-        if art is None:
-            raise GqlError("artifact not found")
-        if (inp.get("type") or "FULL") == "INCREMENTAL":
-            # the uploaded manifest holds only the changes; commit merges it with the base
-            base = get_artifact(self.ctx, inp.get("baseArtifactID"))
-            if base is None:
-                raise GqlError("createArtifactManifest: INCREMENTAL needs a baseArtifactID")
-            art["baseArtifact"] = base["_seq"]
+        with self.ctx.store.lock:  # read-modify-write of the version's record
+            art = get_artifact(self.ctx, inp.get("artifactID"))
+            if art is None:
+                raise GqlError("artifact not found")
+            if (inp.get("type") or "FULL") == "INCREMENTAL":
+                # the uploaded manifest holds only the changes; commit merges it with the base
+                base = get_artifact(self.ctx, inp.get("baseArtifactID"))
+                if base is None:
+                    raise GqlError("createArtifactManifest: INCREMENTAL needs a baseArtifactID")
+                art["baseArtifact"] = base["_seq"]
+            # recorded once: later reads and re-uploads use the key this version started with
+            art.setdefault("manifestKey", new_manifest_key(art))
             save_artifact(self.ctx, art)
         return self._manifest_payload(art)
 
@@ -777,7 +800,7 @@ class ArtifactMutations:
             **manifest.get("contents", {}),
         }
         data = json.dumps(merged).encode()
-        self.ctx.files.write(manifest_key(art["entity"], art["_seq"]), io.BytesIO(data), len(data))
+        self.ctx.files.write(manifest_key(art), io.BytesIO(data), len(data))
         return merged
 
     def f_useArtifact(self, input):  # noqa: A002
