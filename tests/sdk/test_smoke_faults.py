@@ -21,6 +21,10 @@ from tests import require
 from tests.sdk.conftest import REPO, StandIn
 from tests.sdk.test_people import license_token
 
+pytestmark = pytest.mark.standin_only(
+    "fault mode: STANDIN_FAULTS breaks the data of every smoke check"
+)
+
 FAULTS = ",".join(
     [
         "corrupt-files:*/media/images/*",
@@ -30,9 +34,10 @@ FAULTS = ",".join(
         "corrupt-files:*/media/html/*",
         "corrupt-files:*/media/audio/*",
         "corrupt-files:*/results (v1)*",
-        # every stored artifact file, manifests included: the SDK keeps the blobs it uploaded
-        # in its cache, so a client that logged an artifact only notices the lost manifest
+        # every stored artifact file and manifest: the SDK keeps the blobs it uploaded in
+        # its cache, so a client that logged an artifact only notices the lost manifest
         "lose-files:wandb_artifacts/*",
+        "lose-files:wandb_manifests/*",
         "drop-history:7",
         "drop-history-keys:gradients/",
         "drop-group",

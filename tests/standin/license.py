@@ -5,7 +5,8 @@ accounts, the View-Only team role and custom roles are Enterprise features on Se
 servers ("Without an Enterprise license, Enterprise features are unavailable"); users,
 teams with Admin/Member roles, invites and project permissions work on every tier.
 
-The claim names W&B uses are not published (shared/reference/people.md §7), so the stand-in
+The claim names W&B uses are not published (W&B documents none; third-party decoders of
+its license tokens disagree), so the stand-in
 reads the payload (no signature check) by this test convention:
 
     {"flags": ["enterprise", ...], "maxUsers": N, "expiresAt": "RFC3339"}

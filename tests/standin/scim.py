@@ -1,6 +1,6 @@
 """W&B's SCIM API at /scim/Users and /scim/Groups (teams), as documented for Self-Managed.
 
-Source: docs.wandb.ai platform/hosting/iam/scim (shared/reference/people.md §2). An
+Source: W&B's SCIM API page, https://docs.wandb.ai/guides/hosting/iam/scim/. An
 Enterprise feature: without an Enterprise license every call is 403 (what an unlicensed
 wandb/local answers is not documented; 403 is the stand-in's choice). Callers: instance
 admins, by `Authorization: Basic base64(user:KEY)`, `Basic base64(:KEY)` or `Bearer KEY`.

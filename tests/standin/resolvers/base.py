@@ -48,7 +48,8 @@ class Ctx:
 # Project visibility (docs: restricted-projects): PRIVATE ("Team": only the entity's members),
 # USER_READ ("Public": anyone signed in reads, the team writes), USER_WRITE ("Open": anyone
 # signed in reads and writes). These GraphQL `access` strings are the stand-in's reading of
-# W&B's (UNCONFIRMED, shared/reference/people.md §4); Restricted projects are not modelled.
+# W&B's (UNCONFIRMED: W&B's docs name the visibilities, not these strings); Restricted
+# projects are not modelled.
 OPEN_FOR = {"USER_READ": ("read",), "USER_WRITE": ("read", "write")}
 
 

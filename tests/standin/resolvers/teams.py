@@ -5,7 +5,7 @@ for an invite to someone without an account yet; parent: the team) with `role` a
 member or viewer. Service accounts are `user` documents with `account_type: SERVICE`,
 their team as default entity, and a membership in that team.
 
-Rules (docs: manage-organization, service-accounts, env-vars; shared/reference/people.md):
+Rules (docs.wandb.ai: manage-organization, service-accounts, env-vars):
 * creating a team needs an instance admin, unless GORILLA_ALLOW_USER_TEAM_CREATION=true;
 * inviting and removing members, and creating service accounts, needs an instance admin or
   an admin of that team;
