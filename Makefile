@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # 2-core machine 4 workers keep it busy (benchmarks/RESULTS.md). 0 runs it in one process.
 TEST_WORKERS ?= 4
 
-.PHONY: help venv images up down status logs health doctor smoke test test-unit lint
+.PHONY: help venv images up down status logs health doctor smoke test test-unit test-portable lint
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,9 @@ test: venv ## THE test command: unit, stand-in and integration tests (Docker for
 
 test-unit: venv ## unit tests only (no Docker, no network)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-portable: venv ## the integration and SDK tests marked portable: what a real server will run
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m portable tests/integration tests/sdk
 
 lint: venv ## ruff over the code and tests; import-linter keeps the layers of deploy/ honest
 	$(PY) -m ruff check deploy tests benchmarks scripts

@@ -10,6 +10,10 @@ import tempfile
 
 import pytest
 
+# Every integration and SDK test is marked portable or standin_only(reason); the lanes'
+# collection check and the `portable N of M` count live there.
+pytest_plugins = ["tests.lanes"]
+
 os.environ.setdefault("WANDB_CONFIG_DIR", tempfile.mkdtemp(prefix="kit-tests-wandb-config-"))
 # As in an activated virtualenv: the kit's own `wandb-kit` is on PATH, so hints name it
 # plainly (`make test` runs .venv/bin/python without activating .venv). The hints for a

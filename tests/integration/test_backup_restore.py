@@ -22,6 +22,8 @@ from wandb_local_kit.stack import settings
 from tests.integration.helpers import kit
 from tests.integration.sdk import sdk_env, smoke, snapshot
 
+pytestmark = pytest.mark.portable
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = settings.default_compose_dir()
 DATA_CHECKS = "basics,images,video,plots,table,html,audio-histogram,files,artifacts"

@@ -33,6 +33,8 @@ from wandb_local_kit.testing import free_loopback_port
 from tests.integration.helpers import kit, s3_client, wait_for
 from tests.integration.sdk import sdk_env, smoke
 
+pytestmark = pytest.mark.portable
+
 COMPOSE_DIR = settings.default_compose_dir()
 PUBLIC_HOST = "172.17.0.1"  # this host's docker0 address: the host and containers reach it
 ROOT_PW = "byo-root-" + uuid.uuid4().hex[:12]

@@ -227,6 +227,9 @@ print("RUN", run.entity, run.project, run.id)
 """
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_configure_then_login_then_plain_wandb_init_reaches_this_server(standin, tmp_path):
     env = clean_env(tmp_path)
     work = tmp_path / "work"
@@ -253,6 +256,9 @@ def test_configure_then_login_then_plain_wandb_init_reaches_this_server(standin,
     assert summary["x"] == 1.5
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_login_good_wrong_and_no_key(standin, tmp_path):
     env = clean_env(tmp_path)
     netrc = Path(env["NETRC"])
@@ -271,6 +277,9 @@ def test_login_good_wrong_and_no_key(standin, tmp_path):
     assert f"machine 127.0.0.1:{standin.port}" in netrc.read_text()
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_bootstrap_on_a_fresh_server_gives_a_working_personal_key(standin, tmp_path):
     env_file = tmp_path / "kit.env"
     env_file.write_text(
@@ -298,6 +307,9 @@ def test_bootstrap_on_a_fresh_server_gives_a_working_personal_key(standin, tmp_p
 # --- health: every layer passes, then fails one by one ----------------------------------------
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_every_health_layer_passes_against_the_standin(standin, tmp_path):
     code, report = health_json(
         "--url", standin.url, "--deep", env=clean_env(tmp_path, WANDB_API_KEY=ADMIN_KEY)
@@ -310,6 +322,9 @@ def test_every_health_layer_passes_against_the_standin(standin, tmp_path):
     assert "0.31" in layer(report, "versions")["detail"]
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_stopped_server_is_unreachable_exit_3(tmp_path):
     with StandIn(tmp_path) as s:
         url = s.url
@@ -321,6 +336,9 @@ def test_stopped_server_is_unreachable_exit_3(tmp_path):
     assert r.returncode == 3 and "(unreachable)" in r.stdout
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_server_whose_database_never_comes_up_is_not_ready(tmp_path):
     dead_mysql = f"mysql://wandb:pw@127.0.0.1:{free_port()}/wandb"
     with StandIn(tmp_path, MYSQL=dead_mysql) as s:
@@ -334,6 +352,9 @@ def test_server_whose_database_never_comes_up_is_not_ready(tmp_path):
     assert "(not-ready)" in r.stdout and "never interrupt" in r.stdout
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_wrong_key_fails_the_viewer_layer(standin, tmp_path):
     env = clean_env(tmp_path, WANDB_API_KEY=WRONG_KEY)
     code, report = health_json("--url", standin.url, "--deep", env=env)
@@ -344,6 +365,9 @@ def test_wrong_key_fails_the_viewer_layer(standin, tmp_path):
     assert "(wrong-key)" in r.stdout and "/authorize" in r.stdout
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_proxy_with_a_1mb_body_limit_shows_413_and_the_fix(standin, tmp_path):
     env = clean_env(tmp_path, WANDB_API_KEY=ADMIN_KEY)
     with Proxy(standin.url, body_limit=1 << 20) as proxy:
@@ -356,6 +380,9 @@ def test_proxy_with_a_1mb_body_limit_shows_413_and_the_fix(standin, tmp_path):
     assert "(body-limit)" in r.stdout and "proxy-body-size" in r.stdout
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_storage_without_cors_is_degraded(tmp_path):
     port = free_port()
     env = clean_env(tmp_path, WANDB_API_KEY=ADMIN_KEY)
@@ -387,6 +414,9 @@ def self_signed(tmp_path_factory) -> Path:
     return d
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: `python -m tests.standin` on the host (STANDIN_VOL), not a container"
+)
 def test_untrusted_certificate_fails_tls_and_a_ca_file_fixes_it(tmp_path, self_signed):
     port = free_port()
     env = clean_env(tmp_path, WANDB_API_KEY=ADMIN_KEY)
@@ -415,6 +445,7 @@ def stacks(wandb_stack_factory, test_image):
     return wandb_stack_factory
 
 
+@pytest.mark.portable
 def test_wrong_host_stack_fails_signed_urls_and_doctor_names_host_mismatch(stacks, tmp_path):
     server = stacks.start("embedded", "off")
     try:

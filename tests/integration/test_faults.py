@@ -130,4 +130,4 @@ def test_database_restarted_mid_run_loses_nothing(stacks, tmp_path):
         stacks.stop(server)
 
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.portable]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from wandb_local_kit.core.envfile import render, write_private
 
 from tests.integration.helpers import kit
+
+pytestmark = pytest.mark.portable
 
 
 class _Server:

@@ -203,6 +203,9 @@ def assert_interrupted_and_recovered(stack, code: int, output: str) -> str:
     return printed
 
 
+@pytest.mark.standin_only(
+    "STANDIN_ knob: a stand-in image with STANDIN_SHUTDOWN_SECONDS and STANDIN_MIGRATION_SECONDS"
+)
 @pytest.mark.parametrize(
     "phase",
     [
@@ -258,6 +261,7 @@ def external(stacks, tmp_path_factory):
         stacks.stop(server)
 
 
+@pytest.mark.portable
 @pytest.mark.parametrize(
     "phase",
     ["dumping the W&B database", "copying the bucket through the S3 API"],
@@ -284,11 +288,17 @@ def backup_dir(stack, tmp_path_factory) -> Path:
     return found
 
 
+@pytest.mark.standin_only(
+    "STANDIN_ knob: a stand-in image with STANDIN_SHUTDOWN_SECONDS and STANDIN_MIGRATION_SECONDS"
+)
 def test_restore_interrupted(stack, backup_dir):
     code, output = interrupt_at(_cli(stack[0], "restore", str(backup_dir), "--force"), "verified")
     assert_interrupted_and_recovered(stack, code, output)
 
 
+@pytest.mark.standin_only(
+    "STANDIN_ knob: a stand-in image with STANDIN_SHUTDOWN_SECONDS and STANDIN_MIGRATION_SECONDS"
+)
 def test_up_interrupted(stack):
     server = stack[0]
     down = kit(server, "down")  # data kept: `up` then starts the stopped stack
@@ -298,6 +308,9 @@ def test_up_interrupted(stack):
     assert assert_interrupted_and_recovered(stack, code, output), output
 
 
+@pytest.mark.standin_only(
+    "STANDIN_ knob: a stand-in image with STANDIN_SHUTDOWN_SECONDS and STANDIN_MIGRATION_SECONDS"
+)
 def test_upgrade_interrupted_while_wandb_is_recreated(stack, tmp_path):
     server = stack[0]
     code, output = interrupt_at(

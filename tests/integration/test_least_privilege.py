@@ -24,6 +24,8 @@ from wandb_local_kit.stack import settings
 
 from tests.integration.helpers import kit, s3_client
 
+pytestmark = pytest.mark.portable
+
 
 def _s3(server, access_key: str, secret_key: str):
     v = server.values

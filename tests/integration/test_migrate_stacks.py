@@ -9,7 +9,11 @@ duplicates; a second run copies nothing; a change made on the target by hand is 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration import migrate_helpers as mh
+
+pytestmark = pytest.mark.portable
 
 PROJECT = "lab"
 STEPS = 20000

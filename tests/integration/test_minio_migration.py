@@ -15,8 +15,12 @@ import json
 import subprocess
 import uuid
 
+import pytest
+
 from tests.integration.helpers import kit, s3_client, wait_for
 from tests.integration.sdk import sdk_env, smoke, snapshot
+
+pytestmark = pytest.mark.portable
 
 CHECKS = "basics,images,files,artifacts"
 

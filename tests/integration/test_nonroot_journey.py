@@ -19,9 +19,12 @@ import re
 import socket
 import uuid
 
+import pytest
 from wandb_local_kit.testing import free_loopback_port
 
 from tests.integration.helpers import install_kit_as, runner_as
+
+pytestmark = pytest.mark.portable
 
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 COUNT_RUNS = (

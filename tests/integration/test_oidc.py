@@ -26,6 +26,8 @@ from tests.oidc import provider as oidc
 from tests.unit.test_doctor import evidence
 from tests.unit.test_health import clean_env, run_kit
 
+pytestmark = pytest.mark.portable
+
 HOST = "https://wandb.lab.example"
 
 

@@ -28,6 +28,10 @@ import pytest
 from sybil import Sybil
 from sybil.parsers.markdown import CodeBlockParser
 
+pytestmark = pytest.mark.standin_only(
+    "stand-in journey: runs the README's first-hour blocks, `wandb-kit init --standin` first"
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 # The sections a newcomer follows in their first hour.

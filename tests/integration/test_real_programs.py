@@ -10,7 +10,11 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
+
 from tests.unit.test_image_pins import _env_example
+
+pytestmark = pytest.mark.portable
 
 
 def _tag(key: str) -> str:

@@ -22,6 +22,8 @@ from wandb_local_kit.stack import identity
 
 from tests.integration.helpers import default_project_slot
 
+pytestmark = pytest.mark.portable
+
 OPERATIONS = [
     ("up",),
     ("down", "--volumes", "--yes"),

@@ -14,6 +14,8 @@ from wandb_local_kit.smoke.registry import CHECKS
 from tests import childproc, require
 from tests.browser import assert_self_contained, chromium, keep_screenshot, open_report
 
+pytestmark = pytest.mark.portable
+
 
 @pytest.fixture(scope="module", params=["embedded", "external"])
 def stack(request, wandb_stack_factory, test_image):

@@ -39,6 +39,7 @@ def _ready(server) -> requests.Response:
     return requests.get(f"{server.base_url}/ready", timeout=10, verify=verify)
 
 
+@pytest.mark.portable
 @pytest.mark.parametrize("storage,tls", SETUPS, ids=[f"{s}-tls_{t}" for s, t in SETUPS])
 def test_stack_round_trip_survives_restart_and_volumes_remove_it(stacks, storage, tls, tmp_path):
     server = stacks.start(storage, tls)
@@ -100,6 +101,9 @@ def _caddy_passes_large_bodies_and_cors(server, tmp) -> None:
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
 
 
+@pytest.mark.standin_only(
+    "test overlay: the bucket's KIT_TEST_SUBNET, KIT_TEST_BUCKET_IP (compose/test-external.yaml)"
+)
 def test_external_storage_behind_your_own_private_ca(stacks, tmp_path):
     """WANDB_TLS=files with a pair from a private CA: its ca.pem is what clients trust
     and, copied by the caddy-ca job, what lets the wandb container reach the bucket."""
@@ -133,6 +137,9 @@ def _https_get_by_name(name: str, port: int, path: str, ca_file) -> tuple[int, d
             return int(status_line.split()[1]), conn.getpeercert()
 
 
+@pytest.mark.standin_only(
+    "test overlay: the private ACME CA of compose/test-acme.yaml, asserted in Caddy's log"
+)
 def test_acme_gets_the_certificate_from_the_acme_ca(stacks):
     """WANDB_TLS=acme: Caddy obtains W&B's certificate over ACME (from a private ACME
     CA standing in for Let's Encrypt, which validates the name by connecting to it)
@@ -154,6 +161,7 @@ def test_acme_gets_the_certificate_from_the_acme_ca(stacks):
         stacks.stop(server)
 
 
+@pytest.mark.portable
 def test_wrong_host_breaks_uploads(stacks, tmp_path):
     """HOST names a URL clients do not use: the run is created but its files never
     arrive (the user sees upload errors and missing media), as with wandb/local."""
@@ -178,6 +186,7 @@ def test_wrong_host_breaks_uploads(stacks, tmp_path):
         stacks.stop(server)
 
 
+@pytest.mark.portable
 def test_bucket_url_only_reachable_inside_breaks_client_uploads(stacks, tmp_path):
     """The classic split-horizon mistake: BUCKET names the internal service. The
     server is healthy, but clients cannot resolve the presigned URLs' host."""
@@ -217,6 +226,7 @@ def _default_config(storage: str, tls: str, tmp_path) -> dict:
     )
 
 
+@pytest.mark.portable
 @pytest.mark.parametrize("storage,tls", [("embedded", "off"), ("external", "internal")])
 def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
     config = _default_config(storage, tls, tmp_path)
@@ -248,6 +258,7 @@ def _published(service: dict) -> set[str]:
     return {str(p["published"]) for p in service.get("ports") or []}
 
 
+@pytest.mark.portable
 @pytest.mark.parametrize("tls", ["off", "internal"])
 def test_bucket_name_belongs_to_the_service_clients_reach(tls, tmp_path):
     """Split horizon: the bucket's one name is an alias of whatever serves it on the

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import requests
 from wandb_local_kit.core.envfile import render, write_private
 from wandb_local_kit.core.invocation import kit_command
 
 from tests.integration.helpers import certificate_pair, kit
 from tests.integration.sdk import log_and_check
+
+pytestmark = pytest.mark.portable
 
 
 def _env_file(stacks, tmp_path, storage="embedded", tls="off", **overrides):

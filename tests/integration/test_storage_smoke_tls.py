@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from wandb_local_kit.smoke.registry import CHECKS
 
 from tests.integration.helpers import kit
 from tests.integration.sdk import sdk_env, smoke
+
+pytestmark = pytest.mark.portable
 
 
 def test_bundled_store_behind_tls_passes_strict_smoke_and_deep_health(stacks, tmp_path):

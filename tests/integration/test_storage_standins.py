@@ -17,6 +17,8 @@ from testcontainers.core.container import DockerContainer
 
 from tests.integration.helpers import publish_on_loopback, s3_client, wait_for
 
+pytestmark = pytest.mark.portable
+
 
 @pytest.fixture
 def mysql_container(test_image, tmp_path):

@@ -15,6 +15,8 @@ import pytest
 from tests.bundle_scan import log_lines, planted_log_secrets, planted_settings, scan
 from tests.integration.helpers import kit
 
+pytestmark = pytest.mark.portable
+
 
 def plant_in_logs(server, text: str) -> list[str]:
     """Writes `text` to each running service's log (its PID 1's stdout, which is what

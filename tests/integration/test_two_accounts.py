@@ -16,6 +16,7 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
 from wandb_local_kit.core.envfile import read_env
 
 from tests.integration.helpers import (
@@ -25,6 +26,8 @@ from tests.integration.helpers import (
     runner_as,
     wait_for,
 )
+
+pytestmark = pytest.mark.portable
 
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 PROJECT = "two-accounts"

@@ -25,6 +25,7 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
 
 
+@pytest.mark.portable
 def test_bundle_saves_loads_and_refuses_damage(test_image, tmp_path):
     tag = "kit-bundle-test/caddy:1"
     docker("tag", test_image("caddy"), tag)
@@ -82,6 +83,9 @@ def _build_slow_migrating(base: str, tag: str) -> None:
     )
 
 
+@pytest.mark.standin_only(
+    "STANDIN_ knob: a stand-in image with STANDIN_MIGRATION_SECONDS, its log line asserted"
+)
 def test_upgrade_keeps_data_and_a_failed_one_prints_a_working_rollback(
     stacks, test_image, tmp_path
 ):

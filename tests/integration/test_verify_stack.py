@@ -13,6 +13,8 @@ import pytest
 
 from tests.integration.sdk import sdk_env
 
+pytestmark = pytest.mark.portable
+
 
 @pytest.mark.slow
 def test_wandb_verify_passes_against_external_storage_stack(stacks, tmp_path):

@@ -13,6 +13,8 @@ import pytest
 
 from tests import childproc
 
+pytestmark = pytest.mark.portable
+
 USER_TESTS = """
 import json, os, uuid
 

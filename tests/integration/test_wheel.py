@@ -17,6 +17,8 @@ from wandb_local_kit.testing import free_loopback_port
 
 from tests.wheel_build import build_kit_wheel
 
+pytestmark = pytest.mark.portable
+
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 

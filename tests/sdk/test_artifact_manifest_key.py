@@ -17,7 +17,13 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
+
 from tests.sdk.test_server_rules import gql
+
+pytestmark = pytest.mark.standin_only(
+    "stand-in behaviour: reads its store (vol, STANDIN_TEST_BUCKET) and tests.standin's keys"
+)
 
 MANIFEST_NAME = "wandb_manifest.json"
 

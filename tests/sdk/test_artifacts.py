@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.portable
+
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {

@@ -4,11 +4,15 @@ answer is "unknown", never an error that would cost the benchmark its figures.""
 
 from __future__ import annotations
 
+import pytest
 from wandb_local_kit.bench.identify import identify
 
 from tests.sdk.conftest import free_port
 
 
+@pytest.mark.standin_only(
+    "stand-in behaviour: asserts the stand-in's identity (0.0.0-standin, its Server header)"
+)
 def test_the_stand_in_is_named_as_such_with_its_version(standin):
     who = identify(standin.url, standin.admin_key)
     assert who["kind"] == "stand-in", who
@@ -17,6 +21,7 @@ def test_the_stand_in_is_named_as_such_with_its_version(standin):
     assert "not wandb/local" in who["why"]
 
 
+@pytest.mark.portable
 def test_a_server_that_does_not_answer_is_unknown():
     who = identify(f"http://127.0.0.1:{free_port()}", "local-x", timeout=2)
     assert who["kind"] == "unknown" and who["version"] is None

@@ -30,6 +30,7 @@ def _cli(
     )
 
 
+@pytest.mark.portable
 def test_offline_run_then_wandb_sync(wandb_env, api, project, tmp_path):
     code = textwrap.dedent(f"""
         import numpy as np, wandb
@@ -64,6 +65,7 @@ def test_offline_run_then_wandb_sync(wandb_env, api, project, tmp_path):
     assert (got == 200).all()
 
 
+@pytest.mark.portable
 @pytest.mark.slow
 def test_wandb_verify_exits_0(wandb_env, standin, tmp_path):
     t0 = time.monotonic()
@@ -84,6 +86,7 @@ def test_wandb_verify_exits_0(wandb_env, standin, tmp_path):
         assert line.endswith("✅"), line
 
 
+@pytest.mark.portable
 def test_admin_creates_user_and_api_keys(wandb_env, standin, tmp_path):
     import wandb
 
@@ -99,6 +102,9 @@ def test_admin_creates_user_and_api_keys(wandb_env, standin, tmp_path):
     assert me.username == "admin" and me.admin
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: a second one, GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS=false"
+)
 def test_api_key_admin_access_needs_the_insecure_flag(wandb_env, tmp_path, monkeypatch):
     """GLOBAL_ADMIN_API_KEY without GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS=true: the key
     logs in, but it has no admin rights (createUser is refused)."""

@@ -3,12 +3,17 @@ and never pins a lower one."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from wandb_local_kit import cli
 from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.stack import settings
 
 from tests.standin import VERSION
+
+pytestmark = pytest.mark.standin_only(
+    "stand-in behaviour: asserts the stand-in's own version (tests.standin.VERSION)"
+)
 
 
 def external_env(tmp_path, url: str, image: str):

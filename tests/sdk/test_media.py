@@ -11,6 +11,8 @@ import pytest
 
 from tests import require
 
+pytestmark = pytest.mark.portable
+
 
 def _media_ref(api, path, key):
     """The history row's reference to a media file, e.g. {"_type": "image-file", "path": ...}."""

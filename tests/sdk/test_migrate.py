@@ -11,6 +11,10 @@ import pytest
 from tests.integration import migrate_helpers as mh
 from tests.sdk.conftest import StandIn
 
+pytestmark = pytest.mark.standin_only(
+    "own stand-in process: a source and a target stand-in process of its own"
+)
+
 PROJECT = "lab"
 STEPS = 20000
 

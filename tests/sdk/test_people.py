@@ -22,6 +22,10 @@ import requests
 
 from tests.sdk.conftest import StandIn, new_api_key
 
+pytestmark = pytest.mark.standin_only(
+    "own stand-in process: a fresh one per test, users seeded by STANDIN_USERS, its test licenses"
+)
+
 REPO = Path(__file__).resolve().parents[2]
 
 

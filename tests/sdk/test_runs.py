@@ -10,6 +10,8 @@ import requests
 
 from .conftest import run_python
 
+pytestmark = pytest.mark.portable
+
 
 def test_login_verifies_key_and_wrong_key_is_refused(wandb_env, standin):
     import wandb

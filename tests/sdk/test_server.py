@@ -17,6 +17,9 @@ import requests
 from .conftest import StandIn, external_backends, free_port, needs_local_files
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: a second stand-in whose HOST is the first; reads the stand-in's log"
+)
 @needs_local_files
 def test_wrong_host_breaks_uploads(wandb_env, standin, tmp_path, monkeypatch):
     """HOST names another server: upload URLs point there and are refused, so files never land."""
@@ -40,6 +43,9 @@ def test_wrong_host_breaks_uploads(wandb_env, standin, tmp_path, monkeypatch):
         wrong.stop()
 
 
+@pytest.mark.standin_only(
+    "stand-in behaviour: the stand-in's own signed-URL format (/local-files, signature=, expires=)"
+)
 @needs_local_files
 def test_signed_urls_are_bound_to_host_path_and_expiry(wandb_env, standin):
     import wandb
@@ -62,6 +68,7 @@ def test_signed_urls_are_bound_to_host_path_and_expiry(wandb_env, standin):
     assert requests.put(url, data=b"x").status_code == 403
 
 
+@pytest.mark.standin_only("own stand-in process: stops and restarts a stand-in process of its own")
 @pytest.mark.slow
 def test_durable_across_restart(wandb_env, tmp_path, monkeypatch, project):
     import wandb
@@ -99,6 +106,9 @@ def test_durable_across_restart(wandb_env, tmp_path, monkeypatch, project):
         server.stop()
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: a stand-in of its own, its peak RSS read from /proc"
+)
 @pytest.mark.slow
 def test_16_concurrent_runs_from_separate_processes(wandb_env, tmp_path, monkeypatch, project):
     """16 processes log at once; every value comes back. Prints the server's peak RSS."""
@@ -170,6 +180,9 @@ def test_16_concurrent_runs_from_separate_processes(wandb_env, tmp_path, monkeyp
         server.stop()
 
 
+@pytest.mark.standin_only(
+    "stand-in behaviour: the error for a field the stand-in lacks (launchAgents)"
+)
 def test_health_ready_and_body_size(standin):
     assert requests.get(f"{standin.url}/healthz").status_code == 200
     assert requests.get(f"{standin.url}/ready").status_code == 200
@@ -195,6 +208,9 @@ def test_health_ready_and_body_size(standin):
     assert r.status_code == 400 and r.json()["data"] is None  # a validation error, no data
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: one with GORILLA_CORS_ORIGINS, probed at its /local-files path"
+)
 def test_cors_preflight_for_configured_origins(tmp_path):
     server = StandIn(
         vol=tmp_path / "vol-cors", extra_env={"GORILLA_CORS_ORIGINS": "https://ui.example.com"}
@@ -221,6 +237,9 @@ def test_cors_preflight_for_configured_origins(tmp_path):
         server.stop()
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: a stand-in with an unreachable MYSQL, its log read"
+)
 def test_ready_503_until_database_is_reachable(tmp_path):
     """MYSQL pointing at nothing: alive (/healthz 200) but not ready (/ready 503), no crash."""
     port = free_port()

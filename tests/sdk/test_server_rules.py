@@ -385,7 +385,7 @@ def test_current_features_advertised_and_gzip_file_stream(standin, wandb_env, ap
 
 
 @pytest.mark.standin_only(
-    "stand-in behaviour: asserts the stand-in's manifest key layout (wandb_artifacts/<id>/<id>/)"
+    "stand-in behaviour: asserts its manifest key layout (wandb_manifests/<entity>/<project>/<id>/)"
 )
 def test_unknown_fields_are_graphql_errors_and_manifest_keys(standin, wandb_env, api, project):
     import wandb

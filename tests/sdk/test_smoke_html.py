@@ -128,6 +128,7 @@ def evidence_of(page, check: str) -> list[dict]:
     )
 
 
+@pytest.mark.portable
 @pytest.mark.slow
 def test_report_shows_every_check_with_evidence_from_both_sides(intact, tmp_path):
     out, results = intact
@@ -191,6 +192,7 @@ def test_report_shows_every_check_with_evidence_from_both_sides(intact, tmp_path
             assert "png" not in (ev.get("logged") or {}) and "png" not in (ev.get("read") or {})
 
 
+@pytest.mark.standin_only("fault mode: STANDIN_FAULTS breaks the data the report shows")
 @pytest.mark.slow
 def test_broken_data_shows_as_a_visible_difference_named_in_the_failure(broken, tmp_path):
     out, results = broken

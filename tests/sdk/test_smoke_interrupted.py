@@ -14,7 +14,11 @@ import threading
 import time
 import uuid
 
+import pytest
+
 from tests.sdk.conftest import REPO
+
+pytestmark = pytest.mark.portable
 
 # In the order they run (the suite's order: all of the same weight); basics first.
 CHECKS = ["basics", "images", "table", "html", "audio-histogram", "files"]

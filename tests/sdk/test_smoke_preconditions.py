@@ -21,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import requests
 
 from tests.sdk.conftest import REPO, StandIn
@@ -81,6 +82,9 @@ def entity_exists(server: StandIn, name: str) -> bool:
     return r.json()["data"]["entity"] is not None
 
 
+@pytest.mark.standin_only(
+    "STANDIN_ knob: a fresh stand-in and the ordinary user STANDIN_USERS seeds (server.user_key)"
+)
 def test_teams_with_a_key_that_is_not_an_instance_admins_is_skipped(tmp_path):
     # bob: an ordinary user of a licensed server (the stand-in's second user).
     server = StandIn(vol=tmp_path / "vol", extra_env=ENTERPRISE).start()
@@ -97,6 +101,7 @@ def test_teams_with_a_key_that_is_not_an_instance_admins_is_skipped(tmp_path):
         server.stop()
 
 
+@pytest.mark.standin_only("own stand-in process: a fresh, unlicensed stand-in")
 def test_teams_without_an_enterprise_license_is_skipped_before_creating_teams(tmp_path):
     server = StandIn(vol=tmp_path / "vol").start()  # no LICENSE: the free tier
     try:
@@ -113,6 +118,9 @@ def test_teams_without_an_enterprise_license_is_skipped_before_creating_teams(tm
         server.stop()
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: a fresh stand-in with GORILLA_DISABLE_TEAM_SERVICE_ACCOUNT_CREATION"
+)
 def test_teams_refused_service_accounts_are_a_skip_with_the_reason(tmp_path):
     # Licensed, but the server turns team service accounts off: known only by asking.
     env = {**ENTERPRISE, "GORILLA_DISABLE_TEAM_SERVICE_ACCOUNT_CREATION": "true"}
@@ -127,6 +135,7 @@ def test_teams_refused_service_accounts_are_a_skip_with_the_reason(tmp_path):
         server.stop()
 
 
+@pytest.mark.portable
 def test_missing_or_broken_optional_libraries_skip_naming_the_extra(standin, tmp_path):
     block = tmp_path / "block"
     block.mkdir()

@@ -9,7 +9,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.sdk.conftest import REPO
+
+pytestmark = pytest.mark.portable
 
 
 def _argv(standin) -> list[str]:

@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.portable
+
 
 @pytest.mark.parametrize("keep", [False, True], ids=["default", "keep"])
 def test_smoke_deletes_its_scratch_directory_unless_keep(standin, tmp_path, keep):

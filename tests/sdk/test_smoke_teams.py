@@ -70,6 +70,7 @@ def team_members(server: StandIn, team: str) -> list[str]:
 ENTERPRISE = {"LICENSE": license_token(flags=["enterprise"])}
 
 
+@pytest.mark.standin_only("own stand-in process: a fresh stand-in, restarted on its volume")
 def test_teams_check_passes_and_removes_its_accounts(tmp_path):
     result, server = smoke_teams(tmp_path, ENTERPRISE)
     assert result["status"] == "passed", result
@@ -83,6 +84,7 @@ def test_teams_check_passes_and_removes_its_accounts(tmp_path):
         server.stop()
 
 
+@pytest.mark.standin_only("fault mode: STANDIN_FAULTS=leak-private-projects")
 def test_teams_check_fails_when_the_server_leaks_a_private_project(tmp_path):
     result, _ = smoke_teams(tmp_path, {**ENTERPRISE, "STANDIN_FAULTS": "leak-private-projects"})
     assert result["status"] == "failed", result
@@ -90,6 +92,9 @@ def test_teams_check_fails_when_the_server_leaks_a_private_project(tmp_path):
     assert result["returncode"] == 1
 
 
+@pytest.mark.standin_only(
+    "own stand-in process: a fresh stand-in with the stand-in's test-license convention"
+)
 @pytest.mark.parametrize("license_claims", [None, {"flags": []}], ids=["none", "free"])
 def test_teams_check_skips_without_enterprise_license(tmp_path, license_claims):
     env = {"LICENSE": license_token(**license_claims)} if license_claims is not None else {}

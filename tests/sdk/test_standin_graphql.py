@@ -3,7 +3,13 @@ the requested fields, with aliases, fragments, type conditions, directives and v
 
 from __future__ import annotations
 
+import pytest
+
 from tests.standin.graphql_exec import GqlError, execute
+
+pytestmark = pytest.mark.standin_only(
+    "stand-in behaviour: the stand-in's own GraphQL executor (tests.standin.graphql_exec)"
+)
 
 
 class Thing:

@@ -13,6 +13,10 @@ import requests
 from tests.sdk.conftest import StandIn, new_api_key
 from tests.sdk.test_people import license_token
 
+pytestmark = pytest.mark.standin_only(
+    "STANDIN_ knob: fresh stand-ins, users seeded by STANDIN_USERS; the stand-in's team, SCIM rules"
+)
+
 TEAM_Q = """query($n: String!) { entity(name: $n) { isTeam
   members { username admin accountType apiKey } } }"""
 CREATE_TEAM = """mutation($t: String!, $a: String) { createTeam(input: {teamName: $t,

@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.portable
+
 AGENT = textwrap.dedent("""
     import json, sys, wandb
     project, config, count = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
