@@ -24,7 +24,7 @@ import pytest
 from wandb_local_kit.core.envfile import render
 from wandb_local_kit.stack import settings
 
-from tests.unit.test_health import GOOD_KEY, WRONG_KEY, FakeWandb
+from tests.fakewandb import GOOD_KEY, WRONG_KEY, FakeWandb
 
 COMPOSE_DIR = settings.default_compose_dir()
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakewandb import GOOD_KEY
 from tests.require import unavailable
 from tests.unit.test_bad_input import (  # noqa: F401 - server is a fixture
     NO_ENGINE,
@@ -25,7 +26,6 @@ from tests.unit.test_bad_input import (  # noqa: F401 - server is a fixture
     server,
 )
 from tests.unit.test_bad_input import test_bad_input as run_case
-from tests.unit.test_health import GOOD_KEY
 
 
 def _other_project(files):

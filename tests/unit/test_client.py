@@ -1,6 +1,6 @@
 """`wandb-kit configure / env / login`: where the URL comes from, what is written where
 (with the SDK's own readers checking it), and that keys are verified and never printed.
-The server is tests.unit.test_health.FakeWandb on loopback; no Docker."""
+The server is tests/fakewandb.py's FakeWandb on loopback; no Docker."""
 
 from __future__ import annotations
 
@@ -19,17 +19,8 @@ from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client
 
-from tests.unit.test_health import (
-    ADMIN_KEY,
-    GOOD_KEY,
-    NEW_KEY,
-    WRONG_KEY,
-    Behaviour,
-    FakeWandb,
-    clean_env,
-    free_port,
-    run_kit,
-)
+from tests.fakewandb import ADMIN_KEY, GOOD_KEY, NEW_KEY, WRONG_KEY, Behaviour, FakeWandb
+from tests.unit.test_health import clean_env, free_port, run_kit
 
 # --- where the server is ---------------------------------------------------------------------
 

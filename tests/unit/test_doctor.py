@@ -3,7 +3,7 @@ fix; healthy evidence yields no finding; README's Troubleshooting is the same ta
 
 Most tests feed the pure detectors simulated evidence (a health report, .env values,
 facts about this machine); the end-to-end ones run the real checks against
-tests.unit.test_health.FakeWandb.
+tests/fakewandb.py's FakeWandb.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from wandb_local_kit.server import client, doctor, health
 
-from tests.unit.test_health import GOOD_KEY, Behaviour, FakeWandb, clean_env, free_port, run_kit
+from tests.fakewandb import GOOD_KEY, Behaviour, FakeWandb
+from tests.unit.test_health import clean_env, free_port, run_kit
 
 GIB = 1024**3
 URL = "http://wandb.lab.test:8080"

@@ -1,211 +1,26 @@
 """`wandb-kit health`: every layer passing against a fake server, and each failing for
 the reason a user would meet (no Docker: a tiny local HTTP server plays W&B).
 
-FakeWandb is a loopback http.server that speaks the few endpoints health, login and
-doctor use, with switches for each failure (401, 413 behind a 1 MB limit, /ready 503,
-no CORS, upload URLs to another host, slow answers, TLS with an untrusted certificate).
+The server is tests/fakewandb.py's FakeWandb, with a Behaviour for each failure (401, 413
+behind a 1 MB limit, /ready 503, no CORS, upload URLs to another host, slow answers, TLS with
+an untrusted certificate).
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
 import os
 import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from wandb_local_kit.cli import main
 from wandb_local_kit.server import client, health
 
-GOOD_KEY = "local-" + "a1" * 20
-ADMIN_KEY = "local-" + "b2" * 20
-NEW_KEY = "local-" + "c3" * 20
-WRONG_KEY = "local-" + "d4" * 20
-
-
-@dataclass
-class Behaviour:
-    healthz: int = 200
-    ready: int = 200
-    keys: dict = field(
-        default_factory=lambda: {GOOD_KEY: ("ada", False), ADMIN_KEY: ("admin", True)}
-    )
-    body_limit: int | None = None  # like a proxy's client_max_body_size
-    cors: bool = True
-    upload_base: str | None = None  # None: this server (HOST = the URL used)
-    min_cli: str = "0.10.0"
-    max_cli: str = "0.31.99"
-    frontend_host: str | None = None
-    delay: float = 0.0  # seconds before answering /healthz
-    clock_offset: float = 0.0  # the server's Date header is this far off
-    users: list = field(default_factory=list)
-
-
-class FakeWandb:
-    """A fake W&B server on 127.0.0.1 for unit tests (optionally behind TLS)."""
-
-    def __init__(self, behaviour: Behaviour | None = None, certfile: str | None = None):
-        self.b = behaviour or Behaviour()
-        self.files: dict[str, bytes] = {}
-        self.requests: list[tuple[str, str]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def date_time_string(self, timestamp=None):
-                t = time.time() + fake.b.clock_offset
-                return format_datetime(dt.datetime.fromtimestamp(t, dt.timezone.utc), usegmt=True)
-
-            def _send(self, status, body=b"", headers=None, ctype="application/json"):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def _json(self, status, obj):
-                self._send(status, json.dumps(obj).encode())
-
-            def _read(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(n)
-
-            def do_GET(self):  # noqa: N802
-                fake.requests.append(("GET", self.path))
-                path = urlsplit(self.path).path
-                if path == "/healthz":
-                    time.sleep(fake.b.delay)
-                    return self._send(fake.b.healthz, b"{}")
-                if path == "/ready":
-                    return self._send(fake.b.ready, b"{}")
-                if path.startswith("/local-files/"):
-                    data = fake.files.get(path)
-                    if data is None:
-                        return self._send(404, b"NoSuchKey")
-                    return self._send(200, data, ctype="text/plain")
-                return self._send(404, b"{}")
-
-            def do_PUT(self):  # noqa: N802
-                fake.requests.append(("PUT", self.path))
-                body = self._read()
-                fake.files[urlsplit(self.path).path] = body
-                return self._send(200)
-
-            def do_OPTIONS(self):  # noqa: N802
-                origin = self.headers.get("Origin")
-                if fake.b.cors:
-                    return self._send(200, headers={"Access-Control-Allow-Origin": origin})
-                return self._send(403)
-
-            def do_POST(self):  # noqa: N802
-                n = int(self.headers.get("Content-Length") or 0)
-                if fake.b.body_limit is not None and n > fake.b.body_limit:
-                    self.rfile.read(n)  # like nginx: discard the body, answer 413
-                    return self._send(413, b"<html>413 Request Entity Too Large</html>")
-                raw = self._read()
-                auth = self.headers.get("Authorization", "")
-                key = ""
-                if auth.startswith("Basic "):
-                    key = base64.b64decode(auth[6:]).decode().partition(":")[2]
-                if key not in fake.b.keys:
-                    return self._json(401, {"errors": [{"message": "unauthorized"}]})
-                user, admin = fake.b.keys[key]
-                req = json.loads(raw)
-                q, v = req["query"], req.get("variables") or {}
-                fake.requests.append(("POST", q.split("(")[0].split("{")[0].strip()))
-                return self._json(200, {"data": fake.answer(q, v, user, admin)})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        scheme = "http"
-        if certfile:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(certfile)
-            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-            scheme = "https"
-        self.url = f"{scheme}://localhost:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def answer(self, q: str, v: dict, user: str, admin: bool) -> dict:
-        b = self.b
-        if "createUser" in q:
-            if not admin:
-                return {"result": None}
-            b.users.append(v["email"])
-            name = v["email"].split("@")[0]
-            return {"result": {"user": {"id": "VXNlcjoy", "username": name, "email": v["email"]}}}
-        if "generateApiKey" in q:
-            b.keys[NEW_KEY] = (user, admin)
-            return {"result": {"apiKey": {"id": "QXBpS2V5OjE=", "name": NEW_KEY}}}
-        if "upsertBucket" in q:
-            return {"upsertBucket": {"bucket": {"id": "UnVuOjE=", "name": v["name"]}}}
-        if "createRunFiles" in q:
-            base = b.upload_base or self.url
-            names = v["files"]
-            return {
-                "createRunFiles": {
-                    "runID": "UnVuOjE=",
-                    "uploadHeaders": [],
-                    "files": [
-                        {"name": n, "uploadUrl": f"{base}/local-files/{user}/{n}?sig=s3cr3t"}
-                        for n in names
-                    ],
-                }
-            }
-        if "markRunFilesUploaded" in q:
-            return {"markRunFilesUploaded": {"__typename": "X"}}
-        if "files(names" in q:
-            base = b.upload_base or self.url
-            n = v["fileNames"][0]
-            node = {"name": n, "directUrl": f"{base}/local-files/{user}/{n}?sig=x", "url": None}
-            return {"project": {"run": {"files": {"edges": [{"node": node}]}}}}
-        if "deleteRun" in q:
-            return {"deleteRun": {"clientMutationId": None}}
-        if "frontendHost" in q:
-            return {"serverInfo": {"frontendHost": b.frontend_host or self.url}}
-        if "serverInfo" in q:
-            return {
-                "serverInfo": {
-                    "cliVersionInfo": {"min_cli_version": b.min_cli, "max_cli_version": b.max_cli},
-                    "latestLocalVersionInfo": {
-                        "outOfDate": False,
-                        "latestVersionString": "0.83.0",
-                        "versionOnThisInstanceString": "0.83.0",
-                    },
-                }
-            }
-        if "viewer" in q:
-            return {"viewer": {"id": "1", "username": user, "entity": user, "admin": admin}}
-        if "project(" in q:
-            return {"project": None}
-        return {}
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+from tests.fakewandb import GOOD_KEY, WRONG_KEY, Behaviour, FakeWandb
 
 
 def free_port() -> int:
@@ -359,7 +174,7 @@ def test_sdk_newer_than_the_server_supports_is_a_warning():
 
 
 def test_slow_server_times_out_instead_of_hanging():
-    with FakeWandb(Behaviour(delay=3)) as fake:
+    with FakeWandb(Behaviour(delays={"/healthz": 3})) as fake:
         t0 = time.monotonic()
         report = health.run(target(fake.url), GOOD_KEY, "t", timeout=0.5)
         elapsed = time.monotonic() - t0

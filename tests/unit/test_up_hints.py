@@ -11,7 +11,7 @@ from wandb_local_kit.commands.stack import _next_steps
 from wandb_local_kit.core.invocation import kit_command
 from wandb_local_kit.stack.deployment import Deployment
 
-from tests.unit.test_health import GOOD_KEY, FakeWandb
+from tests.fakewandb import GOOD_KEY, FakeWandb
 
 
 def _deployment(tmp_path: Path, url: str) -> Deployment:
