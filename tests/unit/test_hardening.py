@@ -3,11 +3,8 @@ misleading or a traceback; these say what is true."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,45 +14,10 @@ from wandb_local_kit.stack import preflight, settings
 from wandb_local_kit.stack.deployment import Deployment
 from wandb_local_kit.testing import LiveServer
 
+from tests.fakewandb import Behaviour, FakeWandb, Reply
 from tests.unit.test_doctor import evidence, ok_layers
 
 KEY = "local-" + "e5" * 20
-
-
-class _Server:
-    """A tiny HTTP server answering every request with what `answer(path, body)` says."""
-
-    def __init__(self, answer):
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                code, payload, ctype = answer(self.path, body)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_POST = do_PUT = do_GET = _reply  # noqa: N815
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        outer.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.mark.parametrize(
@@ -70,7 +32,8 @@ class _Server:
     ],
 )
 def test_the_10_mb_post_counts_only_what_reached_the_server(code, payload, ctype, status):
-    with _Server(lambda path, body: (code, payload, ctype)) as srv:
+    answer = Reply(code, payload, ctype)
+    with FakeWandb(Behaviour(replies={"/graphql": answer})) as srv:
         layer = health.check_large_post(client.session(), srv.url, KEY, "ada", 30)
     assert layer.status == status, layer.detail
     if code in (401,):
@@ -78,22 +41,16 @@ def test_the_10_mb_post_counts_only_what_reached_the_server(code, payload, ctype
 
 
 def test_a_probe_file_listed_without_a_url_fails_the_layer_not_the_command():
-    def answer(path, body):
-        if path.startswith("/graphql"):
-            q = json.loads(body)["query"]
-            if "upsertBucket" in q:
-                return 200, {"data": {"upsertBucket": {"bucket": {"id": "r1"}}}}, "application/json"
-            if "createRunFiles" in q:
-                files = [{"name": "wandb-kit-probe.txt", "uploadUrl": "/upload"}]
-                return 200, {"data": {"createRunFiles": {"files": files}}}, "application/json"
-            if "RunFiles" in q:  # listed, but with neither url nor directUrl
-                node = {"name": "wandb-kit-probe.txt", "url": None, "directUrl": None}
-                run = {"files": {"edges": [{"node": node}]}}
-                return 200, {"data": {"project": {"run": run}}}, "application/json"
-            return 200, {"data": {}}, "application/json"
-        return 200, b"", "text/plain"  # the PUT
-
-    with _Server(answer) as srv:
+    files = [{"name": "wandb-kit-probe.txt", "uploadUrl": "/upload"}]
+    node = {"name": "wandb-kit-probe.txt", "url": None, "directUrl": None}
+    answers = {
+        "UpsertBucket": {"upsertBucket": {"bucket": {"id": "r1"}}},
+        "CreateRunFiles": {"createRunFiles": {"files": files}},
+        # listed, but with neither url nor directUrl
+        "RunFiles": {"project": {"run": {"files": {"edges": [{"node": node}]}}}},
+    }
+    b = Behaviour(keys={KEY: ("ada", False)}, graphql=answers)
+    with FakeWandb(b) as srv:
         layer, download = health.check_signed_url(client.session(), srv.url, KEY, "ada", 5)
     assert layer.status == health.FAIL and download is None
     assert "does not list the file with a download URL" in layer.detail

@@ -4,32 +4,13 @@ ends the running checks' processes at once instead of letting each wait out its
 
 from __future__ import annotations
 
-import http.server
 import subprocess
-import threading
 import time
 from types import SimpleNamespace
 
 from wandb_local_kit.smoke.watchdog import POLL_S, VANISHED_AFTER_S, Watchdog
 
-
-class _Server:
-    def __init__(self, status: int = 200):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the stdlib's name
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def vanish(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.fakewandb import Behaviour, FakeWandb
 
 
 def _check_process():
@@ -38,14 +19,14 @@ def _check_process():
 
 
 def test_a_vanished_server_is_named_and_the_running_checks_are_ended():
-    server = _Server()
+    server = FakeWandb().start()
     child = _check_process()
     try:
         with Watchdog(server.url, poll_s=0.1, vanished_after_s=0.5) as dog:
             dog.watch(child)
             time.sleep(0.5)
             assert not dog.vanished  # alive: nothing happens
-            server.vanish()
+            server.close()  # the server vanishes
             child.proc.wait(timeout=10)  # ended by the watchdog, not by its timeout
         assert server.url in dog.vanished
         assert "stopped answering" in dog.vanished and "checks were stopped" in dog.vanished
@@ -55,7 +36,7 @@ def test_a_vanished_server_is_named_and_the_running_checks_are_ended():
 
 
 def test_a_server_that_answers_with_an_error_has_not_vanished():
-    server = _Server(status=503)
+    server = FakeWandb(Behaviour(healthz=503)).start()
     child = _check_process()
     try:
         with Watchdog(server.url, poll_s=0.1, vanished_after_s=0.5) as dog:
@@ -65,7 +46,7 @@ def test_a_server_that_answers_with_an_error_has_not_vanished():
         assert child.proc.poll() is None
     finally:
         child.proc.kill()
-        server.vanish()
+        server.close()
 
 
 def test_the_default_notices_within_a_minute():
