@@ -107,6 +107,8 @@ from wandb_local_kit.core.files import MAX_DEPTH  # noqa: E402
 from wandb_local_kit.server import client  # noqa: E402
 from wandb_local_kit.server.people import remote  # noqa: E402
 
+from tests.fakewandb import FakePeople  # noqa: E402
+
 
 def _kit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
@@ -171,47 +173,16 @@ service_accounts:
 """
 
 
-class FakeServer:
-    """remote.Server without a server: records every change and every connection."""
-
-    made: list = []
-    calls: list = []
-    on_service_account = None  # called just before a service account's key is returned
-
-    def __init__(self, url, key, verify=True, timeout=60):
-        FakeServer.made.append(url)
-
-    def read(self, team_names):
-        FakeServer.calls.append("read")
-        users = [remote.RemoteUser("bob", "bob@lab.org", False, True)]
-        return remote.Remote("admin", users=users, scim=False, scim_reason="no license")
-
-    def create_user(self, email, username, admin, scim):
-        FakeServer.calls.append(f"create_user {email}")
-        return email.split("@")[0]
-
-    def create_team(self, name, admin_username):
-        FakeServer.calls.append(f"create_team {name}")
-
-    def invite(self, team, username, admin):
-        FakeServer.calls.append(f"invite {team} {username}")
-
-    def create_service_account(self, team, name):
-        FakeServer.calls.append(f"create_service_account {team} {name}")
-        if FakeServer.on_service_account:
-            FakeServer.on_service_account()
-        return "local-" + "e5" * 20
-
-
 @pytest.fixture
 def fake_server(monkeypatch, tmp_path):
-    FakeServer.made, FakeServer.calls, FakeServer.on_service_account = [], [], None
-    monkeypatch.setattr(remote, "Server", FakeServer)
+    bob = remote.RemoteUser("bob", "bob@lab.org", False, True)
+    people = FakePeople(caller="admin", users=[bob], scim=False, scim_reason="no license")
+    monkeypatch.setattr(remote, "Server", people.server)
     monkeypatch.setattr(client, "find_key", lambda where: ("local-" + "f6" * 20, "test"))
-    monkeypatch.setattr(client, "probe", lambda where: FakeServer.calls.append("probe"))
+    monkeypatch.setattr(client, "probe", lambda where: people.calls.append("probe"))
     monkeypatch.setenv("WANDB_KIT_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    return FakeServer
+    return people
 
 
 def _people(*args: str) -> int:
@@ -292,9 +263,14 @@ def test_a_key_that_cannot_be_written_after_the_server_changed_says_how_to_finis
     lab = tmp_path / "lab.yaml"
     lab.write_text(LAB_WITH_SA)
     keys = tmp_path / "keys"
+
     # The folder passes the check, then is replaced by a file (another process, a full
     # disk...) while the server creates the account: the race no check can close.
-    fake_server.on_service_account = lambda: keys.write_text("taken\n")
+    def meanwhile(change):
+        if change.startswith("create_service_account"):
+            keys.write_text("taken\n")
+
+    fake_server.hook = meanwhile
     assert _people("apply", str(lab), "--keys-dir", str(keys)) == 1
     out, err = capsys.readouterr()
     assert "create_service_account vision ci-vision" in fake_server.calls

@@ -2,8 +2,9 @@
 a username another account holds, two applies at once, Ctrl-C, the kit's own account in
 `show`, and an instance admin's key without a browser (--admin-api).
 
-Against a fake server (remote.Server replaced: what it holds, every change it is asked
-for) and, for --admin-api, a fake compose (Compose.up records the .env it would read)."""
+Against a fake server (remote.Server replaced by tests/fakewandb.py's FakePeople: what it
+holds, every change it is asked for) and, for --admin-api, a fake compose (Compose.up
+records the .env it would read)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from wandb_local_kit.server.people import labfile, remote
 from wandb_local_kit.stack import identity, settings
 from wandb_local_kit.stack.compose import Compose
 
+from tests.fakewandb import FakePeople
+
 URL = "http://wandb.lab.test:8080"
 KEY = "local-" + "f6" * 20
 
@@ -39,60 +42,16 @@ KIT = _user("admin", "admin@localhost", admin=True)  # the admin API key's ident
 BOB = _user("bob", "bob@lab.org")
 
 
-class Fake:
-    """remote.Server without a server: what it holds, and every change it is asked for."""
-
-    users: list = []
-    teams: dict = {}
-    calls: list = []
-    keys: list = []
-    hook = None  # called with each change's name before it is recorded
-
-    def __init__(self, url, key, verify=True, timeout=60):
-        Fake.keys.append(key)
-
-    def read(self, team_names):
-        Fake.calls.append("read")
-        if Fake.hook:
-            Fake.hook("read")
-        teams = {name: list(members) for name, members in Fake.teams.items()}
-        return remote.Remote("root", users=list(Fake.users), teams=teams, scim=True)
-
-    def _change(self, text):
-        if Fake.hook:
-            Fake.hook(text)
-        Fake.calls.append(text)
-
-    def create_user(self, email, username, admin, scim):
-        self._change(f"create_user {email}")
-        return username or email.split("@")[0]
-
-    def scim_id(self, username):
-        return f"id-{username}"
-
-    def scim_patch_user(self, scim_id, operations, who):
-        self._change(f"patch {who} {operations}")
-
-    def create_team(self, name, admin_username):
-        self._change(f"create_team {name}")
-
-    def invite(self, team, username, admin):
-        self._change(f"invite {team} {username}")
-
-    def remove(self, member):
-        self._change(f"remove {member.team} {member.username}")
-
-
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
-    Fake.users, Fake.teams, Fake.calls, Fake.keys, Fake.hook = [ROOT, KIT, BOB], {}, [], [], None
-    monkeypatch.setattr(remote, "Server", Fake)
+    people = FakePeople(caller="root", users=[ROOT, KIT, BOB], scim=True)
+    monkeypatch.setattr(remote, "Server", people.server)
     monkeypatch.setattr(client, "find_key", lambda where: (KEY, "test"))
     monkeypatch.setattr(client, "probe", lambda where: None)
     monkeypatch.setenv("WANDB_KIT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("WANDB_KIT_LOCK_WAIT", raising=False)
     monkeypatch.chdir(tmp_path)
-    return Fake
+    return people
 
 
 def _people(*args: str, url: bool = True) -> int:
@@ -105,8 +64,8 @@ def _lab(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def _changes() -> list[str]:
-    return [c for c in Fake.calls if c != "read"]
+def _changes(fake: FakePeople) -> list[str]:
+    return [c for c in fake.calls if c != "read"]
 
 
 class _Terminal(io.StringIO):
@@ -157,9 +116,9 @@ def test_prune_without_a_terminal_needs_yes_and_changes_nothing(fake, tmp_path, 
     assert _people("apply", lab, "--prune") == 2
     err = capsys.readouterr().err
     assert "--prune would have 1 user(s) deactivated" in err and "--yes" in err
-    assert "nothing was changed" in err and _changes() == []
+    assert "nothing was changed" in err and _changes(fake) == []
     assert _people("apply", lab, "--prune", "--yes") == 0
-    assert "patch bob" in " ".join(_changes())
+    assert "patch bob" in " ".join(_changes(fake))
 
 
 @pytest.mark.parametrize(("answer", "code"), [("n\n", 2), ("\n", 2), ("y\n", 0)])
@@ -170,9 +129,9 @@ def test_prune_on_a_terminal_says_how_many_and_asks(
     assert _people("apply", _lab(tmp_path, ANA), "--prune") == code
     out = capsys.readouterr().out
     assert "--prune: 1 user(s) deactivated" in out and "- user bob@lab.org: deactivate" in out
-    assert ("patch bob" in " ".join(_changes())) is (code == 0)
+    assert ("patch bob" in " ".join(_changes(fake))) is (code == 0)
     if code:
-        assert _changes() == []
+        assert _changes(fake) == []
 
 
 def test_prune_never_deactivates_the_keys_own_user_nor_the_kits_account(fake, tmp_path, capsys):
@@ -215,7 +174,7 @@ def test_what_another_account_holds_is_refused_in_plan(fake, tmp_path, capsys, t
     assert "another account on the server holds; nothing was changed" in err
     for w in words:
         assert w in err, err
-    assert _changes() == []
+    assert _changes(fake) == []
 
 
 def test_a_deactivated_account_still_holds_its_username(fake, tmp_path, capsys):
@@ -233,9 +192,9 @@ def test_a_second_apply_on_the_same_server_is_refused_naming_the_first(fake, tmp
 
     def meanwhile(change):
         if change.startswith("create_user") and not second:
-            before = list(Fake.calls)
+            before = list(fake.calls)
             second.append(_people("apply", lab))
-            assert Fake.calls == before  # the second read and changed nothing
+            assert fake.calls == before  # the second read and changed nothing
 
     fake.hook = meanwhile
     assert _people("apply", lab) == 0
@@ -243,7 +202,7 @@ def test_a_second_apply_on_the_same_server_is_refused_naming_the_first(fake, tmp
     err = capsys.readouterr().err
     assert f"`people apply` (pid {os.getpid()}, started " in err
     assert "was not started and nothing was changed" in err
-    assert _changes() == ["create_user ana@lab.org"]
+    assert _changes(fake) == ["create_user ana@lab.org"]
 
 
 # --- 5. Ctrl-C during apply --------------------------------------------------------------------
@@ -277,7 +236,7 @@ def test_show_marks_the_kits_account_and_its_file_applies_with_0_changes(fake, t
     before = text.split("- email: admin@localhost")[0].splitlines()[-1]
     assert before.startswith("# the kit's own account") and "--prune keeps it" in before
     assert _people("apply", str(shown)) == 0
-    assert "0 change(s) made" in capsys.readouterr().out and _changes() == []
+    assert "0 change(s) made" in capsys.readouterr().out and _changes(fake) == []
 
     lab_only = tmp_path / "lab-only.yaml"
     assert _people("show", "-o", str(lab_only), "--without-kit-accounts") == 0
