@@ -115,28 +115,7 @@ def run(args) -> int:
     started = time.monotonic()
     try:
         with Sampler(project) as sampler:
-            console.print(
-                f"bench: ingest {args.runs} runs x {args.steps} steps x {args.keys} scalars"
-            )
-            result["ingest"] = phases.ingest(ctx, args.runs, args.steps, args.keys, deadline)
-            if args.ramp:
-                result["ramp"] = _ramp(ctx, args, deadline, console, phases)
-            console.print(f"bench: media ({args.images} images)")
-            result["media"] = phases.media(ctx, args.images, deadline)
-            console.print(
-                f"bench: artifact {args.artifact_mib} MiB through the SDK, then "
-                "the same bytes by raw presigned PUT"
-            )
-            sdk_up = phases.artifact(ctx, args.artifact_mib, deadline)
-            raw = phases.raw_put(ctx, args.artifact_mib, target.verify)
-            result["artifact"] = {
-                "sdk": sdk_up,
-                "raw_put": raw,
-                "sdk_over_raw": round(sdk_up["mib_per_second"] / raw["mib_per_second"], 3),
-            }
-            paths = result["ingest"].get("paths") or []
-            if paths:
-                result["readback"] = phases.readback(ctx, paths[0], result["media"]["path"])
+            _phases(ctx, args, target, deadline, console, phases, result)
         result["resources"] = sampler.summary() if project else "not a local stack"
     except phases.PhaseError as err:
         raise KitError(
@@ -154,6 +133,37 @@ def run(args) -> int:
             shutil.rmtree(ctx.workdir, ignore_errors=True)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     console.print(_table(result))
+    _write_reports(args, result)
+    ok = result["ingest"]["errors"] == 0 and result["ingest"]["unreadable_runs"] == 0
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _phases(ctx, args, target, deadline, console, phases, result: dict) -> None:
+    """The measured phases, in order, each filling its part of result."""
+    console.print(f"bench: ingest {args.runs} runs x {args.steps} steps x {args.keys} scalars")
+    result["ingest"] = phases.ingest(ctx, args.runs, args.steps, args.keys, deadline)
+    if args.ramp:
+        result["ramp"] = _ramp(ctx, args, deadline, console, phases)
+    console.print(f"bench: media ({args.images} images)")
+    result["media"] = phases.media(ctx, args.images, deadline)
+    console.print(
+        f"bench: artifact {args.artifact_mib} MiB through the SDK, then "
+        "the same bytes by raw presigned PUT"
+    )
+    sdk_up = phases.artifact(ctx, args.artifact_mib, deadline)
+    raw = phases.raw_put(ctx, args.artifact_mib, target.verify)
+    result["artifact"] = {
+        "sdk": sdk_up,
+        "raw_put": raw,
+        "sdk_over_raw": round(sdk_up["mib_per_second"] / raw["mib_per_second"], 3),
+    }
+    paths = result["ingest"].get("paths") or []
+    if paths:
+        result["readback"] = phases.readback(ctx, paths[0], result["media"]["path"])
+
+
+def _write_reports(args, result: dict) -> None:
+    """--json and --html, after the table is printed."""
     done = "the bench ran (its table is above); run it again for the file"
     if args.json:
         from wandb_local_kit.core import files
@@ -165,8 +175,6 @@ def run(args) -> int:
         from wandb_local_kit.core.htmlpage import write
 
         write(args.html, bench_page(result), EXIT_FAILED, done)
-    ok = result["ingest"]["errors"] == 0 and result["ingest"]["unreadable_runs"] == 0
-    return EXIT_OK if ok else EXIT_FAILED
 
 
 def _ramp(ctx, args, deadline, console, phases) -> dict:

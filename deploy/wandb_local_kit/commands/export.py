@@ -18,6 +18,11 @@ SECRETS_FILE = "secrets.yaml"
 
 def configure_export(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="export_what", metavar="WHAT", required=True)
+    _configure_operator(sub)
+    _configure_check(sub)
+
+
+def _configure_operator(sub) -> None:
     op = sub.add_parser(
         "operator",
         help="write the operator v2 WeightsAndBiases resource and its Secrets",
@@ -90,6 +95,8 @@ def configure_export(p: argparse.ArgumentParser) -> None:
     op.add_argument("--force", action="store_true", help="overwrite existing files")
     op.set_defaults(_export=run_operator)
 
+
+def _configure_check(sub) -> None:
     from wandb_local_kit.growth.operator_schema import CRD_SOURCE
 
     chk = sub.add_parser(

@@ -113,8 +113,6 @@ def _public_type(typ: str, name: str) -> str:
 def copy_run(task: dict) -> dict:
     """task: path (entity/project/id on the source), to_entity, sweep_id (on the target),
     workdir. Returns counts for progress and the benchmark."""
-    import wandb
-
     started = time.monotonic()
     src_api, dst_api = apis()
     src = src_api.run(task["path"])
@@ -138,29 +136,7 @@ def copy_run(task: dict) -> dict:
         "resumed": existing is not None,
     }
     try:
-        run = wandb.init(
-            entity=entity,
-            project=project,
-            id=src.id,
-            name=src.name,
-            config=clean_config(src.config),
-            tags=list(src.tags or []),
-            notes=src.notes or None,
-            group=src.group or None,
-            job_type=src.job_type or None,
-            resume="allow",
-            dir=work,
-            settings=wandb.Settings(
-                silent=True,
-                console="off",
-                x_disable_stats=True,
-                x_disable_meta=True,
-                x_save_requirements=False,
-                disable_git=True,
-                save_code=False,
-                sweep_id=task.get("sweep_id") or None,
-            ),
-        )
+        run = _init_copy(src, entity, project, task.get("sweep_id"), work)
         try:
             # Inputs first: lineage says which run used which artifact version.
             for art in src.used_artifacts():
@@ -195,6 +171,35 @@ def copy_run(task: dict) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     stats["seconds"] = time.monotonic() - started
     return stats
+
+
+def _init_copy(src, entity: str, project: str, sweep_id, work: str):
+    """The target run of copy_run: src's id, name, config and tags, resumed if there."""
+    import wandb
+
+    return wandb.init(
+        entity=entity,
+        project=project,
+        id=src.id,
+        name=src.name,
+        config=clean_config(src.config),
+        tags=list(src.tags or []),
+        notes=src.notes or None,
+        group=src.group or None,
+        job_type=src.job_type or None,
+        resume="allow",
+        dir=work,
+        settings=wandb.Settings(
+            silent=True,
+            console="off",
+            x_disable_stats=True,
+            x_disable_meta=True,
+            x_save_requirements=False,
+            disable_git=True,
+            save_code=False,
+            sweep_id=sweep_id or None,
+        ),
+    )
 
 
 def _copy_logged(src, run, dst_api, entity: str, work: str) -> tuple[int, int]:

@@ -232,6 +232,12 @@ def copy(job: Job) -> dict:
                 except Exception as err:
                     failures.append(_failure(p, err, job))
     totals["seconds"] = time.monotonic() - started
+    _report(job, totals, failures)
+    return totals
+
+
+def _report(job: Job, totals: dict, failures: list[str]) -> None:
+    """copy()'s closing lines; KitError when a run failed."""
     job.say(
         f"copied {totals['runs']} run(s), {totals['rows']} rows, {totals['files']} files, "
         f"{totals['artifacts']} artifact versions, {totals['bytes'] / 2**20:.1f} MiB in "
@@ -246,7 +252,6 @@ def copy(job: Job) -> dict:
             "skipped, unfinished ones resumed",
             exit_code=EXIT_FAILED,
         )
-    return totals
 
 
 def _failure(p: Planned, err: Exception, job: Job) -> str:

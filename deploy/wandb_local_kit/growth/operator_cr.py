@@ -188,6 +188,7 @@ def _refs(secret: str, data: dict[str, str]) -> dict[str, dict[str, str]]:
     return {k: {"name": secret, "key": k} for k in data}
 
 
+# long: one resource document, field by field in the CR's own order; split, the spec scatters
 def build(
     values: dict[str, str],
     *,

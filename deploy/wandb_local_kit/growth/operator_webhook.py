@@ -113,6 +113,7 @@ def _fit(name: str, section: str) -> str:
     return name[: NAME_BUDGET.get(section, 40)].rstrip("-") or "wandb"
 
 
+# long: the webhook's create rules in the operator's order, one short block per rule id
 def validate(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The validating webhook's create rules on a defaulted resource: (path, problem,
     rule id). Managed infra names are checked by infra_names on the resource as written

@@ -556,28 +556,7 @@ def bootstrap(target: Target, email: str | None = None) -> dict:
     email = check_bootstrap_email(email, values)
     sess = session(target.verify, retries=2, retry_status=True)
     secrets = (admin_key,)
-    try:
-        admin = viewer(sess, target.url, admin_key)
-    except GraphQLError as err:
-        if err.unreachable:
-            raise KitError(
-                f"could not reach {target.url} ({err})",
-                fix="start it with `wandb-kit up`; `wandb-kit health` shows what fails",
-                exit_code=EXIT_UNREACHABLE,
-            ) from None
-        if err.status == 401:
-            raise KitError(
-                f"{target.url} rejects the admin API key from .env (HTTP 401)",
-                fix="the server runs with other settings: `wandb-kit up` recreates it with "
-                "this .env (GLOBAL_ADMIN_API_KEY comes from WANDB_ADMIN_API_KEY)",
-            ) from None
-        raise KitError(f"admin API key check failed: {err}") from None
-    if not admin.admin:
-        raise KitError(
-            "the admin API key is accepted but has no admin rights "
-            "(GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS is off on the server)",
-            fix="set WANDB_ADMIN_API_ENABLED=true in .env and run `wandb-kit up`",
-        )
+    _check_admin(sess, target, admin_key)
 
     created = True
     try:
@@ -627,6 +606,32 @@ def bootstrap(target: Target, email: str | None = None) -> dict:
         "machine": target.netloc,
     }
     return result
+
+
+def _check_admin(sess, target: Target, admin_key: str) -> None:
+    """bootstrap's first step: the admin API key from .env reaches the server as an admin."""
+    try:
+        admin = viewer(sess, target.url, admin_key)
+    except GraphQLError as err:
+        if err.unreachable:
+            raise KitError(
+                f"could not reach {target.url} ({err})",
+                fix="start it with `wandb-kit up`; `wandb-kit health` shows what fails",
+                exit_code=EXIT_UNREACHABLE,
+            ) from None
+        if err.status == 401:
+            raise KitError(
+                f"{target.url} rejects the admin API key from .env (HTTP 401)",
+                fix="the server runs with other settings: `wandb-kit up` recreates it with "
+                "this .env (GLOBAL_ADMIN_API_KEY comes from WANDB_ADMIN_API_KEY)",
+            ) from None
+        raise KitError(f"admin API key check failed: {err}") from None
+    if not admin.admin:
+        raise KitError(
+            "the admin API key is accepted but has no admin rights "
+            "(GORILLA_INSECURE_ALLOW_API_KEY_ADMIN_ACCESS is off on the server)",
+            fix="set WANDB_ADMIN_API_ENABLED=true in .env and run `wandb-kit up`",
+        )
 
 
 def ensure_reachable(url: str, key: str, ca_file: str | None) -> None:

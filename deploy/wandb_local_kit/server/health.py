@@ -418,44 +418,7 @@ def check_signed_url(
                     f"upload to {facts['upload_url']} answered HTTP {put.status_code}"
                     f" {put.text[:80].strip()!r}",
                 ), None
-            try:
-                client.graphql(
-                    sess,
-                    url,
-                    key,
-                    MARK_UPLOADED,
-                    {
-                        "entity": entity,
-                        "project": HEALTH_PROJECT,
-                        "run": run_name,
-                        "files": [fname],
-                    },
-                    timeout,
-                )
-            except client.GraphQLError:
-                pass  # older servers lack it; the bucket notification commits the file there
-            edges: list[dict[str, Any]] = []
-            for _ in range(10):  # the file shows up once the server has committed it
-                data = client.graphql(
-                    sess,
-                    url,
-                    key,
-                    RUN_FILES,
-                    {
-                        "project": HEALTH_PROJECT,
-                        "entity": entity,
-                        "name": run_name,
-                        "fileNames": [fname],
-                    },
-                    timeout,
-                )
-                run = ((data.get("project") or {}).get("run")) or {}
-                edges = ((run.get("files") or {}).get("edges")) or []
-                node = edges[0]["node"] if edges else {}
-                if node.get("directUrl") or node.get("url"):
-                    break
-                time.sleep(0.3)
-            download_url = node.get("directUrl") or node.get("url") if edges else None
+            edges, download_url = _listed_file(sess, url, key, entity, run_name, fname, timeout)
             if not edges or not download_url:
                 return _signed_fail(
                     t,
@@ -464,8 +427,6 @@ def check_signed_url(
                     + (" with a download URL" if edges else "")
                     + " (bucket notifications / markRunFilesUploaded)",
                 ), None
-            if download_url.startswith("/"):
-                download_url = url + download_url
             facts["download_url"] = client.strip_query(download_url)
             facts["download_netloc"] = urlsplit(download_url).netloc
             try:
@@ -501,6 +462,53 @@ def check_signed_url(
         f"uploaded and read back {len(PROBE_CONTENT)} bytes via {facts['upload_netloc']}",
         facts=facts,
     ), download_url
+
+
+def _listed_file(
+    sess, url: str, key: str, entity: str, run_name: str, fname: str, timeout: float
+) -> tuple[list[dict[str, Any]], str | None]:
+    """check_signed_url's middle step: mark the uploaded file, then poll (ten tries) for
+    the server to list it; its file edges and download URL (absolute; None when not
+    listed)."""
+    try:
+        client.graphql(
+            sess,
+            url,
+            key,
+            MARK_UPLOADED,
+            {
+                "entity": entity,
+                "project": HEALTH_PROJECT,
+                "run": run_name,
+                "files": [fname],
+            },
+            timeout,
+        )
+    except client.GraphQLError:
+        pass  # older servers lack it; the bucket notification commits the file there
+    edges: list[dict[str, Any]] = []
+    for _ in range(10):  # the file shows up once the server has committed it
+        data = client.graphql(
+            sess,
+            url,
+            key,
+            RUN_FILES,
+            {
+                "project": HEALTH_PROJECT,
+                "entity": entity,
+                "name": run_name,
+                "fileNames": [fname],
+            },
+            timeout,
+        )
+        run = ((data.get("project") or {}).get("run")) or {}
+        edges = ((run.get("files") or {}).get("edges")) or []
+        node = edges[0]["node"] if edges else {}
+        if node.get("directUrl") or node.get("url"):
+            break
+        time.sleep(0.3)
+    found = node.get("directUrl") or node.get("url") if edges else None
+    return edges, (url + found if found and found.startswith("/") else found)
 
 
 def _signed_fail(t: _Timer, facts: dict, detail: str) -> Layer:

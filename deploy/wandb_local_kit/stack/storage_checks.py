@@ -46,6 +46,7 @@ def _version_ok(version: str) -> bool:
     return (8, 4, 0) <= v < (10, 0, 0) or (8, 0, 32) <= v < (8, 1, 0)
 
 
+# long: one checklist on one connection, in order; each step needs the one before
 def check_mysql(url: str, timeout: float = 5.0) -> list[Check]:
     """Your MySQL, as W&B will use it. Never prints the password."""
     import pymysql
@@ -209,6 +210,7 @@ def _error_code(err) -> str:
     return str(getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__))
 
 
+# long: one checklist on one bucket client, in order; each step gates the next
 def check_bucket(url: str, wandb_origin: str, timeout: float = 5.0, ca_file=None) -> list[Check]:
     """Your bucket, through the public name in its URL, as W&B and its clients use it."""
     import requests

@@ -39,6 +39,7 @@ def _tree_hashes(root: str) -> dict[str, str]:
     return out
 
 
+# long: one scripted SDK scenario whose steps share the runs and files made before
 def run_artifacts(ctx: SmokeContext, rec: Recorder) -> None:
     import wandb
 

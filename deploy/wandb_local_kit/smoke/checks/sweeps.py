@@ -78,6 +78,7 @@ def _check_sweep(
     rec.run_urls += [sdk.run_url(ctx, r["path"]) for r in runs]
 
 
+# long: one table built in one pass from both sides (agents' points, server's runs)
 def _show_sweep(ctx, rec: Recorder, sweep_id: str, runs: list[dict], label: str, space) -> None:
     """The points each agent ran (parameters and score) as the agents logged them, beside
     the sweep's runs as the server lists them, with the best run marked, a point run

@@ -41,6 +41,7 @@ def run_transport(ctx: SmokeContext, rec: Recorder) -> None:
         )
 
 
+# long: one session's probes in sequence, each recorded as it runs
 def _transport(ctx: SmokeContext, rec: Recorder, sent: list, seen: list) -> None:
     s = _session(ctx)
     url = ctx.base_url.rstrip("/") + "/graphql"
