@@ -54,6 +54,14 @@ test-unit: venv ## unit tests only (no Docker, no network)
 test-portable: venv ## the integration and SDK tests marked portable: what a real server will run
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m portable tests/integration tests/sdk
 
+.PHONY: test-real
+test-real: venv ## the portable tests against a real server: KIT_REAL_IMAGE or KIT_REAL_URL (README)
+	@if [ -z "$$KIT_REAL_IMAGE" ] && [ -z "$$KIT_REAL_URL" ]; then \
+	  echo "make test-real: set KIT_REAL_IMAGE=<image> and KIT_REAL_LICENSE_FILE=<path>," \
+	    "or KIT_REAL_URL=<url> and KIT_REAL_ADMIN_KEY=<key> (README: The real-server lane)" >&2; \
+	  exit 2; fi
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m portable tests/integration tests/sdk
+
 lint: venv ## ruff over the code and tests; import-linter keeps the layers of deploy/ honest
 	$(PY) -m ruff check deploy tests benchmarks scripts
 	$(VENV)/bin/lint-imports

@@ -13,6 +13,11 @@ Every test under tests/integration and tests/sdk carries exactly one of two mark
 
 Collection fails (a collection error naming each test) when a test there carries neither
 mark, both, or a `standin_only` without a reason; the summary says `portable N of M`.
+
+The real-server lane (`make test-real`): when KIT_REAL_IMAGE or KIT_REAL_URL is set
+(wandb_local_kit.testing.real_lane), every `standin_only` test is deselected and the summary
+says `real-server lane: N portable tests against <image or url>`; a half-set switch (an
+image without its license file, a URL without its admin key) stops the run at once.
 `portable_knob_mentions` is the static side, run by tests/unit/test_lanes.py: a portable
 test whose source (the test function and the module's fixtures it uses) names a
 stand-in knob is no portable test.
@@ -36,6 +41,27 @@ PORTABLE, STANDIN_ONLY = "portable", "standin_only"
 KNOBS = re.compile(r"STANDIN_|tests[./]standin|\bfaults\b|KIT_TEST_")
 
 _COUNTS = pytest.StashKey[tuple[int, int]]()
+_REAL = pytest.StashKey[str]()  # the real-server lane's summary line
+_REAL_OUTPUT = "kit_real_lane"  # the same line, from an xdist worker to the controller
+
+
+def pytest_configure(config):
+    from wandb_local_kit.testing import RealLaneError, real_lane
+
+    try:
+        real_lane()
+    except RealLaneError as err:
+        raise pytest.UsageError(f"{err} (README: The real-server lane)") from None
+
+
+def real_lane_line(portable: int) -> str | None:
+    """`real-server lane: N portable tests against <target>`, or None with the switch off."""
+    from wandb_local_kit.testing import real_lane
+
+    lane = real_lane()
+    if not lane.on:
+        return None
+    return f"real-server lane: {portable} portable tests against {lane.target}"
 
 
 def in_lanes(path: Path, rootpath: Path) -> bool:
@@ -86,13 +112,41 @@ def pytest_collection_modifyitems(session, config, items):
         config.hook.pytest_collectreport(report=report)
     portable = sum(1 for item in lane if item.get_closest_marker(PORTABLE))
     config.stash[_COUNTS] = (portable, len(lane))
+    line = real_lane_line(portable)
+    if line:
+        # A real server has none of the stand-in's knobs, faults or processes.
+        kept = [item for item in items if not item.get_closest_marker(STANDIN_ONLY)]
+        dropped = [item for item in items if item.get_closest_marker(STANDIN_ONLY)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+        config.stash[_REAL] = line
+        if hasattr(config, "workeroutput"):
+            config.workeroutput[_REAL_OUTPUT] = line
 
 
 def pytest_report_collectionfinish(config):
     portable, total = config.stash.get(_COUNTS, (0, 0))
+    lines = []
     if total:
-        return f"portable {portable} of {total} (tests/integration, tests/sdk; -m portable)"
-    return None
+        lines.append(f"portable {portable} of {total} (tests/integration, tests/sdk; -m portable)")
+    if _REAL in config.stash:
+        lines.append(config.stash[_REAL])
+    return lines or None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Under pytest-xdist the controller collects nothing: a worker's lane line comes back."""
+    line = getattr(node, "workeroutput", {}).get(_REAL_OUTPUT)
+    if line:
+        node.config.stash[_REAL] = line
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    if _REAL in config.stash and not hasattr(config, "workeroutput"):
+        terminalreporter.write_line(config.stash[_REAL])
 
 
 # --- the static side ---------------------------------------------------------------------------

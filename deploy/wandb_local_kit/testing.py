@@ -14,6 +14,12 @@ torn down (volumes included) at the end, with every service's logs printed when 
 test that used it failed. Options: --wandb-kit-storage, --wandb-kit-tls,
 --wandb-kit-test-images (use the offline stand-in images instead of the real ones).
 
+The real-server lane (`real_lane`, `make test-real`): KIT_REAL_IMAGE=<image> with
+KIT_REAL_LICENSE_FILE=<path> makes every stack run that W&B image with that license and
+no test overlay for the W&B service (only the bundled stores and Caddy keep their
+offline test images when the factory uses test images); KIT_REAL_URL=<url> with
+KIT_REAL_ADMIN_KEY (environment only) names a server already running, for the SDK tests.
+
 Under pytest-xdist the workers of one session share one stack: the first worker that
 needs it starts it under a file lock and records it in a private state file, the
 others read it; the controller process tears it down once every worker has ended.
@@ -46,6 +52,95 @@ from wandb_local_kit.stack import settings
 TEST_ACME_CA = "acme-ca:9443"
 # base64url of {"alg":"none"} . {"flags":["enterprise"]} . "test": not a real W&B license
 STANDIN_ENTERPRISE_LICENSE = settings.STANDIN_ENTERPRISE_LICENSE
+
+# The real-server lane's switch (environment variables; README "The real-server lane").
+REAL_IMAGE_ENV, REAL_LICENSE_FILE_ENV = "KIT_REAL_IMAGE", "KIT_REAL_LICENSE_FILE"
+REAL_URL_ENV, REAL_ADMIN_KEY_ENV = "KIT_REAL_URL", "KIT_REAL_ADMIN_KEY"
+
+
+class RealLaneError(ValueError):
+    """The switch is half set: what is missing, and how to set it."""
+
+
+@dataclass(frozen=True)
+class RealLane:
+    """The real-server lane as the environment sets it; off when neither image nor url."""
+
+    image: str = ""
+    license: str = field(default="", repr=False)
+    url: str = ""
+    admin_key: str = field(default="", repr=False)
+
+    @property
+    def on(self) -> bool:
+        return bool(self.image or self.url)
+
+    @property
+    def target(self) -> str:
+        """What the lane runs against, in words: the image, the URL, or both."""
+        return " and ".join(x for x in (self.image, self.url) if x)
+
+
+def real_lane(environ: dict[str, str] | None = None) -> RealLane:
+    """The switch read from the environment; RealLaneError when it is half set (an image
+    without a readable, non-empty license file, a URL without its admin key)."""
+    env = os.environ if environ is None else environ
+    image = env.get(REAL_IMAGE_ENV, "").strip()
+    url = env.get(REAL_URL_ENV, "").strip().rstrip("/")
+    license_file = env.get(REAL_LICENSE_FILE_ENV, "").strip()
+    admin_key = env.get(REAL_ADMIN_KEY_ENV, "").strip()
+    problems, license = [], ""
+    if image:
+        if not license_file:
+            problems.append(
+                f"{REAL_IMAGE_ENV} needs {REAL_LICENSE_FILE_ENV}=<path of a file holding "
+                "the server's license>"
+            )
+        else:
+            try:
+                license = Path(license_file).read_text().strip()
+            except (OSError, UnicodeDecodeError) as err:
+                problems.append(f"{REAL_LICENSE_FILE_ENV}={license_file} cannot be read: {err}")
+            else:
+                if not license:
+                    problems.append(f"{REAL_LICENSE_FILE_ENV}={license_file} is empty")
+    if url:
+        if not url.startswith(("http://", "https://")):
+            problems.append(f"{REAL_URL_ENV}={url} is no http:// or https:// URL")
+        if not admin_key:
+            problems.append(
+                f"{REAL_URL_ENV} needs {REAL_ADMIN_KEY_ENV} in the environment: the API key "
+                "of an instance admin of that server"
+            )
+    if problems:
+        raise RealLaneError("the real-server lane is half set: " + "; ".join(problems))
+    return RealLane(image=image, license=license, url=url, admin_key=admin_key)
+
+
+def _overlay_services(path: Path) -> set[str]:
+    """The services a compose overlay names (its own tags such as !reset read as nothing)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    try:
+        data = yaml.load(path.read_text(), Loader=Loader)  # noqa: S506 (a SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return set()
+    services = data.get("services") if isinstance(data, dict) else None
+    return set(services) if isinstance(services, dict) else set()
+
+
+def without_wandb_test_overlays(files: list[str], compose_dir: Path) -> list[str]:
+    """The compose files without each test overlay (test*.yaml) that touches the W&B
+    service: what the real-server lane runs."""
+    return [
+        f
+        for f in files
+        if not (f.startswith("test") and "wandb" in _overlay_services(compose_dir / f))
+    ]
 
 
 def free_loopback_port() -> int:
@@ -247,8 +342,17 @@ class StackFactory:
             prefix = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
             values["KIT_TEST_IMAGE_PREFIX"] = prefix
             values["WANDB_IMAGE"] = f"{prefix}wandb-standin:test"
+        lane = real_lane()
+        if lane.image:
+            # The real-server lane: that image and license, the kit's production settings
+            # for the W&B service (an override, as a test's own image, still wins).
+            values.update(WANDB_IMAGE=lane.image, WANDB_LICENSE=lane.license, KIT_STANDIN="false")
         values.update(overrides)
-        return settings.derive(settings.generate_secrets(values), test=self.test_images)
+        out = settings.derive(settings.generate_secrets(values), test=self.test_images)
+        if lane.image:
+            files = out["COMPOSE_FILE"].split(":")
+            out["COMPOSE_FILE"] = ":".join(without_wandb_test_overlays(files, self.compose_dir))
+        return out
 
     def start(self, storage: str = "embedded", tls: str = "off", **overrides: str) -> LiveServer:
         from testcontainers.compose import DockerCompose
@@ -423,4 +527,11 @@ def wandb_server(request, _wandb_session_server):
     return _wandb_session_server
 
 
-__all__ = ["LiveServer", "StackFactory", "free_loopback_port"]
+__all__ = [
+    "LiveServer",
+    "RealLane",
+    "RealLaneError",
+    "StackFactory",
+    "free_loopback_port",
+    "real_lane",
+]

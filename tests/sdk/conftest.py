@@ -3,6 +3,12 @@
 The stand-in (tests/standin) runs as `python -m tests.standin` on an ephemeral loopback port
 with a temporary data dir; tests drive the real wandb SDK against it over HTTP, unpatched.
 One server serves the whole session; tests stay independent by using their own projects.
+
+The real-server lane (wandb_local_kit.testing.real_lane, `make test-real`): with KIT_REAL_URL
+(and KIT_REAL_ADMIN_KEY) the `standin` fixture is that running server; with KIT_REAL_IMAGE
+(and KIT_REAL_LICENSE_FILE) it is the session's kit stack of that image (embedded storage,
+no test overlay for the W&B service). Either way it is a `RealServer`, with the attributes
+portable tests use (url, admin_key); standin_only tests are deselected (tests/lanes.py).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from wandb_local_kit.testing import STANDIN_ENTERPRISE_LICENSE
+from wandb_local_kit.testing import STANDIN_ENTERPRISE_LICENSE, real_lane
 
 from tests import childproc
 
@@ -119,6 +125,33 @@ class StandIn:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
 
+@dataclass
+class RealServer:
+    """A W&B server this session did not start (the real-server lane): where it is and
+    an instance admin's API key. No second user, no data dir, no log of its own: tests
+    that need those are standin_only and deselected in this lane."""
+
+    url: str
+    admin_key: str = field(repr=False)
+    user_name: str | None = None
+    user_key: str | None = field(default=None, repr=False)
+    vol: Path | None = None
+    host: str | None = None
+
+    @property
+    def port(self) -> int:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def log(self) -> str:
+        return ""  # the server's log is its operator's, not this session's
+
+    def stop(self) -> None:
+        pass  # not ours to stop
+
+
 def external_backends() -> dict:
     """STANDIN_TEST_MYSQL / STANDIN_TEST_BUCKET run the suite with MYSQL / BUCKET set
     (e.g. against the MySQL and S3 stand-in containers); unset means embedded mode."""
@@ -142,7 +175,15 @@ needs_local_files = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
-def standin(tmp_path_factory):
+def standin(request, tmp_path_factory):
+    lane = real_lane()
+    if lane.url:  # a server already running
+        yield RealServer(url=lane.url, admin_key=lane.admin_key)
+        return
+    if lane.image:  # the session's stack of that image (testing.py applies the switch)
+        stack = request.getfixturevalue("_wandb_session_server")
+        yield RealServer(url=stack.base_url, admin_key=stack.api_key, host=stack.base_url)
+        return
     # Licensed like the kit's test stacks (Enterprise tier in the stand-in's convention), so
     # the whole smoke suite, teams included, runs against it.
     server = StandIn(

@@ -8,7 +8,10 @@ docs.wandb.ai/platform/hosting/enterprise-licenses says only where a license goe
 `expiresAt` (RFC 3339) or `exp` (unix seconds), `maxUsers`/`seats`,
 `maxViewOnlyUsers`/`viewOnlySeats`, `maxTeams`/`teams`, `trial`, `flags`,
 `deploymentId`. Whatever is absent or of another shape is reported as unread, never
-guessed, and nothing here raises on a malformed license.
+guessed, and nothing here raises on a malformed license. Nor is a value that cannot mean
+what the kit would make of it: an expiry before W&B existed (a claim in another
+unit would give one, and a false "expired") and a seat count of 0 (a server with no
+users; 0 may well mean "no limit") are unread too (docs/assumptions.md).
 
 Expiry: W&B's UI locks 3 days after expiry (logging goes on); W&B warns customers 30
 days ahead. The kit warns at 30 days, again (louder) at 7, and fails once expired.
@@ -33,6 +36,9 @@ _EXPIRY_CLAIMS = ("expiresAt", "exp")
 _SEAT_CLAIMS = ("maxUsers", "seats")
 _VIEWER_CLAIMS = ("maxViewOnlyUsers", "viewOnlySeats")
 _TEAM_CLAIMS = ("maxTeams", "teams")
+# No W&B license expired before W&B existed (founded 2017): an earlier date is a claim of
+# another meaning or unit (days, say, read as seconds), not an expiry.
+_EARLIEST_EXPIRY = datetime(2017, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -100,6 +106,9 @@ def parse(token: str) -> LicenseInfo:
     info.readable = True
     info.expires = _expiry(payload, info.unread)
     info.seats = _count(payload, _SEAT_CLAIMS, "seats", info.unread)
+    if info.seats == 0:
+        info.seats = None
+        info.unread.append("seats: the claim is 0, which may mean no limit; not judged")
     info.view_only_seats = _count(payload, _VIEWER_CLAIMS, "view-only seats", info.unread)
     info.teams = _count(payload, _TEAM_CLAIMS, "team limit", info.unread)
     trial = payload.get("trial")
@@ -112,6 +121,19 @@ def parse(token: str) -> LicenseInfo:
 
 
 def _expiry(payload: dict, unread: list[str]) -> datetime | None:
+    when = _expiry_claim(payload)
+    if when is not None and when < _EARLIEST_EXPIRY:
+        unread.append(
+            f"expiry: the claim reads as {when.date().isoformat()}, before W&B existed: "
+            "a claim of another meaning or unit, not judged"
+        )
+        return None
+    if when is None:
+        unread.append("expiry: no readable expiresAt (RFC 3339) or exp (unix time) claim")
+    return when
+
+
+def _expiry_claim(payload: dict) -> datetime | None:
     raw = payload.get("expiresAt")
     if isinstance(raw, str):
         try:
@@ -126,7 +148,6 @@ def _expiry(payload: dict, unread: list[str]) -> datetime | None:
             return datetime.fromtimestamp(raw, timezone.utc)
         except (OverflowError, OSError, ValueError):
             pass
-    unread.append("expiry: no readable expiresAt (RFC 3339) or exp (unix time) claim")
     return None
 
 

@@ -1,0 +1,270 @@
+"""The real-server lane's switch reaches every portable test, and only those.
+
+KIT_REAL_IMAGE (+ KIT_REAL_LICENSE_FILE) or KIT_REAL_URL (+ KIT_REAL_ADMIN_KEY) turns it
+on (wandb_local_kit.testing.real_lane): the integration stacks run that image with that
+license and no test overlay for the W&B service, the SDK tests talk to that server, and
+tests/lanes.py deselects every standin_only test. Also here: the license reader degrades
+to "unread" on claims a real server's license may not share with the kit's assumptions
+(docs/assumptions.md), never to a wrong date or a false seat alarm.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from wandb_local_kit import testing
+from wandb_local_kit.server import license as lic
+from wandb_local_kit.stack import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "registry.example/wandb/local:0.83.0"
+LANES = ["tests/integration", "tests/sdk"]
+
+
+def _clean_env() -> dict[str, str]:
+    drop = ("KIT_REAL_", "STANDIN_", "WANDB_", "PYTEST_XDIST", "PYTEST_CURRENT")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+@pytest.fixture
+def license_file(tmp_path) -> Path:
+    path = tmp_path / "license.txt"
+    path.write_text(settings.STANDIN_ENTERPRISE_LICENSE + "\n")
+    return path
+
+
+def _collect_all(*runs: tuple[dict[str, str], tuple[str, ...]]) -> list[tuple[list[str], str]]:
+    """`pytest --collect-only -q` once per (env, args), side by side: each run's test ids
+    and its output."""
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for env, args in runs
+    ]
+    found = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        # exit 5: nothing selected
+        assert proc.returncode in (0, 5), out[-3000:] + err[-3000:]
+        ids = [line for line in out.splitlines() if line.startswith("tests/") and "::" in line]
+        found.append((ids, out))
+    return found
+
+
+def test_the_switch_selects_every_portable_test_and_no_standin_only_one(license_file):
+    off = _clean_env()
+    on = {**off, "KIT_REAL_IMAGE": IMAGE, "KIT_REAL_LICENSE_FILE": str(license_file)}
+    (portable, _), (standin_only, _), (lane, out), (everything, out_all) = _collect_all(
+        (off, ("-m", "portable", *LANES)),
+        (off, ("-m", "standin_only", *LANES)),
+        (on, ("-m", "portable", *LANES)),
+        (on, tuple(LANES)),  # no -m at all: the switch alone drops every standin_only test
+    )
+    assert portable and standin_only  # both lanes have tests: the comparison means something
+    assert lane == portable
+    assert sorted(everything) == sorted(portable)
+    assert not set(everything) & set(standin_only)
+    line = f"real-server lane: {len(portable)} portable tests against {IMAGE}"
+    assert line in out and line in out_all
+
+
+def test_the_url_switch_deselects_standin_only_tests_too():
+    env = {**_clean_env(), "KIT_REAL_URL": "http://wandb.example:8080/", "KIT_REAL_ADMIN_KEY": "k"}
+    ((ids, out),) = _collect_all((env, ("tests/sdk/test_standin_graphql.py",)))
+    assert ids == []  # stand-in behaviour only
+    assert re.search(
+        r"real-server lane: \d+ portable tests against http://wandb.example:8080\n", out
+    )
+
+
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({"KIT_REAL_IMAGE": IMAGE}, "KIT_REAL_IMAGE needs KIT_REAL_LICENSE_FILE"),
+        ({"KIT_REAL_IMAGE": IMAGE, "KIT_REAL_LICENSE_FILE": "/nonexistent/lic"}, "cannot be read"),
+        ({"KIT_REAL_URL": "http://h:8080"}, "KIT_REAL_URL needs KIT_REAL_ADMIN_KEY"),
+        ({"KIT_REAL_URL": "h:8080", "KIT_REAL_ADMIN_KEY": "k"}, "no http:// or https:// URL"),
+    ],
+)
+def test_a_half_set_switch_is_refused_naming_what_is_missing(env, says):
+    with pytest.raises(testing.RealLaneError, match=re.escape(says)):
+        testing.real_lane(env)
+
+
+def test_a_half_set_switch_stops_pytest_before_any_test():
+    env = {**_clean_env(), "KIT_REAL_IMAGE": IMAGE}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "tests/sdk/test_sweeps.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 4  # usage error
+    assert "KIT_REAL_LICENSE_FILE" in proc.stderr
+
+
+def test_the_switch_off_is_off():
+    lane = testing.real_lane({})
+    assert not lane.on and lane.target == ""
+
+
+def _overlay_services(name: str) -> set[str]:
+    return testing._overlay_services(settings.default_compose_dir() / name)
+
+
+@pytest.mark.parametrize(
+    "storage, tls, test_images",
+    [
+        ("embedded", "off", True),
+        ("embedded", "internal", True),
+        ("external", "off", True),
+        ("external", "internal", True),
+        ("embedded", "off", False),
+        ("external", "internal", False),
+    ],
+)
+def test_stacks_with_the_switch_run_that_image_and_license_without_a_wandb_overlay(
+    storage, tls, test_images, license_file, monkeypatch
+):
+    for key in list(os.environ):
+        if key.startswith(("KIT_REAL_", "STANDIN_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KIT_REAL_IMAGE", IMAGE)
+    monkeypatch.setenv("KIT_REAL_LICENSE_FILE", str(license_file))
+    # external storage with test images asks Docker for a free subnet: not in a unit test
+    monkeypatch.setattr(testing, "_free_test_subnet", lambda: ("10.213.7.0/24", "10.213.7.10"))
+    factory = testing.StackFactory(settings.default_compose_dir(), test_images=test_images)
+    values = factory.env_values(storage, tls)
+    assert values["WANDB_IMAGE"] == IMAGE
+    assert values["WANDB_LICENSE"] == settings.STANDIN_ENTERPRISE_LICENSE  # the file's
+    assert not settings.is_standin(values)
+    files = values["COMPOSE_FILE"].split(":")
+    assert "test.yaml" not in files and files[0] == "compose.yaml"
+    for name in files:
+        if name.startswith("test"):  # only the stores' and Caddy's test images stay
+            assert "wandb" not in _overlay_services(name), name
+    if not test_images:
+        assert not [f for f in files if f.startswith("test")]
+    elif storage == "external":
+        assert "test-external.yaml" in files  # the bundled stores: no production image here
+    assert not [k for k in values if k.startswith("STANDIN_")]
+    assert not [k for k, v in values.items() if "STANDIN_" in v]
+    # The same setup without the switch: the stand-in image and its overlay (the control).
+    monkeypatch.delenv("KIT_REAL_IMAGE")
+    plain = factory.env_values(storage, tls)
+    if test_images:
+        assert plain["WANDB_IMAGE"].endswith("wandb-standin:test")
+        assert "test.yaml" in plain["COMPOSE_FILE"].split(":")
+
+
+def test_a_tests_own_image_still_wins_over_the_switch(license_file, monkeypatch):
+    monkeypatch.setenv("KIT_REAL_IMAGE", IMAGE)
+    monkeypatch.setenv("KIT_REAL_LICENSE_FILE", str(license_file))
+    factory = testing.StackFactory(settings.default_compose_dir(), test_images=True)
+    values = factory.env_values("embedded", "off", WANDB_IMAGE="kit-test-absent/wandb:0.0.1")
+    assert values["WANDB_IMAGE"] == "kit-test-absent/wandb:0.0.1"
+    assert "test.yaml" not in values["COMPOSE_FILE"].split(":")
+
+
+def test_only_test_yaml_of_the_test_overlays_touches_the_wandb_service():
+    """What the switch drops (testing.without_wandb_test_overlays) is exactly test.yaml
+    today; a new overlay touching wandb would be dropped too, and this names it."""
+    overlays = sorted(p.name for p in settings.default_compose_dir().glob("test*.yaml"))
+    assert [name for name in overlays if "wandb" in _overlay_services(name)] == ["test.yaml"]
+
+
+def test_the_sdk_fixture_stands_for_a_real_server_with_the_attributes_tests_use():
+    from tests.sdk.conftest import RealServer
+
+    server = RealServer(url="https://wandb.example", admin_key="k")
+    assert (server.url, server.admin_key, server.port, server.log()) == (
+        "https://wandb.example",
+        "k",
+        443,
+        "",
+    )
+    assert "k" not in repr(server)  # the key stays out of reports
+    server.stop()  # not ours: nothing happens
+
+
+# --- the license reader degrades to "unread", never to a wrong date or a false alarm ---------
+
+
+def jwt(payload: dict) -> str:
+    def seg(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{seg({'alg': 'RS256'})}.{seg(payload)}.sig"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"exp": 20_500},  # days since 1970, say: read as seconds it is 1970-01-01
+        {"exp": 0},
+        {"expiresAt": "1999-12-31T00:00:00Z"},
+        {"exp": 1_893_456_000_000},  # milliseconds: a year past 9999
+        {"expiresAt": 1_893_456_000},  # a number where the kit expects RFC 3339
+        {"expiresAt": "31/12/2029"},
+        {"validUntil": "2029-12-31T00:00:00Z"},  # a claim name the kit does not know
+    ],
+)
+def test_an_expiry_of_another_shape_or_unit_is_unread_not_a_false_expired(payload):
+    info = lic.parse(jwt(payload))
+    assert info.expires is None
+    assert any(u.startswith("expiry:") for u in info.unread)
+    assert lic.judge_expiry(info, datetime.now(UTC)) is None  # no verdict, no alarm
+
+
+def test_an_expiry_of_the_assumed_shape_is_still_read():
+    when = datetime.now(UTC) + timedelta(days=400)
+    assert lic.parse(jwt({"exp": int(when.timestamp())})).expires is not None
+    info = lic.parse(jwt({"expiresAt": when.isoformat()}))
+    assert info.expires == when and not [u for u in info.unread if u.startswith("expiry")]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"maxUsers": 0},  # 0 may mean "no limit"
+        {"seats": -1},  # -1 likewise
+        {"maxUsers": "25"},
+        {"userLimit": 25},  # a claim name the kit does not know
+        {"maxUsers": 2.5},
+    ],
+)
+def test_seats_of_another_shape_are_unread_and_raise_no_seat_alarm(payload):
+    info = lic.parse(jwt(payload))
+    assert info.seats is None
+    assert any(u.startswith("seats:") for u in info.unread)
+    assert lic.judge_seats(info, 500, "lab.yaml") is None
+
+
+def test_the_standin_placeholder_license_reads_as_enterprise_with_nothing_else_claimed():
+    info = lic.parse(settings.STANDIN_ENTERPRISE_LICENSE)
+    assert info.readable and info.flags == ["enterprise"]
+    assert info.expires is None and info.seats is None
+    now = datetime.now(UTC)
+    assert lic.judge_expiry(info, now) is None and lic.judge_seats(info, 3) is None
