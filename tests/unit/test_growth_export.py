@@ -426,8 +426,12 @@ def test_check_of_a_folder_this_user_cannot_list_says_so(tmp_path, capsys):
         out = shared / "wandb-operator"
         assert _export_to(tmp_path, out) == 0
         capsys.readouterr()
-        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        result = _kit("export", "check", str(out), user=nobody)
+        # Someone else's 0700 folder, checked by a user who may not read it: root without
+        # the capabilities that override file permissions (the kit itself, in a checkout
+        # that may be private to root, stays readable to it).
+        os.chown(out, 65534, 65534)
+        not_owner = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+        result = _kit("export", "check", str(out), user=not_owner)
         said = result.stdout + result.stderr
         assert result.returncode == 2, said
         assert f"this user may not read {out}" in said and "run as its owner" in said
