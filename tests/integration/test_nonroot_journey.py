@@ -17,6 +17,7 @@ import os
 import pwd
 import re
 import socket
+import time
 import uuid
 
 import pytest
@@ -101,9 +102,7 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse,
         assert "bucket-controls" in health.stdout, health.stdout
 
         # The store's data belongs to its own user, as in the official image.
-        seaweed = as_user("docker", "compose", "-p", project, "ps", "-q", "seaweedfs")
-        cid = seaweed.stdout.strip()
-        assert cid, seaweed.stdout + seaweed.stderr
+        cid = _running_container(as_user, project, "seaweedfs")
         owner = as_user("docker", "exec", cid, "stat", "-c", "%u", "/data", "/data/filerldb2")
         assert owner.stdout.split() == ["1000", "1000"], owner.stdout + owner.stderr
 
@@ -130,3 +129,22 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse,
         assert after == before
     finally:
         kit("down", "--volumes", "--yes")
+
+
+def _running_container(as_user, project: str, service: str, wait_s: float = 60) -> str:
+    """The id of the service's running container. Under a loaded CI machine the store was
+    once not listed as running right after `health --deep` (a container restarting is
+    not in `ps -q`): wait for it, and if it never runs, fail with its state and logs."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = as_user("docker", "compose", "-p", project, "ps", "-q", service)
+        if found.stdout.strip():
+            return found.stdout.strip()
+        if time.monotonic() > deadline:
+            state = as_user("docker", "compose", "-p", project, "ps", "-a")
+            logs = as_user("docker", "compose", "-p", project, "logs", "--tail", "40", service)
+            pytest.fail(
+                f"{service} is not running {wait_s:.0f} s after health --deep:\n"
+                f"{state.stdout}{state.stderr}\n{logs.stdout[-3000:]}{logs.stderr[-1000:]}"
+            )
+        time.sleep(2)
