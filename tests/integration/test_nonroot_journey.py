@@ -73,9 +73,12 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse,
     # What the user edits by hand: the project name, the plain-http port, and the
     # images from their registry mirror (here: the offline test images).
     project = f"kit-test-{uuid.uuid4().hex[:8]}"
-    text = text.replace(
-        "COMPOSE_PROJECT_NAME='wandb'", f"COMPOSE_PROJECT_NAME='{project}'"
-    ).replace("WANDB_HTTP_PORT='80'", f"WANDB_HTTP_PORT='{http}'")
+    # Whatever init picked: with another deployment named `wandb` on this engine (the
+    # README journey's, run alongside) it picks `wandb-2` and other ports.
+    text = re.sub(
+        r"^COMPOSE_PROJECT_NAME=.*$", f"COMPOSE_PROJECT_NAME='{project}'", text, flags=re.M
+    )
+    text = re.sub(r"^WANDB_HTTP_PORT=.*$", f"WANDB_HTTP_PORT='{http}'", text, flags=re.M)
     for key, image in (
         ("CADDY_IMAGE", "caddy"),
         ("MYSQL_IMAGE", "mysql"),
@@ -132,9 +135,9 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse,
 
 
 def _running_container(as_user, project: str, service: str, wait_s: float = 60) -> str:
-    """The id of the service's running container. Under a loaded CI machine the store was
-    once not listed as running right after `health --deep` (a container restarting is
-    not in `ps -q`): wait for it, and if it never runs, fail with its state and logs."""
+    """The id of the service's running container; if it is not listed as running within
+    wait_s, the failure shows compose's `ps -a` for the project and the service's logs
+    (an empty `ps -a` means the stack runs under another project name)."""
     deadline = time.monotonic() + wait_s
     while True:
         found = as_user("docker", "compose", "-p", project, "ps", "-q", service)

@@ -7,6 +7,7 @@ smoke --only basics, down --volumes --yes, and a user's own pytest file using th
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import textwrap
 import venv
@@ -91,7 +92,10 @@ def test_the_installed_wheel_runs_the_whole_journey_outside_the_checkout(install
     assert env_file.is_file() and oct(env_file.stat().st_mode & 0o777) == "0o600"
     text = env_file.read_text()
     assert f"WANDB_PORT='{port}'" in text
-    text = text.replace("COMPOSE_PROJECT_NAME='wandb'", f"COMPOSE_PROJECT_NAME='{project}'")
+    # Whatever init picked (`wandb-2` when the README journey's `wandb` runs alongside).
+    text = re.sub(
+        r"^COMPOSE_PROJECT_NAME=.*$", f"COMPOSE_PROJECT_NAME='{project}'", text, flags=re.M
+    )
     env_file.write_text(text)
     try:
         up = run("up", timeout=900)
