@@ -37,8 +37,9 @@ import pytest
 LANE_DIRS = (("tests", "integration"), ("tests", "sdk"))
 PORTABLE, STANDIN_ONLY = "portable", "standin_only"
 # What only the stand-in has: its env knobs, its package, its fault mode, the test
-# overlays' settings.
-KNOBS = re.compile(r"STANDIN_|tests[./]standin|\bfaults\b|KIT_TEST_")
+# overlays' settings, and its image by name (a portable test that picks its image asks for
+# the `server_image` fixture, which is the real-server lane's image when the switch is on).
+KNOBS = re.compile(r"STANDIN_|tests[./]standin|\bfaults\b|KIT_TEST_|wandb-standin")
 
 _COUNTS = pytest.StashKey[tuple[int, int]]()
 _REAL = pytest.StashKey[str]()  # the real-server lane's summary line

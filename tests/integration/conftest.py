@@ -70,10 +70,30 @@ def test_image(docker_client):
 
 
 @pytest.fixture(scope="session")
-def stacks(wandb_stack_factory, test_image):
+def server_image(test_image) -> str:
+    """The W&B image for a test that picks its image itself (`init --image`, a user's own
+    suite): the real-server lane's (KIT_REAL_IMAGE, wandb_local_kit.testing.real_lane),
+    otherwise the stand-in's, which must be built. A portable test asks for this instead of
+    naming the stand-in's image (tests/lanes.py holds it to that)."""
+    from wandb_local_kit.testing import real_lane
+
+    return real_lane().image or test_image("wandb-standin")
+
+
+@pytest.fixture(scope="session")
+def server_license() -> str:
+    """The license for such a test's .env: the real-server lane's (KIT_REAL_LICENSE_FILE),
+    or "" (the stand-in runs unlicensed, as a default `init` leaves it)."""
+    from wandb_local_kit.testing import real_lane
+
+    return real_lane().license
+
+
+@pytest.fixture(scope="session")
+def stacks(wandb_stack_factory, test_image, server_image):
     """The kit's pytest plugin factory, running the kit's compose files with the
-    offline stand-in images."""
-    for name in ("wandb-standin", "mysql", "s3", "aws-cli", "caddy"):
+    offline stand-in images (in the real-server lane, that lane's W&B image)."""
+    for name in ("mysql", "s3", "aws-cli", "caddy"):
         test_image(name)
     wandb_stack_factory.test_images = True
     return wandb_stack_factory

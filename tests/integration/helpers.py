@@ -166,3 +166,18 @@ def install_kit_as(run, home: Path, wheelhouse: Path) -> Path:
     )  # fmt: skip
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return home / "venv" / "bin"
+
+
+def with_license(env_text: str, license: str) -> str:
+    """A .env's text with WANDB_LICENSE set to `license` (the real-server lane's, for a
+    test that writes its own .env with `init`); unchanged when there is none."""
+    import re
+
+    from wandb_local_kit.core.envfile import quote
+
+    if not license:
+        return env_text
+    line = f"WANDB_LICENSE={quote('WANDB_LICENSE', license)}"
+    if re.search(r"^WANDB_LICENSE=", env_text, flags=re.M):
+        return re.sub(r"^WANDB_LICENSE=.*$", lambda _: line, env_text, flags=re.M)
+    return env_text.rstrip("\n") + "\n" + line + "\n"

@@ -439,8 +439,8 @@ def test_untrusted_certificate_fails_tls_and_a_ca_file_fixes_it(tmp_path, self_s
 
 
 @pytest.fixture(scope="module")
-def stacks(wandb_stack_factory, test_image):
-    test_image("wandb-standin")
+def stacks(wandb_stack_factory, server_image):
+    del server_image  # a missing stand-in image skips with its how-to (conftest)
     wandb_stack_factory.test_images = True
     return wandb_stack_factory
 

@@ -23,7 +23,7 @@ import uuid
 import pytest
 from wandb_local_kit.testing import free_loopback_port
 
-from tests.integration.helpers import install_kit_as, runner_as
+from tests.integration.helpers import install_kit_as, runner_as, with_license
 
 pytestmark = pytest.mark.portable
 
@@ -33,8 +33,10 @@ COUNT_RUNS = (
 )
 
 
-def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse, test_image):
-    for name in ("wandb-standin", "caddy", "mysql", "s3", "aws-cli"):
+def test_a_non_root_user_runs_the_whole_journey_with_tls(
+    lab_member, wheelhouse, test_image, server_image, server_license
+):
+    for name in ("caddy", "mysql", "s3", "aws-cli"):
         test_image(name)
     user, home = lab_member
     env = {
@@ -62,7 +64,7 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse,
     made = kit(
         "init", "--tls", "internal", "--host", f"https://localhost:{https}",
         "--storage", "external", "--bucket-url", f"https://{socket.gethostname()}:{bucket}",
-        "--image", f"{IMAGE_PREFIX}wandb-standin:test",
+        "--image", server_image,
     )  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
     env_file = home / "kit" / ".env"
@@ -88,7 +90,7 @@ def test_a_non_root_user_runs_the_whole_journey_with_tls(lab_member, wheelhouse,
         text = re.sub(rf"^{key}=.*$", f"{key}='{IMAGE_PREFIX}{image}:test'", text, flags=re.M)
     where = socket.gethostbyname(socket.gethostname())  # 127.0.0.1 on our machines
     text = re.sub(r"^WANDB_BUCKET_BIND=.*$", f"WANDB_BUCKET_BIND='{where}'", text, flags=re.M)
-    env_file.write_text(text)
+    env_file.write_text(with_license(text, server_license))
     try:
         up = kit("up", timeout=900)
         assert up.returncode == 0, up.stdout + up.stderr

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.portable
 
 
 @pytest.fixture(scope="module", params=["embedded", "external"])
-def stack(request, wandb_stack_factory, test_image):
-    for name in ("wandb-standin", "mysql", "s3", "aws-cli"):
+def stack(request, wandb_stack_factory, test_image, server_image):
+    for name in ("mysql", "s3", "aws-cli"):
         test_image(name)
     wandb_stack_factory.test_images = True
     server = wandb_stack_factory.start(request.param, "off")

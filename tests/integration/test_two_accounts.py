@@ -25,11 +25,11 @@ from tests.integration.helpers import (
     install_kit_as,
     runner_as,
     wait_for,
+    with_license,
 )
 
 pytestmark = pytest.mark.portable
 
-IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 PROJECT = "two-accounts"
 # Logs one run marked with the account's name, then prints what its server holds in the
 # project: both accounts use the same email, so on one shared server both runs would be
@@ -65,8 +65,10 @@ def _volumes(docker_client, project: str) -> set[str]:
     return {v.name for v in found}
 
 
-def test_two_accounts_share_one_engine(docker_client, test_image, lab_member, wheelhouse, tmp_path):
-    image = test_image("wandb-standin")
+def test_two_accounts_share_one_engine(
+    docker_client, server_image, server_license, lab_member, wheelhouse, tmp_path
+):
+    image = server_image
     user, home = lab_member
 
     # root: the checkout's kit, its home in a folder of its own (not the checkout's compose/).
@@ -115,6 +117,7 @@ def test_two_accounts_share_one_engine(docker_client, test_image, lab_member, wh
         try:
             made = root_kit("init", "--image", image)
             assert made.returncode == 0, made.stdout + made.stderr
+            root_file.write_text(with_license(root_file.read_text(), server_license))
             first = read_env(root_file)
             projects.append(first["COMPOSE_PROJECT_NAME"])
             up = root_kit("up", timeout=900)
@@ -128,6 +131,7 @@ def test_two_accounts_share_one_engine(docker_client, test_image, lab_member, wh
 
             made = member_kit("init", "--image", image)
             assert made.returncode == 0, made.stdout + made.stderr
+            member_file.write_text(with_license(member_file.read_text(), server_license))
             assert member_file.stat().st_uid == pwd.getpwnam(user).pw_uid
             second = read_env(member_file)
             projects.append(second["COMPOSE_PROJECT_NAME"])

@@ -58,8 +58,12 @@ def _compose_projects() -> set[str]:
 
 
 @pytest.mark.slow
-def test_a_users_suite_under_xdist_starts_one_stack_for_all_workers(test_image, tmp_path):
-    for name in ("wandb-standin", "mysql", "s3", "aws-cli"):
+def test_a_users_suite_under_xdist_starts_one_stack_for_all_workers(
+    test_image, server_image, tmp_path
+):
+    # The user's suite inherits the environment: in the real-server lane its plugin runs
+    # KIT_REAL_IMAGE as every stack does (wandb_local_kit.testing.StackFactory).
+    for name in ("mysql", "s3", "aws-cli"):
         test_image(name)
     suite, records = tmp_path / "user-suite", tmp_path / "records"
     suite.mkdir()

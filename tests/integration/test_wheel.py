@@ -16,18 +16,20 @@ from pathlib import Path
 import pytest
 from wandb_local_kit.testing import free_loopback_port
 
+from tests.integration.helpers import with_license
 from tests.wheel_build import build_kit_wheel
 
 pytestmark = pytest.mark.portable
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE_PREFIX = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory, test_image):
+def installed(tmp_path_factory, server_image):
     """A fresh virtualenv with the wheel (and its `testing` extra) installed."""
-    test_image("wandb-standin")
+    # Asked for so that a missing stand-in image skips (or fails in CI) with its how-to
+    # before the wheel is built; in the real-server lane it is the lane's image.
+    del server_image
     base = tmp_path_factory.mktemp("wheel")
     wheel = build_kit_wheel(base / "dist")
     env_dir = base / "venv"
@@ -56,7 +58,9 @@ def _user_env(home: Path) -> dict[str, str]:
     return env
 
 
-def test_the_installed_wheel_runs_the_whole_journey_outside_the_checkout(installed, tmp_path):
+def test_the_installed_wheel_runs_the_whole_journey_outside_the_checkout(
+    installed, tmp_path, server_image, server_license
+):
     home = tmp_path / "user"
     work = tmp_path / "work"
     home.mkdir()
@@ -85,7 +89,7 @@ def test_the_installed_wheel_runs_the_whole_journey_outside_the_checkout(install
     init = run(
         "init",
         "--host", f"http://localhost:{port}",
-        "--image", f"{IMAGE_PREFIX}wandb-standin:test",
+        "--image", server_image,
     )  # fmt: skip
     assert init.returncode == 0, init.stdout + init.stderr
     env_file = home / "kit" / ".env"
@@ -96,7 +100,7 @@ def test_the_installed_wheel_runs_the_whole_journey_outside_the_checkout(install
     text = re.sub(
         r"^COMPOSE_PROJECT_NAME=.*$", f"COMPOSE_PROJECT_NAME='{project}'", text, flags=re.M
     )
-    env_file.write_text(text)
+    env_file.write_text(with_license(text, server_license))
     try:
         up = run("up", timeout=900)
         assert up.returncode == 0, up.stdout + up.stderr

@@ -69,6 +69,15 @@ def test_fault_in_a_parameter(mode):
     assert mode
 
 
+@pytest.fixture
+def own_image(test_image):
+    return test_image("wandb-standin")
+
+
+def test_hard_codes_the_standin_image(own_image):
+    assert own_image
+
+
 def test_clean(tmp_path):
     """Needs nothing of the stand-in's (not even STANDIN_VOL)."""
     assert tmp_path  # tests.standin is not imported
@@ -89,6 +98,8 @@ def test_the_static_check_names_each_knob_of_a_portable_test(tmp_path):
         "test_scratch.py::test_imports_the_standin names tests.standin",
         "test_scratch.py::test_overlay_setting (via fixture subnet) names KIT_TEST_",
         "test_scratch.py::test_fault_in_a_parameter names faults",
+        "test_scratch.py::test_hard_codes_the_standin_image (via fixture own_image) names "
+        "wandb-standin",
     ]
 
 
