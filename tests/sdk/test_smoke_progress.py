@@ -43,11 +43,15 @@ def test_large_artifact_shows_bytes_and_rate_on_a_terminal(standin):
         out += data
     assert proc.wait(timeout=600) == 0, out.decode(errors="replace")[-2000:]
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode(errors="replace"))  # no colours
-    assert "running: writing" in text or "running: uploading" in text, text[-2000:]
-    assert "/384.0 MiB" in text and "MiB/s" in text, text[-2000:]
-    # The phase after the upload: downloading may be over between two polls on a fast
-    # disk, verifying the download's sha256 then shows.
-    assert "running: downloading" in text or "running: verifying" in text, text[-2000:]
+    # Writing the file (random bytes, hashed) takes seconds, many of the display's 2 Hz
+    # refreshes, on any machine: its bytes and rate show. The upload is one call with no
+    # bytes to report, and lasts as long as the server takes: its phase and size show.
+    # Which later phase a refresh catches depends on the server's and the disk's speed (a
+    # loaded machine's run once saw the download and its check over between two
+    # refreshes): status.Watch's reports while downloading are tested in
+    # tests/unit/test_smoke_status.py, without timing.
+    assert re.search(r"running: writing \d+\.\d/384\.0 MiB, \d+\.\d MiB/s", text), text[-2000:]
+    assert "running: uploading 384.0 MiB" in text, text[-2000:]
     assert "1 passed" in text
 
 

@@ -59,12 +59,14 @@ class Watch:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        base, started = _tree_bytes(self.paths), time.monotonic()
         while not self._stop.wait(0.5):
-            done = min(self.total, max(0, _tree_bytes(self.paths) - base))
-            write(self.workdir, self.phase, done, self.total, started)
+            done = min(self.total, max(0, _tree_bytes(self.paths) - self._base))
+            write(self.workdir, self.phase, done, self.total, self._started)
 
     def __enter__(self) -> Watch:
+        # What is there already, counted before the block begins: counted in the thread, it
+        # would include whatever the block wrote before the thread first ran.
+        self._base, self._started = _tree_bytes(self.paths), time.monotonic()
         write(self.workdir, self.phase, 0, self.total)
         self._thread.start()
         return self
