@@ -152,7 +152,7 @@ def remote(urls: list[str]) -> list[str]:
 
 def keep_screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     """Saves the screenshot with the test's output (KIT_TEST_OUTPUT, else the test's tmp
-    dir); with KIT_UPDATE_DOCS=1 also as docs/<name> (the README's picture)."""
+    dir); with KIT_UPDATE_DOCS=1 also as docs/<name> (a picture of docs/smoke.md)."""
     out = Path(os.environ.get("KIT_TEST_OUTPUT") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     shot = page.screenshot(out / name)
@@ -161,7 +161,7 @@ def keep_screenshot(page: Page, tmp_path: Path, name: str) -> Path:
 
 
 def _to_docs(shot: Path, name: str) -> None:
-    """With KIT_UPDATE_DOCS=1, the top of a screenshot (what a README can show) as
+    """With KIT_UPDATE_DOCS=1, the top of a screenshot (what a docs page can show) as
     docs/<name>."""
     if os.environ.get("KIT_UPDATE_DOCS") != "1":
         return

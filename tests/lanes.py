@@ -52,7 +52,7 @@ def pytest_configure(config):
     try:
         real_lane()
     except RealLaneError as err:
-        raise pytest.UsageError(f"{err} (README: The real-server lane)") from None
+        raise pytest.UsageError(f"{err} (docs/testing.md: The real-server lane)") from None
 
 
 def real_lane_line(portable: int) -> str | None:

@@ -1,5 +1,5 @@
-"""`wandb-kit bench` against the stand-in stack at a small size: every figure the README's
-command table lists for it is in its JSON; against a stopped server it fails cleanly."""
+"""`wandb-kit bench` against the stand-in stack at a small size: every figure docs/commands.md
+lists for it is in its JSON; against a stopped server it fails cleanly."""
 
 from __future__ import annotations
 

@@ -237,7 +237,7 @@ def test_default_files_name_only_pinned_upstream_images(storage, tls, tmp_path):
         assert tag and tag != "latest", f"{name}: {image} is not pinned"
     assert images["wandb"].startswith("wandb/local:")
     if storage == "external":
-        # Each of these exists in a public registry today (README, "Images").
+        # Each of these exists in a public registry today (docs/storage.md, "Images").
         assert images["mysql"].startswith("mysql:8.4.")
         assert images["seaweedfs"] == "chrislusf/seaweedfs:4.48"
         assert images["storage-init"] == "amazon/aws-cli:2.35.10"

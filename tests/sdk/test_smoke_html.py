@@ -9,7 +9,7 @@ dropped, one gradient histogram changed, one artifact file altered, a sweep poin
 twice and another lost, images corrupted), each broken check shows as failed, its
 difference names the thing, and the difference is visible in its evidence.
 Screenshots are kept with the test output (tests/browser.py says where;
-KIT_UPDATE_DOCS=1 refreshes the README's pictures in docs/).
+KIT_UPDATE_DOCS=1 refreshes the pictures of docs/smoke.md).
 """
 
 from __future__ import annotations

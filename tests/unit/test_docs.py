@@ -11,9 +11,10 @@
 - a bare CamelCase name in backticks (`KitError`) that no `class` of the kit, its tests
   or Python's builtins defines.
 
-facts.md and growth.md are about W&B's side: their CamelCase names (GraphQL operations,
-resource kinds) and short dotted names (`spec.wandb.hostname`, a resource's field) are
-W&B's, so there only paths and fully qualified names (`wandb_local_kit.x.y`,
+facts.md and growth.md are about W&B's side (and the user pages connecting.md, people.md
+and storage.md name the SDK's classes and S3's operations): their CamelCase names (GraphQL
+operations, resource kinds) and short dotted names (`spec.wandb.hostname`, a resource's
+field) are W&B's, so there only paths and fully qualified names (`wandb_local_kit.x.y`,
 `tests.x.y`) are checked. Everywhere:
 - a relative link that does not resolve;
 - a mention of `shared/` (material outside the project) or a bare issue number (`#12`:
@@ -37,7 +38,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SOURCE_DIRS = ("deploy", "tests")
-EXTERNAL_DOCS = {"facts.md", "growth.md"}  # about W&B's side (see the docstring)
+# About W&B's side (see the docstring); connecting, people and storage name the SDK's
+# classes (`Team.invite`) and S3's operations (`PutBucketCors`), which are W&B's and AWS's.
+EXTERNAL_DOCS = {"facts.md", "growth.md", "connecting.md", "people.md", "storage.md"}
 
 WALKTHROUGHS = (
     "Adding a command",
@@ -258,6 +261,68 @@ def test_readme_layout_points_at_the_docs():
     layout = layout.split("\n## ", 1)[0]
     for name in ("docs/architecture.md", "docs/facts.md", "docs/CONTRIBUTING.md"):
         assert name in layout, f"README's Layout section does not point to {name}"
+
+
+# --- links between the README and the docs, anchors included ----------------------------
+
+README_ROW_LIMIT = 160  # a README table row a reader takes in at a glance; details go to docs/
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file (`## A lab's people` ->
+    `a-labs-people`; a repeated heading gets `-1`, `-2`, ...)."""
+    found: set[str] = set()
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    for m in re.finditer(r"^#{1,6} +(.+?) *$", text, re.M):
+        base = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+        name, n = base, 0
+        while name in found:
+            n += 1
+            name = f"{base}-{n}"
+        found.add(name)
+    return found
+
+
+def link_problems(pages: list[Path]) -> list[str]:
+    """Every relative link of these pages whose file, or whose #anchor, is not there."""
+    found = []
+    for page in pages:
+        for target in LINK.findall(FENCE.sub("", page.read_text(encoding="utf-8"))):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            path = (page.parent / file_part) if file_part else page
+            if not path.exists():
+                found.append(f"{page.name}: link ({target}) does not resolve")
+            elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+                found.append(f"{page.name}: link ({target}) names no heading of {path.name}")
+    return found
+
+
+def test_every_link_of_the_readme_and_the_docs_resolves_with_its_anchor():
+    assert link_problems([ROOT / "README.md", *sorted(DOCS.glob("*.md"))]) == []
+
+
+def test_a_broken_anchor_or_file_link_is_caught(tmp_path):
+    (tmp_path / "page.md").write_text("# A lab's people\n\n## Exit codes\n", encoding="utf-8")
+    index = tmp_path / "index.md"
+    index.write_text(
+        "[ok](page.md#a-labs-people) [ok](page.md#exit-codes) [ok](#top)\n# Top\n"
+        "[bad](page.md#people) [bad](pages.md) [bad](#nowhere)\n",
+        encoding="utf-8",
+    )
+    found = link_problems([index])
+    assert len(found) == 3, found
+    assert any("(page.md#people) names no heading" in p for p in found)
+    assert any("(pages.md) does not resolve" in p for p in found)
+    assert any("(#nowhere) names no heading of index.md" in p for p in found)
+
+
+def test_readme_tables_stay_short_and_point_to_the_docs():
+    rows = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("|")]
+    assert rows, "the README has no command table"
+    long = [row[:60] for row in rows if len(row) > README_ROW_LIMIT]
+    assert not long, f"README table rows over {README_ROW_LIMIT} characters: {long}"
 
 
 # --- the check fails when a reference breaks ---------------------------------------------

@@ -1,5 +1,5 @@
 """`wandb-kit doctor`: each known pitfall, induced in the evidence, is detected with its
-fix; healthy evidence yields no finding; README's Troubleshooting is the same table.
+fix; healthy evidence yields no finding; docs/troubleshooting.md's table is the catalogue.
 
 Most tests feed the pure detectors simulated evidence (a health report, .env values,
 facts about this machine); the end-to-end ones run the real checks against
@@ -21,7 +21,7 @@ from tests.unit.test_health import clean_env, free_port, run_kit
 
 GIB = 1024**3
 URL = "http://wandb.lab.test:8080"
-README = Path(__file__).resolve().parents[2] / "README.md"
+TROUBLESHOOTING = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 
 
 def ok_layers(**changes: health.Layer) -> list[health.Layer]:
@@ -89,13 +89,13 @@ def test_at_least_ten_pitfalls_each_with_symptom_cause_fix_and_a_detector():
         assert p.id in doctor.DETECTORS, f"{p.id} has no detector"
 
 
-def test_readme_troubleshooting_is_the_pitfall_table():
-    text = README.read_text()
+def test_troubleshooting_page_is_the_pitfall_table():
+    text = TROUBLESHOOTING.read_text()
     m = re.search(r"<!-- pitfalls:begin -->\n(.*?)\n<!-- pitfalls:end -->", text, re.S)
-    assert m, "README.md lacks the generated Troubleshooting table"
+    assert m, "docs/troubleshooting.md lacks the generated pitfall table"
     assert m.group(1).strip() == doctor.render_markdown().strip(), (
-        "README's Troubleshooting table drifted from server/doctor.py: regenerate it with "
-        "`wandb-kit doctor --markdown`"
+        "docs/troubleshooting.md's pitfall table drifted from the doctor catalogue: "
+        "regenerate it with `wandb-kit doctor --markdown`"
     )
 
 
