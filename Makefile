@@ -55,10 +55,10 @@ test-portable: venv ## the integration and SDK tests marked portable: what a rea
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m portable tests/integration tests/sdk
 
 .PHONY: test-real
-test-real: venv ## the portable tests against a real server: KIT_REAL_IMAGE or KIT_REAL_URL (README)
+test-real: venv ## the portable tests against a real server: KIT_REAL_IMAGE or KIT_REAL_URL (docs/testing.md)
 	@if [ -z "$$KIT_REAL_IMAGE" ] && [ -z "$$KIT_REAL_URL" ]; then \
 	  echo "make test-real: set KIT_REAL_IMAGE=<image> and KIT_REAL_LICENSE_FILE=<path>," \
-	    "or KIT_REAL_URL=<url> and KIT_REAL_ADMIN_KEY=<key> (README: The real-server lane)" >&2; \
+	    "or KIT_REAL_URL=<url> and KIT_REAL_ADMIN_KEY=<key> (docs/testing.md: The real-server lane)" >&2; \
 	  exit 2; fi
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m portable tests/integration tests/sdk
 

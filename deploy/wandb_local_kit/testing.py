@@ -53,7 +53,7 @@ TEST_ACME_CA = "acme-ca:9443"
 # base64url of {"alg":"none"} . {"flags":["enterprise"]} . "test": not a real W&B license
 STANDIN_ENTERPRISE_LICENSE = settings.STANDIN_ENTERPRISE_LICENSE
 
-# The real-server lane's switch (environment variables; README "The real-server lane").
+# The real-server lane's switch (environment variables; docs/testing.md, "The real-server lane").
 REAL_IMAGE_ENV, REAL_LICENSE_FILE_ENV = "KIT_REAL_IMAGE", "KIT_REAL_LICENSE_FILE"
 REAL_URL_ENV, REAL_ADMIN_KEY_ENV = "KIT_REAL_URL", "KIT_REAL_ADMIN_KEY"
 

@@ -95,7 +95,7 @@ def configure_doctor(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--markdown",
         action="store_true",
-        help="print the pitfall table (README's Troubleshooting) and exit",
+        help="print the pitfall table (docs/troubleshooting.md) and exit",
     )
     add_lab_file_option(p)
     p.epilog = doctor.DOCTOR_EXIT_CODES

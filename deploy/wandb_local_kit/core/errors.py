@@ -6,7 +6,7 @@ found and the fix; the CLI prints it without a traceback and exits with its code
 
 from __future__ import annotations
 
-# Exit codes of `wandb-kit` (documented in `wandb-kit --help` and README.md).
+# Exit codes of `wandb-kit` (documented in `wandb-kit --help` and README.md, "Exit codes").
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check or operation ran and failed (or, for `health`, degraded)
 EXIT_USAGE = 2  # bad input or a missing prerequisite

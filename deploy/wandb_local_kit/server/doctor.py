@@ -5,8 +5,8 @@ mismatch, a bucket URL clients cannot reach, missing CORS, a proxy's 413, licens
 ARM hosts, wrong key, SDK/server versions, volume permissions, disk, ...). Each
 detector looks at the evidence (the health report, the kit's .env, and facts about
 this machine and the compose project) and returns a Finding: what was checked, what
-was found, and the fix. README.md's "Troubleshooting" section is rendered from the
-same table (`wandb-kit doctor --markdown`), and a unit test keeps the two equal.
+was found, and the fix. The pitfall table of docs/troubleshooting.md is rendered from
+the same table (`wandb-kit doctor --markdown`), and a unit test keeps the two equal.
 
 Detectors are pure functions of the evidence; `observe_local()` gathers the facts.
 This module runs them (examine) and keeps every public name of doctor in one place;
@@ -16,7 +16,7 @@ each job has its own module:
 - doctor_findings: Evidence, Finding, the `@detector` registry and diagnose();
 - doctor_detect_settings, _server, _sso_license, _stack, _storage: the detectors, by
   what they look at;
-- doctor_render: the README table, a finding as JSON, the exit codes' help.
+- doctor_render: the docs' pitfall table, a finding as JSON, the exit codes' help.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """doctor's catalogue: the self-hosting pitfalls users hit again and again, each with
 an id, a title, the symptom, the cause and the generic fix.
 
-README.md's "Troubleshooting" section is rendered from PITFALLS (doctor_render), and
+The pitfall table of docs/troubleshooting.md is rendered from PITFALLS (doctor_render), and
 every pitfall has a detector (the doctor_detect_* modules).
 """
 

@@ -1,4 +1,4 @@
-"""doctor's rendering: the README's Troubleshooting table, a finding as JSON, the exit
+"""doctor's rendering: the pitfall table of docs/troubleshooting.md, a finding as JSON, the exit
 codes' help text. (A finding's text form is Finding.render.)"""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from wandb_local_kit.server.doctor_findings import Finding
 
 
 def render_markdown() -> str:
-    """The README's Troubleshooting table, rendered from PITFALLS."""
+    """The pitfall table of docs/troubleshooting.md, rendered from PITFALLS."""
     rows = [
         "| pitfall | symptom | cause | fix |",
         "|---|---|---|---|",
