@@ -11,8 +11,9 @@ import tempfile
 import pytest
 
 # Every integration and SDK test is marked portable or standin_only(reason); the lanes'
-# collection check and the `portable N of M` count live there.
-pytest_plugins = ["tests.lanes"]
+# collection check and the `portable N of M` count live there. The real-server lane's
+# report (real-server-report.json) is written by the second.
+pytest_plugins = ["tests.lanes", "tests.lane_report"]
 
 os.environ.setdefault("WANDB_CONFIG_DIR", tempfile.mkdtemp(prefix="kit-tests-wandb-config-"))
 # As in an activated virtualenv: the kit's own `wandb-kit` is on PATH, so hints name it
