@@ -93,23 +93,28 @@ def resolve_server(args) -> tuple[str, str, str | None]:
     return target.url, key, target.verify if isinstance(target.verify, str) else None
 
 
-def _write_reports(args, results, meta, counts) -> None:
+def _write_reports(args, results, meta, counts, key: str) -> None:
     """The reports the user asked for, through core/files. Their places were checked
     before the checks ran; one that still fails (the disk filled meanwhile) says the
     checks ran and how they ended, exit 1."""
+    from functools import partial
+
     from wandb_local_kit.core import files
     from wandb_local_kit.core.htmlpage import write
+    from wandb_local_kit.core.redact import redact
     from wandb_local_kit.smoke import report
 
     done = (
         f"the checks ran ({counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped); run smoke again for the report"
     )
+    # As in the support bundle: a report is sent on, a check's message may quote the key.
+    hide = partial(redact, extra=[key])
     if args.json:
-        files.write_text(args.json, report.to_json(results, meta), what="--json",
+        files.write_text(args.json, hide(report.to_json(results, meta)), what="--json",
                          exit_code=EXIT_FAILED, done=done)  # fmt: skip
     if args.junit:
-        files.write_text(args.junit, report.to_junit(results, meta), what="--junit",
+        files.write_text(args.junit, hide(report.to_junit(results, meta)), what="--junit",
                          exit_code=EXIT_FAILED, done=done)  # fmt: skip
     if args.html:
         from wandb_local_kit.smoke.html import smoke_page
@@ -223,7 +228,9 @@ def _finish(console, args, ctx, results, started, interrupted=False, vanished=""
             "wall_seconds": round(wall, 2)}  # fmt: skip
     if interrupted:
         meta["interrupted"] = True
-    _write_reports(args, results, meta, counts)
+    if args.json or args.junit or args.html:
+        meta.update(_tested(ctx, asked=not vanished))
+    _write_reports(args, results, meta, counts, ctx.api_key)
     cut = f", {counts[INTERRUPTED]} interrupted" if interrupted else ""
     console.print(
         f"{counts['passed']} passed, {counts['failed']} failed, "
@@ -252,6 +259,24 @@ def _finish(console, args, ctx, results, started, interrupted=False, vanished=""
             style="yellow",
         )
     return counts
+
+
+def _tested(ctx: SmokeContext, asked: bool) -> dict:
+    """What a report says was tested: the kit's version and the server's own (its
+    serverInfo), as the benchmarks record it; "unknown" when it did not say, or is gone."""
+    from wandb_local_kit import __version__
+    from wandb_local_kit.bench.identify import identify
+
+    who = (
+        identify(ctx.base_url, ctx.api_key, ctx.ca_file or True, timeout=10)
+        if asked
+        else {"version": None, "kind": "unknown", "why": "the server stopped answering"}
+    )
+    return {
+        "kit_version": __version__,
+        "server_version": who["version"] or "unknown",
+        "server_kind": who["kind"],
+    }
 
 
 def _delete_runs(console, ctx: SmokeContext) -> None:
