@@ -93,7 +93,7 @@ def resolve_server(args) -> tuple[str, str, str | None]:
     return target.url, key, target.verify if isinstance(target.verify, str) else None
 
 
-def _write_reports(args, results, meta, counts, key: str) -> None:
+def _write_reports(args, results, meta, counts, key: str = "") -> None:
     """The reports the user asked for, through core/files. Their places were checked
     before the checks ran; one that still fails (the disk filled meanwhile) says the
     checks ran and how they ended, exit 1."""
