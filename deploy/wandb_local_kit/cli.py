@@ -132,6 +132,11 @@ COMMANDS: list[Command] = [
         "preflight, back up, then move the server to a new image tag",
     ),
     _command(
+        "storage",
+        "wandb_local_kit.commands.usage",
+        "disk used and free, by project and team, growth and the day it fills (reads only)",
+    ),
+    _command(
         "migrate-minio",
         "wandb_local_kit.commands.storage",
         "copy a previous kit's MinIO bucket into SeaweedFS once, sha256 compared",

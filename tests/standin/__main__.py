@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from . import VERSION, auth
+from . import VERSION, auth, retention
 from .config import from_env
 from .files import open_files
 from .http import App, make_server
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop = threading.Event()
     threading.Thread(target=prepare, args=(app, stop), daemon=True, name="prepare").start()
+    retention.start_purger(store, files, stop)
 
     def on_term(signum, frame):
         stop.set()

@@ -16,7 +16,8 @@ PREFIX = "/local-files/"
 
 class LocalFiles:
     def __init__(self, settings) -> None:
-        self.root = os.path.join(settings.vol, "files")
+        # Where wandb/local's embedded MinIO keeps its bucket, by entity/project/run.
+        self.root = os.path.join(settings.vol, "minio", "local-files")
         os.makedirs(self.root, exist_ok=True)
         self.host = settings.host
         self.netloc = urlsplit(settings.host).netloc

@@ -68,6 +68,10 @@ def run_health(args) -> int:
         layer = health.bucket_controls_layer(where, args.timeout)
         if layer is not None:
             report.layers.append(layer)
+    if where.values:
+        disk = _disk_layer(args, where, key)
+        if disk is not None:
+            report.layers.append(disk)
     secrets = ((key,) if key else ()) + tuple(deployment(args, must_exist=False).secrets)
     if args.json:
         print(redact(json.dumps(report.to_json(), indent=2), extra=secrets))
@@ -75,6 +79,31 @@ def run_health(args) -> int:
         print(health.render(report, secrets))
     sys.stdout.flush()
     return report.exit_code
+
+
+def _disk_layer(args, where, key):
+    """The deployment's disk and its forecast (server/usage; also records a sample);
+    None when it cannot be measured (the other layers say why the stack is down)."""
+    import time
+
+    from wandb_local_kit.server import usage
+
+    dep = deployment(args, must_exist=False)
+    if not dep.env_file.is_file():
+        return None
+    started = time.monotonic()
+    u = usage.survey(dep, where, key, args.timeout)
+    if u.sample is None:
+        return None
+    warned = usage.warnings(u)
+    fc = u.to_json()["forecast"]
+    outlook = f"full {fc['full_at'][:10]}" if fc["full_at"] else fc["reason"]
+    free = f"{usage.size(u.sample.free)} free of {usage.size(u.sample.total)}"
+    detail = "; ".join(w for w, _ in warned) or f"{free}; forecast {outlook}"
+    return health.Layer(
+        "disk", health.WARN if warned else health.OK, time.monotonic() - started, detail,
+        warned[0][1] if warned else "", facts=u.to_json(),
+    )  # fmt: skip
 
 
 def configure_doctor(p: argparse.ArgumentParser) -> None:

@@ -56,6 +56,25 @@ def configure_init(p: argparse.ArgumentParser) -> None:
         "placeholder Enterprise license (teams' service accounts, SCIM); =off goes back "
         "to the real image",
     )
+    cleanup_options = p.add_argument_group("W&B's own clean-up (docs/storage-growth.md)")
+    cleanup_options.add_argument(
+        "--data-retention-period",
+        metavar="HOURSh",
+        help="how long a deleted run's files stay before W&B removes them, e.g. 168h "
+        "(the server's default) or 720h",
+    )
+    cleanup_options.add_argument(
+        "--artifact-gc",
+        choices=("true", "false"),
+        help="W&B's artifact garbage collection; true makes storage-init version your "
+        "own bucket and expire old versions (not offered on the bundled store)",
+    )
+    cleanup_options.add_argument(
+        "--bucket-noncurrent-days",
+        metavar="DAYS",
+        help="with --artifact-gc true: days before a deleted file's old version expires "
+        "(default 7)",
+    )
     sso_options = p.add_argument_group("SSO (OpenID Connect)")
     sso_options.add_argument(
         "--oidc-issuer", metavar="URL", help="the provider's issuer, exactly (https)"

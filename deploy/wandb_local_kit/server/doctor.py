@@ -139,6 +139,12 @@ def examine(
         report.layers.append(health.check_license(target.values, lab_users, lab_file))
     local = observe_local(deployment, target.values)
     local.bucket_controls = bucket_controls_of(target, timeout)
+    if target.values and local.stack_running:
+        from wandb_local_kit.server import usage
+
+        surveyed = usage.survey(deployment, target, key, timeout)
+        local.usage = surveyed.to_json()
+        local.usage_warnings = [list(w) for w in usage.warnings(surveyed)]
     findings = diagnose(Evidence(target, report, local, target.values))
     secrets = tuple(s for s in (key, *deployment.secrets) if s)
     return Examination(report, local, findings, exit_code(findings, report), secrets)

@@ -27,6 +27,21 @@ def _arm(ev: Evidence) -> Finding | None:
 
 @detector("disk-low")
 def _disk(ev: Evidence) -> Finding | None:
+    host = _host_disk(ev)
+    if (host is not None and host.severity == FAIL) or not ev.local.usage_warnings:
+        return host
+    # The deployment's own disk, measured inside its containers, with its forecast.
+    return Finding(
+        "disk-low",
+        WARN,
+        "the deployment's disk (df and du inside its containers) and its growth "
+        "(wandb-kit storage)",
+        "; ".join(w for w, _fix in ev.local.usage_warnings),
+        ev.local.usage_warnings[0][1],
+    )
+
+
+def _host_disk(ev: Evidence) -> Finding | None:
     free, total = ev.local.disk_free, ev.local.disk_total
     if free is None or not total:
         return None

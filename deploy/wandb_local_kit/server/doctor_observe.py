@@ -35,6 +35,10 @@ class LocalFacts:
     oidc: sso.OidcFacts = field(default_factory=sso.OidcFacts)  # SSO's provider, as seen
     # Versioning, object lock, lifecycle, CORS of W&B's bucket (bucket_controls' checks).
     bucket_controls: list = field(default_factory=list)
+    # The deployment's disk as `wandb-kit storage` reports it (server/usage), and its
+    # warnings as [what, fix] pairs: little free space, or full within two weeks.
+    usage: dict = field(default_factory=dict)
+    usage_warnings: list = field(default_factory=list)
 
     @property
     def stack_running(self) -> bool:

@@ -3,8 +3,11 @@
 W&B's key needs write access to its bucket, and on S3-compatible stores that same
 permission covers a few bucket-level settings that can cost data or space:
 
-- versioning: irreversible once on (it can only be suspended); deletes then add
-  delete markers and free no space;
+- versioning: irreversible once on (it can only be suspended, and not at all under
+  object lock); deletes then add delete markers and free no space unless a lifecycle
+  rule expires the old versions. W&B's artifact GC (WANDB_ARTIFACT_GC) needs exactly
+  that pair, so the check is of the combination: GC on without versioning or without
+  the expiry rule, or versioning on without GC, each a finding with its fix;
 - object lock: retention no one, not even the store's admin, can lift before its date;
 - lifecycle rules: the store deletes or moves objects by itself (e.g. everything
   older than a day);
@@ -69,7 +72,33 @@ def _unreadable(name: str, what: str, code: str) -> Check:
     )
 
 
-def check_versioning(s3, bucket: str) -> Check:
+def _noncurrent_rule(rules: list[dict]) -> dict | None:
+    """The active rule that expires non-current versions of the whole bucket, if any."""
+    for r in rules:
+        prefix = (r.get("Filter") or {}).get("Prefix", r.get("Prefix", ""))
+        active = r.get("Status", "Enabled") == "Enabled"
+        if active and r.get("NoncurrentVersionExpiration") and not prefix:
+            return r
+    return None
+
+
+def _lifecycle_rules(s3, bucket: str) -> list[dict] | None:
+    """The bucket's lifecycle rules ([] for none); None if W&B's key may not read them."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError as err:
+        return [] if _code(err) in _NONE else None
+    except BotoCoreError:
+        return None
+
+
+def check_versioning(
+    s3, bucket: str, gc: bool = False, locked: bool = False, rules: list[dict] | None = None
+) -> Check:
+    """Versioning against artifact GC (WANDB_ARTIFACT_GC): GC needs versioning AND a
+    rule expiring non-current versions; versioning without GC only keeps old bytes."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -78,16 +107,26 @@ def check_versioning(s3, bucket: str) -> Check:
         return _unreadable("bucket versioning", "versioning", _code(err))
     except BotoCoreError as err:
         return _unreadable("bucket versioning", "versioning", type(err).__name__)
+    admin = "as the store's admin"
+    if gc:
+        return _versioning_with_gc(bucket, status, rules, admin)
     if status == "Enabled":
+        stuck = (
+            "; object lock is on for this bucket, so versioning cannot be suspended (the "
+            "store answers 409 InvalidBucketState): turning GC on is the way"
+            if locked
+            else f", or suspend versioning {admin} (aws s3api put-bucket-versioning "
+            f"--bucket {bucket} --versioning-configuration Status=Suspended) and delete "
+            "the noncurrent versions"
+        )
         return Check(
             "bucket versioning",
             FAIL,
-            f"versioning is on for bucket {bucket}: deleting runs and artifacts frees no "
-            "space (every delete keeps the old version), and it cannot be turned off again",
-            f"suspend it as the store's admin (aws s3api put-bucket-versioning --bucket "
-            f"{bucket} --versioning-configuration Status=Suspended), then delete the "
-            "noncurrent versions; keep W&B's key from changing it (the bundled store's "
-            "storage-init sets a bucket policy that denies it)",
+            f"versioning is on for bucket {bucket} but W&B's artifact GC is off: deleting "
+            "runs and artifacts frees no space (every delete keeps the old version)",
+            "turn artifact GC on with an expiry of old versions (wandb-kit init "
+            "--artifact-gc true, then wandb-kit up: storage-init adds the rule as the "
+            f"store's admin){stuck}; keep W&B's key from changing versioning",
         )
     if status == "Suspended":
         return Check(
@@ -95,10 +134,40 @@ def check_versioning(s3, bucket: str) -> Check:
             WARN,
             f"versioning was on for bucket {bucket} and is suspended: objects written "
             "meanwhile keep old versions that use space",
-            "delete the noncurrent versions as the store's admin "
+            f"delete the noncurrent versions {admin} "
             "(aws s3api list-object-versions, delete-object --version-id)",
         )
-    return Check("bucket versioning", OK, "off")
+    return Check("bucket versioning", OK, "off (artifact GC off)")
+
+
+def _versioning_with_gc(bucket: str, status: str, rules, admin: str) -> Check:
+    if status != "Enabled":
+        return Check(
+            "bucket versioning",
+            FAIL,
+            f"WANDB_ARTIFACT_GC=true but versioning is {status.lower() or 'off'} for bucket "
+            f"{bucket}: W&B runs artifact GC only on a versioned bucket, so deleted "
+            "artifacts keep their space",
+            f"turn versioning on {admin}: `wandb-kit up` reruns storage-init, which does "
+            f"(or aws s3api put-bucket-versioning --bucket {bucket} "
+            "--versioning-configuration Status=Enabled)",
+        )
+    if rules is None:
+        return _unreadable("bucket versioning", "lifecycle rules (the expiry GC needs)", "denied")
+    rule = _noncurrent_rule(rules)
+    if rule is None:
+        return Check(
+            "bucket versioning",
+            FAIL,
+            f"versioning is on for bucket {bucket} (artifact GC) but no lifecycle rule "
+            "expires non-current versions: every delete keeps its bytes as an old version",
+            f"add the rule {admin}: `wandb-kit up` reruns storage-init, which sets it "
+            f"(NoncurrentVersionExpiration after WANDB_BUCKET_NONCURRENT_DAYS days)",
+        )
+    days = rule["NoncurrentVersionExpiration"].get("NoncurrentDays", "?")
+    return Check(
+        "bucket versioning", OK, f"on for artifact GC; old versions expire after {days} day(s)"
+    )
 
 
 def check_object_lock(s3, bucket: str) -> Check:
@@ -134,18 +203,15 @@ def check_object_lock(s3, bucket: str) -> Check:
     )
 
 
-def check_lifecycle(s3, bucket: str) -> Check:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-    except ClientError as err:
-        if _code(err) in _NONE:
-            return Check("bucket lifecycle", OK, "no rules")
-        return _unreadable("bucket lifecycle", "lifecycle rules", _code(err))
-    except BotoCoreError as err:
-        return _unreadable("bucket lifecycle", "lifecycle rules", type(err).__name__)
-    active = [r for r in rules if r.get("Status", "Enabled") == "Enabled"]
+def check_lifecycle(s3, bucket: str, gc: bool = False) -> Check:
+    rules = _lifecycle_rules(s3, bucket)
+    if rules is None:
+        return _unreadable("bucket lifecycle", "lifecycle rules", "denied")
+    # With artifact GC on, the rule expiring non-current versions is wanted.
+    expected = _noncurrent_rule(rules) if gc else None
+    active = [r for r in rules if r.get("Status", "Enabled") == "Enabled" and r is not expected]
+    if expected is not None and not active:
+        return Check("bucket lifecycle", OK, "only the expiry of old versions (artifact GC)")
     if not active:
         return Check("bucket lifecycle", OK, "no rules")
     names = ", ".join(str(r.get("ID") or "(no id)") for r in active)
@@ -185,8 +251,9 @@ def check_cors_rules(s3, bucket: str, origin: str) -> Check:
 
 
 def check_bucket_controls(
-    url: str, origin: str, timeout: float = 5.0, ca_file=None, region: str = "us-east-1"
-) -> list[Check]:
+    url: str, origin: str, timeout: float = 5.0, ca_file=None, region: str = "us-east-1",
+    gc: bool = False,
+) -> list[Check]:  # fmt: skip
     """Versioning, object lock, lifecycle and CORS of the bucket in `url` (an
     s3://KEY:SECRET@HOST:PORT/BUCKET URL holding W&B's key), read with that key."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -200,10 +267,12 @@ def check_bucket_controls(
         s3.head_bucket(Bucket=b.bucket)
     except (ClientError, BotoCoreError):
         return []  # unreachable or refused: the reachability checks say so
+    lock = check_object_lock(s3, b.bucket)
+    locked = lock.status == FAIL  # object lock on: versioning can no longer be suspended
     return [
-        check_versioning(s3, b.bucket),
-        check_object_lock(s3, b.bucket),
-        check_lifecycle(s3, b.bucket),
+        check_versioning(s3, b.bucket, gc, locked, _lifecycle_rules(s3, b.bucket)),
+        lock,
+        check_lifecycle(s3, b.bucket, gc),
         check_cors_rules(s3, b.bucket, origin),
     ]
 
@@ -214,7 +283,8 @@ def bucket_controls_for(values: dict[str, str], timeout: float = 5.0, ca_file=No
         return []
     origin = values.get("WANDB_BUCKET_CORS_ORIGINS") or values.get("WANDB_HOST", "")
     region = values.get("AWS_REGION") or "us-east-1"
-    return check_bucket_controls(values["WANDB_BUCKET_URL"], origin, timeout, ca_file, region)
+    gc = values.get("WANDB_ARTIFACT_GC") == "true"
+    return check_bucket_controls(values["WANDB_BUCKET_URL"], origin, timeout, ca_file, region, gc)
 
 
 __all__ = ["bucket_controls_for", "check_bucket_controls"]

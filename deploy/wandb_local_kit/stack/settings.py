@@ -20,6 +20,7 @@ from wandb_local_kit.core.envfile import read_env
 from wandb_local_kit.core.errors import KitError
 from wandb_local_kit.core.net import is_loopback
 from wandb_local_kit.core.storage_urls import URLProblem, parse_bucket_url, parse_mysql_url
+from wandb_local_kit.stack import cleanup
 
 STORAGE_CHOICES = ("embedded", "external")
 TLS_CHOICES = ("off", "internal", "files", "acme")
@@ -118,6 +119,10 @@ CHOICE_KEYS = {
     "oidc_client_id": "WANDB_OIDC_CLIENT_ID",
     "oidc_client_secret": "WANDB_OIDC_CLIENT_SECRET",
     "oidc_method": "WANDB_OIDC_AUTH_METHOD",
+    # W&B's own clean-up (stack/cleanup.py validates them).
+    "data_retention_period": cleanup.RETENTION,
+    "artifact_gc": cleanup.GC,
+    "bucket_noncurrent_days": cleanup.NONCURRENT_DAYS,
 }
 
 
@@ -227,6 +232,9 @@ _CHOICE_EXAMPLES = {
     "oidc_issuer": "https://idp.lab.example/realms/lab",
     "oidc_client_id": "wandb",
     "oidc_method": "pkce",
+    "data_retention_period": "168h",
+    "artifact_gc": "false",
+    "bucket_noncurrent_days": "7",
 }
 
 
@@ -702,6 +710,11 @@ def _resources(v: dict[str, str], _dir) -> Iterator[Problem]:
         )
 
 
+def _cleanup(v: dict[str, str], _dir) -> Iterator[Problem]:
+    for key, problem, fix in cleanup.problems(v):
+        yield Problem(key, problem, fix)
+
+
 def _external(v: dict[str, str], _dir) -> Iterable[Problem]:
     if v.get("WANDB_STORAGE") == "external":
         return _validate_external(v, v.get("WANDB_TLS", ""))
@@ -877,6 +890,7 @@ RULES: tuple[Rule, ...] = (
     _images,
     _admin_api,
     _resources,
+    _cleanup,
     _external,
     _tls_files,
     _acme,

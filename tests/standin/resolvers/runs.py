@@ -11,6 +11,7 @@ import secrets
 import string
 from typing import Any
 
+from .. import retention
 from ..faults import FAULTS
 from ..graphql_exec import GqlError
 from .base import Ctx, connection, decode_id, dumps, encode_id, guard, loads, now, readable_entity
@@ -694,11 +695,15 @@ class RunMutations:
             raise GqlError("run not found")
         key = run_key(run["entity"], run["project"], run["name"])
         with ctx.store.lock:
+            size = 0
             for f in ctx.store.list("runfile", parent=key):
+                size += int(f.get("size") or 0)
                 ctx.store.delete("runfile", f"{key}/{f['name']}")
             ctx.store.delete_lines(run["_seq"])
             ctx.store.delete("run", key)
-        ctx.files.delete_prefix(key)
+            # A soft delete, as W&B's: the files stay until the retention period has
+            # passed, then the purger (retention.py) removes them.
+            retention.soft_delete(ctx.store, key, run["entity"], run["project"], size)
         return {
             "__typename": "DeleteRunPayload",
             "clientMutationId": (input or {}).get("clientMutationId"),

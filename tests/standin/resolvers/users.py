@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .. import auth
+from .. import auth, retention
 from ..graphql_exec import GqlError
 from .base import Ctx, check_entity, connection, encode_id, entity_exists, require_admin
 
@@ -79,7 +79,6 @@ class Entity:
         self.f_photoUrl = None
         self.f_limits = "{}"
         self.f_readOnlyAdmin = False
-        self.f_storageBytes = 0
         self.f_defaultAccess = "PRIVATE"
         self.f_readOnly = False
         self.f_isPaid = False
@@ -88,6 +87,9 @@ class Entity:
         self.f_organization = None  # single-user instance: no organizations
         self.f_codeSavingEnabled = True
         self.f_privateOnly = False
+
+    def f_storageBytes(self, **_):
+        return retention.storage_bytes(self.ctx.store, self.f_name)
 
     def f_user(self):
         rec = self.ctx.store.get("user", self.f_name)
