@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_FAILED, EXIT_OK, KitError
 from wandb_local_kit.core.invocation import kit_command, runnable, up_command
-from wandb_local_kit.stack.compose import image_present, require_engine
+from wandb_local_kit.stack.compose import docker_data_root, image_present, require_engine
 from wandb_local_kit.stack.deployment import Deployment
 
 MIGRATION_WAIT_S = 900
+# Room for a new image when its size is unknown: wandb/local's images are a few GiB.
+MIN_IMAGE_ROOM = 5 * 1024**3
 
 
 def new_image(current: str, tag: str) -> str:
@@ -113,6 +116,8 @@ def _bring_image(target: str, old: str, bundle_file: Path | None) -> None:
     the server still runs the old one."""
     from wandb_local_kit.ops import bundle
 
+    if bundle_file or not image_present(target):
+        _check_image_room(target, old, bundle_file)
     if bundle_file:
         bundle.load(bundle_file)
     elif not image_present(target):
@@ -128,6 +133,42 @@ def _bring_image(target: str, old: str, bundle_file: Path | None) -> None:
         raise KitError(
             f"{target} is not on this host after loading",
             fix=f"check the bundle's images; the server still runs {old}",
+        )
+
+
+def image_room_needed(old_image_bytes: int | None, bundle_bytes: int | None) -> int:
+    """Bytes Docker's data root needs for the new image: a bundle's size (it is unpacked
+    there) or the running image's size (a new tag of the same image is about as big),
+    with a fifth more for the layers' unpacking; MIN_IMAGE_ROOM when neither is known."""
+    known = [n for n in (old_image_bytes, bundle_bytes) if n]
+    return int(max(known) * 1.2) if known else MIN_IMAGE_ROOM
+
+
+def _check_image_room(target: str, old: str, bundle_file: Path | None) -> None:
+    """Refuses, before anything is pulled or changed, when Docker's data root has too
+    little room for the new image (a pull that fills the disk can stop the running
+    server's database)."""
+    root = docker_data_root()
+    if root is None:
+        return
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:  # a non-root user may not stat the data root: the pull will say
+        return
+    size = subprocess.run(
+        ["docker", "image", "inspect", old, "--format", "{{.Size}}"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    bundle_bytes = bundle_file.stat().st_size if bundle_file and bundle_file.is_file() else None
+    needed = image_room_needed(int(size) if size.isdigit() else None, bundle_bytes)
+    if free < needed:
+        gib = 1024**3
+        raise KitError(
+            f"Docker's data root {root} has {free / gib:.1f} GiB free; {target} needs about "
+            f"{needed / gib:.1f} GiB",
+            fix="free space there (`wandb-kit storage` shows what takes it; `docker image "
+            f"prune` removes unused images), then upgrade again; nothing was changed, the "
+            f"server still runs {old}",
         )
 
 
