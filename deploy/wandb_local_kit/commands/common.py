@@ -10,17 +10,19 @@ from wandb_local_kit.core import locations
 from wandb_local_kit.stack.deployment import Deployment
 
 
-def add_location_options(p: argparse.ArgumentParser) -> None:
+def add_location_options(p: argparse.ArgumentParser, default: object = None) -> None:
+    """`default`: argparse.SUPPRESS on a sub-command's parser whose parent has the options
+    too, so that an option given before the sub-command is not reset after it."""
     p.add_argument(
         "--compose-dir",
         type=folder_path,
-        default=None,
+        default=default,
         help=f"the kit's compose directory (default: {locations.compose_dir()})",
     )
     p.add_argument(
         "--env-file",
         type=file_path,
-        default=None,
+        default=default,
         help="settings file (default: .env in the kit's home: "
         f"{locations.default_env_file()}; $WANDB_KIT_HOME moves it)",
     )

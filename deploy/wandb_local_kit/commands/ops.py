@@ -97,14 +97,23 @@ def upgrade(args) -> int:
 
 
 def configure_bundle(p: argparse.ArgumentParser) -> None:
+    # save and load as sub-commands, each with the location options: with one positional
+    # "action FILE" pair, argparse took FILE only right after the action, so
+    # `bundle save --env-file X FILE` was refused.
     add_location_options(p)
-    p.add_argument("action", choices=["save", "load"])
-    p.add_argument(
-        "file",
-        type=file_path,
-        nargs="?",
-        help="bundle file (save: default wandb-kit-images-<date>.tar)",
-    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="{save,load}")
+    for name, help_text in (
+        ("save", "write the configured compose files' images into one bundle file"),
+        ("load", "verify a bundle's checksums and load its images"),
+    ):
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        add_location_options(sub, default=argparse.SUPPRESS)
+        sub.add_argument(
+            "file",
+            type=file_path,
+            nargs="?",
+            help="bundle file (save: default wandb-kit-images-<date>.tar)",
+        )
 
 
 def bundle(args) -> int:
