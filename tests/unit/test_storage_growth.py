@@ -81,7 +81,7 @@ def test_samples_file_is_bounded_and_thins_old_samples(tmp_path):
 
 def test_a_torn_line_is_skipped_not_fatal(tmp_path):
     path = tmp_path / "s.jsonl"
-    path.write_text(us.Sample(T0, 1, 2, 3).line() + "\n{\"t\": 5, \"us", encoding="utf-8")
+    path.write_text(us.Sample(T0, 1, 2, 3).line() + '\n{"t": 5, "us', encoding="utf-8")
     assert us.load(path) == [us.Sample(T0, 1, 2, 3)]
 
 
@@ -143,7 +143,7 @@ def test_html_draws_usage_and_the_forecast_inline():
     samples = _growing(10)
     page = render(_usage(samples[-1], samples, [("lab/vision", GIB)]), "wandb (embedded)")
     assert "<svg" in page and "<polyline" in page and 'stroke-dasharray="6 4"' in page
-    assert "lab/vision" in page and "src=\"http" not in page and "<script" not in page
+    assert "lab/vision" in page and 'src="http' not in page and "<script" not in page
 
 
 # --- W&B's clean-up settings -----------------------------------------------------------

@@ -53,8 +53,13 @@ class Usage:
             "free_bytes": s.free if s else None,
             "disk_bytes": s.total if s else None,
             "parts": [
-                {"where": p.label, "used_bytes": p.used, "disk_bytes": p.fs_total,
-                 "free_bytes": p.fs_free} for p in self.parts
+                {
+                    "where": p.label,
+                    "used_bytes": p.used,
+                    "disk_bytes": p.fs_total,
+                    "free_bytes": p.fs_free,
+                }
+                for p in self.parts
             ],  # fmt: skip
             "teams": [{"entity": n, "bytes": b} for n, b in self.teams],
             "projects": [{"project": n, "bytes": b} for n, b in self.projects],
@@ -102,7 +107,7 @@ def parse_du_lines(text: str) -> list[tuple[str, int]]:
 
 
 def _embedded_projects(dep: Deployment) -> list[tuple[str, int]]:
-    script = f'cd {EMBEDDED_BUCKET_DIR} 2>/dev/null && du -sk -- */* 2>/dev/null; true'
+    script = f"cd {EMBEDDED_BUCKET_DIR} 2>/dev/null && du -sk -- */* 2>/dev/null; true"
     result = dep.compose.run(
         "exec", "-T", "--user", "0", "wandb", "sh", "-c", script,
         capture=True, check=False, timeout=usage_measure.MEASURE_TIMEOUT_S,

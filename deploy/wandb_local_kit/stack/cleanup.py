@@ -55,9 +55,7 @@ def noncurrent_days(values: dict[str, str]) -> int:
 
 
 def bundled_store(values: dict[str, str]) -> bool:
-    return values.get("WANDB_STORAGE") == "external" and not values.get(
-        "WANDB_EXTERNAL_BUCKET_URL"
-    )
+    return values.get("WANDB_STORAGE") == "external" and not values.get("WANDB_EXTERNAL_BUCKET_URL")
 
 
 def problems(values: dict[str, str]) -> Iterator[tuple[str, str, str]]:
