@@ -68,3 +68,13 @@ lint: venv ## ruff over the code and tests; import-linter keeps the layers of de
 	$(PY) -m mypy
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --strict-collection --no-progress .github/workflows
+
+.PHONY: lab-server lab-server-stop collection
+lab-server: ## a local lab server (Debian, systemd, sshd) to try ansible/ on: prints its inventory
+	tests/images/lab-server/lab-server.sh start
+
+lab-server-stop: ## remove the local lab server of `make lab-server` (and its data)
+	tests/images/lab-server/lab-server.sh stop
+
+collection: venv ## build the Ansible collection tarball (build/collection/wandb_local_kit-lab-*.tar.gz)
+	ANSIBLE_GALAXY=$(VENV)/bin/ansible-galaxy ansible/build-collection.sh build/collection

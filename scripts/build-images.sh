@@ -11,6 +11,9 @@
 #   KIT_IMAGE_PREFIX image name prefix (default wandb-kit-test/); tags are :test
 #   PYTHON           python used to build the wheelhouse (default: .venv/bin/python, else python3)
 #   KIT_BUILD_JOBS   how many images build at once (default: all of them)
+#   (lab-server is also built on Debian 13 as lab-server-trixie, the Ansible roles'
+#   second tested platform, FROM wandb-kit-base:trixie when it exists, else
+#   debian:trixie-slim on a host that pulls: scripts/make-base-image.sh makes it)
 #   KIT_DOCKER_BUILD_ARGS  extra `docker build` flags, e.g. --no-cache to time a cold build
 #
 # Python packages enter the images only from a wheelhouse built here on the host
@@ -42,6 +45,19 @@ if [ ${#names[@]} -eq 0 ]; then
   for d in tests/images/*/; do [ -f "$d/Dockerfile" ] && names+=("$(basename "$d")"); done
 fi
 
+# The lab server on Debian 13 too: same Dockerfile, trixie base.
+TRIXIE_BASE=""
+if [[ " ${names[*]} " == *" lab-server "* ]]; then
+  if docker image inspect wandb-kit-base:trixie >/dev/null 2>&1; then
+    TRIXIE_BASE=wandb-kit-base:trixie
+  elif [ "$KIT_BASE_IMAGE" = debian:bookworm-slim ]; then
+    TRIXIE_BASE=debian:trixie-slim
+  fi
+  if [ -n "$TRIXIE_BASE" ]; then names+=(lab-server-trixie)
+  else log "no Debian 13 base (KIT_DEBIAN_RELEASE=trixie scripts/make-base-image.sh): lab-server-trixie skipped"; fi
+fi
+dir_of() { [ "$1" = lab-server-trixie ] && echo lab-server || echo "$1"; }
+
 pin_tag() {  # the tag of KEY's image in compose/.env.example
   local image
   image=$(sed -n "s/^$1=//p" compose/.env.example | tail -n 1)
@@ -52,6 +68,7 @@ pin_tag() {  # the tag of KEY's image in compose/.env.example
 reqs=()
 declare -A build_args=()
 for n in "${names[@]}"; do
+  n=$(dir_of "$n")
   [ -f "tests/images/$n/Dockerfile" ] || die "no image named '$n' (expected tests/images/$n/Dockerfile)"
   [ -f "tests/images/$n/requirements.txt" ] && reqs+=(-r "tests/images/$n/requirements.txt")
   if [ -f "tests/images/$n/pins" ]; then
@@ -89,11 +106,13 @@ JOBS="${KIT_BUILD_JOBS:-${#names[@]}}"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 build() {
-  local n="$1" tag="${PREFIX}$1:test" start=$SECONDS old users
+  local n="$1" tag="${PREFIX}$1:test" start=$SECONDS old users dir base="$KIT_BASE_IMAGE"
+  dir=$(dir_of "$n")
+  [ "$n" = lab-server-trixie ] && base="$TRIXIE_BASE"
   old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
   # shellcheck disable=SC2086  # KIT_DOCKER_BUILD_ARGS and the pinned build args are lists of flags
-  if docker build ${KIT_DOCKER_BUILD_ARGS:-} --build-arg "BASE_IMAGE=$KIT_BASE_IMAGE" ${build_args[$n]:-} \
-       -f "tests/images/$n/Dockerfile" -t "$tag" . >"$logs/$n.log" 2>&1; then
+  if docker build ${KIT_DOCKER_BUILD_ARGS:-} --build-arg "BASE_IMAGE=$base" ${build_args[$n]:-} \
+       -f "tests/images/$dir/Dockerfile" -t "$tag" . >"$logs/$n.log" 2>&1; then
     log "built $tag in $((SECONDS - start)) s"
     # The tag moves to the new image; containers started from the old one (another
     # deployment's test stack, say) keep running it until they are recreated: say so.

@@ -82,12 +82,10 @@ class PlaybookRun:
         return f"{head}; changed: {self.changed_tasks()}:\n{self.output[-6000:]}"
 
 
-def run_playbook(
-    inventory: Path | None, *args: str, playbook: Path = SITE, timeout: float = 1500
-) -> PlaybookRun:
-    control_dir = tempfile.mkdtemp(prefix="kit-cp-")  # short: ssh's socket path limit
-    env = dict(
+def _ansible_env(control_dir: str, **extra: str) -> dict[str, str]:
+    return dict(
         os.environ,
+        **extra,
         ANSIBLE_CONFIG=str(ANSIBLE_DIR / "ansible.cfg"),
         ANSIBLE_HOST_KEY_CHECKING="False",
         ANSIBLE_NOCOLOR="1",
@@ -96,6 +94,67 @@ def run_playbook(
         ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
         ANSIBLE_LOCAL_TEMP=tempfile.mkdtemp(prefix="kit-ansible-"),
     )
+
+
+def _finish(proc: subprocess.CompletedProcess, start: float) -> PlaybookRun:
+    output = proc.stdout + proc.stderr
+    recap = {}
+    tail = output.rsplit("PLAY RECAP", 1)
+    if len(tail) == 2:
+        m = RECAP.search(tail[1])
+        if m:
+            recap = {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+    return PlaybookRun(proc.returncode, output, time.monotonic() - start, recap)
+
+
+def run_molecule(
+    step: str, lab_dir: Path, collections: Path, *ansible_args: str, timeout: float = 1500
+) -> PlaybookRun:
+    """One step of the collection's molecule scenario (ansible/extensions/molecule/default)
+    on a lab server whose inventory.ini and group_vars/ are in lab_dir, with the collection
+    installed from its tarball; ansible_args go to ansible-playbook (converge only)."""
+    venv_bin = str(Path(ansible_playbook_bin()).parent)
+    molecule = Path(venv_bin) / "molecule"
+    if not molecule.exists():
+        unavailable("molecule is not installed", "pip install -e '.[test]'")
+    control_dir = tempfile.mkdtemp(prefix="kit-cp-")
+    env = _ansible_env(
+        control_dir,
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        MOLECULE_LAB_DIR=str(lab_dir),
+        MOLECULE_EPHEMERAL_DIRECTORY=str(lab_dir / "molecule"),
+        NO_COLOR="1",
+        # molecule calls ansible-config and ansible-playbook by name.
+        PATH=os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
+    )
+    env.pop("ANSIBLE_CONFIG")  # molecule writes its own (molecule.yml config_options)
+    cmd = [str(molecule), step, *(["--", *ansible_args] if ansible_args else [])]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    finally:
+        shutil.rmtree(control_dir, ignore_errors=True)
+    return _finish(proc, start)
+
+
+def run_playbook(
+    inventory: Path | None,
+    *args: str,
+    playbook: Path | str = SITE,
+    timeout: float = 1500,
+    collections: Path | None = None,
+    path: str | None = None,
+) -> PlaybookRun:
+    """ansible-playbook with the repository's ansible.cfg; `collections`: the only
+    collections path (an installed collection, run as `playbook="ns.name.site"`);
+    `path`: the PATH it runs with."""
+    control_dir = tempfile.mkdtemp(prefix="kit-cp-")  # short: ssh's socket path limit
+    extra = {"ANSIBLE_COLLECTIONS_PATH": str(collections)} if collections else {}
+    if path is not None:
+        extra["PATH"] = path
+    env = _ansible_env(control_dir, **extra)
     cmd = [ansible_playbook_bin()]
     if inventory is not None:
         cmd += ["-i", str(inventory)]
@@ -107,15 +166,32 @@ def run_playbook(
         )
     finally:
         shutil.rmtree(control_dir, ignore_errors=True)
-    seconds = time.monotonic() - start
-    output = proc.stdout + proc.stderr
-    recap = {}
-    tail = output.rsplit("PLAY RECAP", 1)
-    if len(tail) == 2:
-        m = RECAP.search(tail[1])
-        if m:
-            recap = {k: int(v) for k, v in m.groupdict().items() if k != "host"}
-    return PlaybookRun(proc.returncode, output, seconds, recap)
+    return _finish(proc, start)
+
+
+COLLECTION = "wandb_local_kit.lab"
+
+
+def install_collection(workdir: Path) -> Path:
+    """Builds the collection tarball (ansible/build-collection.sh) and installs it with
+    ansible-galaxy into a clean collections path under workdir; returns that path."""
+    galaxy = str(Path(ansible_playbook_bin()).with_name("ansible-galaxy"))
+    out, dest = workdir / "dist", workdir / "collections"
+    env = dict(os.environ, ANSIBLE_GALAXY=galaxy)
+
+    def run(*cmd: str) -> None:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, f"{cmd[0]}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+
+    run(str(ANSIBLE_DIR / "build-collection.sh"), str(out))
+    (tarball,) = out.glob("wandb_local_kit-lab-*.tar.gz")
+    run(galaxy, "collection", "install", "--offline", "-p", str(dest), str(tarball))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def installed_collection(tmp_path_factory) -> Path:
+    return install_collection(tmp_path_factory.mktemp("collection"))
 
 
 def compose_plugin() -> str:
@@ -161,6 +237,13 @@ class LabServer:
             f"-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes' {extra}\n"
         )
         return path
+
+    def settings(self, values: dict) -> Path:
+        """The lab's settings as group_vars/all.yml next to its inventory (JSON is YAML):
+        what `-i inventory.ini` and the molecule scenario (MOLECULE_LAB_DIR) read."""
+        (self.workdir / "group_vars").mkdir(exist_ok=True)
+        write_vars(self.workdir / "group_vars" / "all.yml", values)
+        return self.workdir
 
     def ssh_ok(self) -> None:
         subprocess.run(
@@ -245,6 +328,36 @@ def standin_archive(docker_client, test_image, tmp_path_factory):  # noqa: F811
     path = tmp_path_factory.mktemp("images") / "wandb-standin.bundle.tar"
     bundle.save([tag], path, log=lambda *_: None)
     return path
+
+
+TEST_LICENSE = "kit-test-license-7f3a9c"  # given "from the vault": must never be printed
+
+
+def lab_settings(lab: LabServer, standin_archive: Path, standin_tag: str) -> dict:
+    """The settings of a test lab server: the stand-in, air-gapped, small."""
+    return {
+        # The URL the controller (the "client") uses: the target's published port.
+        "wandb_server_host": f"http://127.0.0.1:{lab.port(8080)}",
+        # The stand-in image instead of wandb/local, with the kit's test overlay (what
+        # differs for the stand-in besides the image).
+        "wandb_server_image": standin_tag,
+        "wandb_server_compose_overlays": ["test.yaml"],
+        # Air-gapped path: the image arrives as a tarball and is loaded, never pulled.
+        "wandb_server_image_archives": [str(standin_archive)],
+        "wandb_server_pull_missing": False,
+        "wandb_server_cpus": "1",
+        "wandb_server_memory": "1g",
+        "wandb_server_license": TEST_LICENSE,
+        # A throwaway test server: its admin API key is the tests' API key, so the admin
+        # API stays on here, unlike the role's default.
+        "wandb_server_admin_api_enabled": True,
+        # The target keeps /var/lib/docker on a volume, so the nested engine can use overlay2.
+        "wandb_engine_storage_driver": "overlay2",
+        # Read by the test overlays of other setups; here it exercises wandb_server_env_extra.
+        "wandb_server_env_extra": {
+            "KIT_TEST_IMAGE_PREFIX": os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
+        },
+    }
 
 
 def write_vars(path: Path, values: dict) -> Path:

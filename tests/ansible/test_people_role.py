@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -30,7 +31,18 @@ def standin(tmp_path):
     server.stop()
 
 
-def play(tmp_path: Path, server: StandIn, lab: Path, keys: Path, *args: str):
+KIT = [sys.executable, "-m", "wandb_local_kit"]
+
+
+def play(
+    tmp_path: Path,
+    server: StandIn,
+    lab: Path,
+    keys: Path,
+    *args: str,
+    kit: list[str] | None = KIT,
+    path: str | None = None,
+):
     book = tmp_path / "people.yml"
     book.write_text(
         json.dumps(
@@ -42,7 +54,7 @@ def play(tmp_path: Path, server: StandIn, lab: Path, keys: Path, *args: str):
                     "tasks": [
                         {
                             "ansible.builtin.include_role": {
-                                "name": str(ANSIBLE_DIR / "roles" / "server"),
+                                "name": str(ANSIBLE_DIR / "roles" / "wandb_server"),
                                 "tasks_from": name,
                             }
                         }
@@ -60,7 +72,7 @@ def play(tmp_path: Path, server: StandIn, lab: Path, keys: Path, *args: str):
             "wandb_server_people_file": str(lab),
             "wandb_server_people_api_key": server.admin_key,
             "wandb_server_people_keys_dir": str(keys),
-            "wandb_server_people_kit": [sys.executable, "-m", "wandb_local_kit"],
+            **({"wandb_server_people_kit": kit} if kit is not None else {}),
         },
     )
     os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO / "deploy"), str(REPO)])
@@ -75,6 +87,7 @@ def play(tmp_path: Path, server: StandIn, lab: Path, keys: Path, *args: str):
         *args,
         playbook=book,
         timeout=600,
+        path=path,
     )
 
 
@@ -86,7 +99,8 @@ def test_role_applies_the_people_file_and_the_second_run_changes_nothing(tmp_pat
     planned = play(tmp_path, standin, lab, keys, "--check")
     assert planned.returncode == 0, planned.explain()
     assert "20 change(s) planned" in planned.output
-    assert planned.recap.get("changed") == 0
+    # --check says what a real run would: changed, with the plan as the reason.
+    assert planned.recap.get("changed") == 1, planned.explain()
     assert not keys.exists()
 
     first = play(tmp_path, standin, lab, keys)
@@ -124,3 +138,33 @@ def test_role_fails_naming_what_the_file_asks_that_the_server_cannot(tmp_path):
         assert server.admin_key not in run.output
     finally:
         server.stop()
+
+
+def test_role_finds_the_kit_next_to_ansible_playbook_without_an_activated_venv(tmp_path, standin):
+    """venv/bin/ansible-playbook called directly: wandb-kit is not on PATH, yet the role
+    finds the kit's command in the same venv."""
+    lab, keys = tmp_path / "lab.yaml", tmp_path / "keys"
+    lab.write_text(LAB)
+    beside = Path(sys.executable).with_name("wandb-kit")
+    assert beside.exists(), "the kit's venv has no wandb-kit script"
+    run = play(tmp_path, standin, lab, keys, "--check", kit=None, path="/usr/bin:/bin")
+    assert run.returncode == 0, run.explain()
+    assert "20 change(s) planned" in run.output
+
+
+def test_a_failure_says_why_and_how_to_fix_it(tmp_path, standin):
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(LAB)
+    missing = str(tmp_path / "nowhere" / "wandb-kit")
+    run = play(tmp_path, standin, lab, tmp_path / "keys", kit=[missing])
+    assert run.returncode != 0
+    assert f"could not run {missing}" in run.output, run.explain()
+    assert "wandb_server_people_kit" in run.output, run.explain()
+    assert standin.admin_key not in run.output
+    # The kit's own message (exit 2, bad input), never an empty reason.
+    (tmp_path / "bad.yaml").write_text("users: [{email: not-an-email}]\n")
+    bad = play(tmp_path, standin, tmp_path / "bad.yaml", tmp_path / "keys")
+    assert bad.returncode != 0
+    reason = re.search(r"people apply exited 2:\s*(\S.*)", bad.output)
+    assert reason and "it printed no reason" not in reason.group(1), bad.explain()
+    assert standin.admin_key not in bad.output

@@ -31,16 +31,20 @@ from wandb_local_kit.stack import settings
 
 from tests.ansible.conftest import (
     ANSIBLE_DIR,
+    COLLECTION,
     REPO,
+    TEST_LICENSE,
     ansible_playbook_bin,
     compose_plugin,
+    lab_settings,
+    run_molecule,
     run_playbook,
     write_vars,
 )
 from tests.integration.helpers import wait_for
 from tests.integration.sdk import run_sdk, sdk_env
 
-ENV_TEMPLATE = ANSIBLE_DIR / "roles" / "server" / "templates" / "env.j2"
+ENV_TEMPLATE = ANSIBLE_DIR / "roles" / "wandb_server" / "templates" / "env.j2"
 SECRET_KEYS = (
     "WANDB_LICENSE",
     "WANDB_ADMIN_API_KEY",
@@ -51,7 +55,6 @@ SECRET_KEYS = (
     "WANDB_S3_ACCESS_KEY",
     "WANDB_S3_SECRET_KEY",
 )
-TEST_LICENSE = "kit-test-license-7f3a9c"  # given "from the vault": must never be printed
 TIMES: dict[str, float] = {}
 
 
@@ -89,7 +92,7 @@ def _derive_with_ansible(tmp_path: Path, extra_vars: dict, existing_env: str | N
                     "tasks": [
                         {
                             "ansible.builtin.include_role": {
-                                "name": str(ANSIBLE_DIR / "roles" / "server"),
+                                "name": str(ANSIBLE_DIR / "roles" / "wandb_server"),
                                 "tasks_from": name,
                             }
                         }
@@ -257,6 +260,14 @@ def test_generated_secrets_are_valid_and_new_per_server(tmp_path):
         ("wandb_server_bind=everywhere", "wandb_server_bind", "not an IP address"),
         ("wandb_server_image=wandb/local:latest", "wandb_server_image", "no pinned tag"),
         ("wandb_server_port=http", "wandb_server_port", "int"),
+        # Typed wrong, in every role: fails before the engine role runs, in one line.
+        ("wandb_backups_keep=many", "wandb_backups_keep", "int"),
+        ("wandb_engine_log_max_file=lots", "wandb_engine_log_max_file", "int"),
+        # A choice the kit's own rules refuse (pkce misspelled).
+        ("wandb_server_oidc_auth_method=pkec", "wandb_server_oidc_auth_method", "pkce"),
+        # A misspelled name, which Ansible alone would ignore (the default would win).
+        ("wandb_backup_keep=3", "wandb_backup_keep", "did you mean wandb_backups_keep?"),
+        ("wandb_sever_host=http://x:1", "wandb_sever_host", "did you mean wandb_server_host?"),
         (
             "wandb_server_storage=external wandb_server_tls=internal "
             "wandb_server_host=https://wandb.lab wandb_server_bucket_public_url=http://wandb.lab:8333",
@@ -276,6 +287,8 @@ def test_bad_inventory_value_fails_before_connecting(tmp_path, setting, variable
     failure = run.output[re.search(r"^(fatal|failed): \[", run.output, re.M).start() :]
     assert variable in failure and says in failure, run.explain()
     assert "Gathering Facts" not in run.output, "validation must come before connecting"
+    # The reason, not a dump of the argument spec (kilobytes of every option).
+    assert "argument_spec_data" not in run.output and len(failure.split("\n")[0]) < 600, failure
 
 
 def test_ansible_lint_production_profile():
@@ -300,8 +313,9 @@ def test_ansible_lint_production_profile():
 class Deployed:
     """The stack on the lab server, as the controller sees it."""
 
-    def __init__(self, lab, inventory: Path, vars_file: Path):
+    def __init__(self, lab, inventory: Path, vars_file: Path, collections: Path):
         self.lab, self.inventory, self.vars_file = lab, inventory, vars_file
+        self.collections = collections  # the collection installed from its tarball
         self.runs: dict[str, object] = {}
 
     @property
@@ -318,8 +332,20 @@ class Deployed:
     def sdk_env(self) -> dict[str, str]:
         return {"WANDB_BASE_URL": self.base_url, "WANDB_API_KEY": self.env()["WANDB_ADMIN_API_KEY"]}
 
+    def molecule(self, name: str, step: str, *args: str):
+        run = run_molecule(step, self.lab_dir, self.collections, *args)
+        self.runs[name] = run
+        TIMES[name] = run.seconds
+        print(f"molecule {step} ({name}): {run.seconds:.1f} s, recap {run.recap}")
+        return run
+
     def play(self, name: str, *args: str):
-        run = run_playbook(self.inventory, *args, "-e", f"@{self.vars_file}")
+        # The installed collection's site playbook: what a lab admin runs after
+        # `ansible-galaxy collection install` (the repository's site.yml is the same file).
+        run = run_playbook(
+            self.inventory, "-e", f"@{self.vars_file}", *args,
+            playbook=f"{COLLECTION}.site", collections=self.collections,
+        )  # fmt: skip
         self.runs[name] = run
         TIMES[name] = run.seconds
         print(f"ansible-playbook {name}: {run.seconds:.1f} s, recap {run.recap}")
@@ -327,36 +353,22 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(lab_server, standin_archive, test_image, tmp_path_factory):  # noqa: F811
+def deployed(lab_server, standin_archive, test_image, tmp_path_factory, installed_collection):  # noqa: F811
+    """The first run: molecule's converge step of the collection's scenario, installed
+    from its tarball (ansible/extensions/molecule/default), on Debian 12."""
     workdir = tmp_path_factory.mktemp("ansible-run")
-    standin_tag = test_image("wandb-standin")
-    values = {
-        # The URL the controller (the "client") uses: the target's published port.
-        "wandb_server_host": f"http://127.0.0.1:{lab_server.port(8080)}",
-        # The stand-in image instead of wandb/local, with the kit's test overlay (what
-        # differs for the stand-in besides the image).
-        "wandb_server_image": standin_tag,
-        "wandb_server_compose_overlays": ["test.yaml"],
-        # Air-gapped path: the image arrives as a tarball and is loaded, never pulled.
-        "wandb_server_image_archives": [str(standin_archive)],
-        "wandb_server_pull_missing": False,
-        "wandb_server_cpus": "1",
-        "wandb_server_memory": "1g",
-        "wandb_server_license": TEST_LICENSE,
-        # A throwaway test server: its admin API key is the tests' API key, so the admin
-        # API stays on here, unlike the role's default.
-        "wandb_server_admin_api_enabled": True,
-        # Debian 12 has no compose v2 package: the plugin comes from the controller.
-        "wandb_engine_compose_plugin_src": compose_plugin(),
-        # The target keeps /var/lib/docker on a volume, so the nested engine can use overlay2.
-        "wandb_engine_storage_driver": "overlay2",
-    }
-    # Read by the test overlays of other setups; here it exercises wandb_server_env_extra.
-    values["wandb_server_env_extra"] = {
-        "KIT_TEST_IMAGE_PREFIX": os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
-    }
-    d = Deployed(lab_server, lab_server.inventory(), write_vars(workdir / "vars.json", values))
-    run = d.play("first run", "-v")  # -v: task results are printed, so no_log is put to the test
+    values = lab_settings(lab_server, standin_archive, test_image("wandb-standin"))
+    # Debian 12 has no compose v2 package: the plugin comes from the controller.
+    values["wandb_engine_compose_plugin_src"] = compose_plugin()
+    d = Deployed(
+        lab_server,
+        lab_server.inventory(),
+        write_vars(workdir / "vars.json", values),
+        installed_collection,
+    )
+    d.lab_dir = lab_server.settings(values)
+    # -v: task results are printed, so no_log is put to the test.
+    run = d.molecule("first run", "converge", "-v")
     assert run.returncode == 0 and run.recap.get("failed") == 0, run.explain()
     d.first_env = d.env()
     return d
@@ -364,9 +376,8 @@ def deployed(lab_server, standin_archive, test_image, tmp_path_factory):  # noqa
 
 @pytest.fixture(scope="module")
 def second_run(deployed):
-    run = deployed.play("second run")
-    assert run.returncode == 0, run.explain()
-    return run
+    """molecule's idempotence step: a second converge that must change nothing."""
+    return deployed.molecule("second run", "idempotence")
 
 
 @pytest.fixture(scope="module")
@@ -437,6 +448,42 @@ def test_wandb_kit_health_deep_from_the_controller(deployed, tmp_path):
 
 
 @pytest.mark.integration
+def test_a_first_admin_key_without_a_browser_then_people_only(deployed, tmp_path):
+    """ansible/README.md's way to an instance admin's key on a fresh server, from the
+    controller (the server has no kit): the server's .env, `wandb-kit login --bootstrap`
+    against its URL, the key from .netrc; then `--tags people` applies a file with it."""
+    env_file = tmp_path / "server.env"
+    env_file.write_text(deployed.lab.exec("cat", "/opt/wandb-kit/compose/.env"))
+    env_file.chmod(0o600)
+    netrc_file = tmp_path / "netrc"
+    env = dict(os.environ, NETRC=str(netrc_file), HOME=str(tmp_path))
+    env.pop("WANDB_API_KEY", None)
+    boot = subprocess.run(
+        [sys.executable, "-m", "wandb_local_kit", "login", "--bootstrap", "--url",
+         deployed.base_url, "--env-file", str(env_file), "--email", "first@lab.example"],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+    import netrc
+
+    netloc = deployed.base_url.split("://", 1)[1]
+    key = netrc.netrc(str(netrc_file)).authenticators(netloc)[2]
+    assert key and key not in boot.stdout + boot.stderr
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("users:\n  - {email: ann@lab.example, username: ann}\n")
+    run = deployed.play(
+        "people only", "--tags", "people",
+        "-e", f"wandb_server_people_file={lab}", "-e", f"wandb_server_people_api_key={key}",
+    )  # fmt: skip
+    assert run.returncode == 0, run.explain()
+    assert run.changed_tasks() == [
+        "wandb_local_kit.lab.wandb_server : Apply the lab's people file (users, teams, roles, "
+        "service accounts)."
+    ], run.explain()
+    assert "Install Docker Engine" not in run.output and key not in run.output
+
+
+@pytest.mark.integration
 def test_env_file_is_private_and_secrets_never_printed(deployed):
     mode = deployed.lab.exec("stat", "-c", "%a %U", "/opt/wandb-kit/compose/.env").split()
     assert mode == ["600", "root"]
@@ -450,11 +497,20 @@ def test_env_file_is_private_and_secrets_never_printed(deployed):
 
 @pytest.mark.integration
 def test_second_run_changes_nothing_and_keeps_secrets(deployed, second_run):
+    assert second_run.returncode == 0, second_run.explain()
     assert second_run.recap.get("changed") == 0, second_run.explain()
     after = deployed.env()
     assert {k: after[k] for k in SECRET_KEYS} == {k: deployed.first_env[k] for k in SECRET_KEYS}
     for key in SECRET_KEYS:
         assert after[key] not in second_run.output
+
+
+@pytest.mark.integration
+def test_molecule_verify_passes_after_idempotence(deployed, second_run):
+    """molecule's verify step (verify.yml): units active, containers healthy, /ready on the
+    server, .env root's 0600."""
+    run = deployed.molecule("verify", "verify")
+    assert run.returncode == 0, run.explain()
 
 
 @pytest.mark.integration
@@ -465,6 +521,39 @@ def test_check_mode_passes_on_the_provisioned_server(deployed, check_run):
     assert check_run.recap.get("failed") == 0 and check_run.recap.get("changed") == 0, (
         check_run.explain()
     )
+
+
+def server_state(lab) -> dict[str, str]:
+    """What a refused run must leave as it was: .env, the unit, the running containers."""
+    return {
+        "files": lab.exec(
+            "sha256sum", "/opt/wandb-kit/compose/.env", "/etc/systemd/system/wandb-kit.service"
+        ),
+        "containers": lab.exec("docker", "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"),
+        "unit": lab.exec(
+            "systemctl", "show", "wandb-kit", "-p", "ActiveState,ExecMainStartTimestamp"
+        ),
+    }
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "bad,says",
+    [
+        # Half-set SSO: the kit's own rules refuse it; the old code wrote .env first, and
+        # the next restart of the unit failed.
+        (["-e", "wandb_server_oidc_issuer=https://idp.lab.example",
+          "-e", "wandb_server_oidc_client_id="], "WANDB_OIDC_CLIENT_ID: is empty"),
+        (["-e", "wandb_backup_keep=3"], "did you mean wandb_backups_keep?"),
+    ],
+    ids=["half-set-sso", "typo"],
+)  # fmt: skip
+def test_a_refused_run_leaves_the_server_as_it_was(deployed, check_run, bad, says):
+    before = server_state(deployed.lab)
+    run = deployed.play(f"refused ({says})", *bad)
+    assert run.returncode != 0 and says in run.output, run.explain()
+    assert TEST_LICENSE not in run.output
+    assert server_state(deployed.lab) == before
 
 
 @pytest.fixture(scope="module")

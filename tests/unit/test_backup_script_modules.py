@@ -1,5 +1,5 @@
 """scripts/backup.py runs on a lab server with the standard library and the few kit
-modules the Ansible role copies next to it (roles/backups/vars/main.yml): that list
+modules the Ansible role copies next to it (roles/wandb_backups/vars/main.yml): that list
 must be exactly what the script imports, or the nightly backup dies on the server."""
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ def test_the_role_copies_every_module_the_backup_script_imports():
     imported = set(out.stdout.strip().splitlines()[-1].split())
     assert "wandb_local_kit/ops/backup.py" in imported
     listed = set(
-        yaml.safe_load((ROOT / "ansible/roles/backups/vars/main.yml").read_text())[
+        yaml.safe_load((ROOT / "ansible/roles/wandb_backups/vars/main.yml").read_text())[
             "wandb_backups_modules"
         ]
     )
-    assert imported - listed == set(), "add these to roles/backups/vars/main.yml"
+    assert imported - listed == set(), "add these to roles/wandb_backups/vars/main.yml"
 
 
 def _kit_imports(path: Path) -> set[str]:
@@ -73,9 +73,9 @@ def test_the_role_copies_every_module_the_script_may_import_lazily():
         todo |= _kit_imports((ROOT / "deploy" / rel).resolve()) - seen
     needed = seen - {"../scripts/backup.py"}
     listed = set(
-        yaml.safe_load((ROOT / "ansible/roles/backups/vars/main.yml").read_text())[
+        yaml.safe_load((ROOT / "ansible/roles/wandb_backups/vars/main.yml").read_text())[
             "wandb_backups_modules"
         ]
     )
     assert "wandb_local_kit/stack/deployment.py" in needed
-    assert needed - listed == set(), "add these to roles/backups/vars/main.yml"
+    assert needed - listed == set(), "add these to roles/wandb_backups/vars/main.yml"

@@ -36,7 +36,7 @@ def test_compose_fallbacks_match_env_example():
 
 def test_ansible_defaults_match_env_example():
     pins = _env_example()
-    defaults = yaml.safe_load((ROOT / "ansible/roles/server/defaults/main.yml").read_text())
+    defaults = yaml.safe_load((ROOT / "ansible/roles/wandb_server/defaults/main.yml").read_text())
     assert defaults["wandb_server_seaweedfs_image"] == pins["SEAWEEDFS_IMAGE"]
     assert defaults["wandb_server_caddy_image"] == pins["CADDY_IMAGE"]
 
