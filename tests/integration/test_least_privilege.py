@@ -5,7 +5,9 @@
 - the wandb container's environment holds no store-admin secret;
 - no secret is on the command line of any process in any container of the stack (read
   from /proc inside each), of any container's configured command (storage-init's
-  too, which has exited), or of any `docker` command the kit runs for a backup.
+  too, which has exited), or of any `docker` command the kit runs for a backup;
+- bucket settings stay the admin's: versioning, lifecycle, CORS, object lock (and
+  artifact GC's pair, versioning plus the expiry of old versions, set by storage-init).
 """
 
 from __future__ import annotations
@@ -283,3 +285,73 @@ def test_doctor_and_health_watch_bucket_settings(stack):
     checks = {c.name: c for c in check_bucket_controls(url, origin)}
     assert checks["bucket object lock"].status == "fail"
     assert "object lock is on" in checks["bucket object lock"].detail
+    # Object lock keeps versioning on for good: the real store refuses to suspend it,
+    # so the versioning finding must not offer that (it says why and offers GC).
+    suspend = lambda: admin.put_bucket_versioning(  # noqa: E731
+        Bucket=locked, VersioningConfiguration={"Status": "Suspended"}
+    )
+    assert _code(suspend) == "InvalidBucketState"
+    assert "409 InvalidBucketState" in checks["bucket versioning"].fix
+    assert "Status=Suspended" not in checks["bucket versioning"].fix
+
+
+def test_gc_settings_by_the_admin_only_and_old_versions_kept(stack):
+    """Artifact GC's bucket settings on the real store (runs after the module's last
+    check, which leaves versioning suspended): storage-init's GC step, run here as your
+    own bucket would get it, sets versioning and the rule expiring old versions as the
+    admin; W&B's key cannot change either; a delete leaves a marker and the old version,
+    which this store keeps (its `weed server` runs no lifecycle worker), hence the kit
+    refuses GC on the bundled store."""
+    from wandb_local_kit.stack.bucket_controls import bucket_controls_for
+
+    v, b = stack.values, stack.values["WANDB_BUCKET_NAME"]
+    # The kit does not offer GC on this store...
+    refused = [
+        p
+        for p in settings.validate({**v, "WANDB_ARTIFACT_GC": "true"})
+        if p.key == "WANDB_ARTIFACT_GC"
+    ]
+    assert refused and "lifecycle worker" in refused[0].problem
+    # ...but its GC step is the one your own bucket gets: run it here, as the admin.
+    ran = stack.deployment().compose.run(
+        "run", "--rm", "--no-deps", "-e", "ARTIFACT_GC=true", "-e", "NONCURRENT_DAYS=1",
+        "storage-init", capture=True, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "old versions expire after 1 day(s)" in ran.stdout
+    admin, wandb = (
+        _s3(stack, v["STORAGE_ADMIN_ACCESS_KEY"], v["STORAGE_ADMIN_SECRET_KEY"]),
+        _s3(stack, v["WANDB_S3_ACCESS_KEY"], v["WANDB_S3_SECRET_KEY"]),
+    )
+    assert admin.get_bucket_versioning(Bucket=b)["Status"] == "Enabled"
+    [rule] = admin.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]
+    assert (
+        rule["ID"] == "wandb-kit-expire-noncurrent"
+        and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    )
+
+    # W&B's key may not undo or change either.
+    assert _code(lambda: wandb.put_bucket_versioning(
+        Bucket=b, VersioningConfiguration={"Status": "Suspended"})) == "AccessDenied"  # fmt: skip
+    assert _code(lambda: wandb.delete_bucket_lifecycle(Bucket=b)) == "AccessDenied"
+    other = {"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""},
+                        "Expiration": {"Days": 1}}]}  # fmt: skip
+    assert _code(lambda: wandb.put_bucket_lifecycle_configuration(
+        Bucket=b, LifecycleConfiguration=other)) == "AccessDenied"  # fmt: skip
+    assert admin.get_bucket_versioning(Bucket=b)["Status"] == "Enabled"
+
+    # A delete by W&B's key: a delete marker, and the bytes stay as the old version.
+    wandb.put_object(Bucket=b, Key="admin/p/run1/media/a.bin", Body=b"x" * 4096)
+    wandb.delete_object(Bucket=b, Key="admin/p/run1/media/a.bin")
+    listed = admin.list_object_versions(Bucket=b, Prefix="admin/p/run1/")
+    assert [m["IsLatest"] for m in listed.get("DeleteMarkers", [])] == [True]
+    assert [(x["IsLatest"], x["Size"]) for x in listed["Versions"]] == [(False, 4096)]
+
+    # doctor reads the combination with W&B's key: quiet with GC on, a finding with it off.
+    on = {c.name: c for c in bucket_controls_for({**v, "WANDB_ARTIFACT_GC": "true"})}
+    assert on["bucket versioning"].status == "ok" and on["bucket lifecycle"].status == "ok", on
+    off = {c.name: c for c in bucket_controls_for(v)}
+    assert (
+        off["bucket versioning"].status == "fail"
+        and "--artifact-gc true" in off["bucket versioning"].fix
+    )
