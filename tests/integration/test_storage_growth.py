@@ -6,7 +6,6 @@ has passed, then given back; and a disk filled past the threshold by one project
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 
 from tests import childproc
 
-from .helpers import kit
+from .helpers import ROOT, kit
 from .sdk import sdk_env
 
 # The stand-in's retention knob is seconds; W&B's period is whole hours.
@@ -118,7 +117,16 @@ def test_storage_shows_projects_and_the_space_comes_back_after_the_retention(sta
     assert kit(stack, "storage", "--html", str(html)).returncode in (0, 1)
     assert "<svg" in html.read_text(encoding="utf-8")
     assert after["samples"] >= 3  # each run recorded one, beside .env
-    assert os.path.exists(stack.env_file.parent / f".{stack.env_file.name}.usage.jsonl")
+    samples = stack.env_file.parent / f".{stack.env_file.name}.usage.jsonl"
+    lines = len(samples.read_text(encoding="utf-8").splitlines())
+    # The daily timer's sampler (standard library only) adds to the same file.
+    sampler = childproc.run(
+        [sys.executable, "-S", "scripts/usage_sample.py", "--compose-dir",
+         str(stack.compose_dir), "--env-file", str(stack.env_file)],
+        timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert sampler.returncode == 0, sampler.stderr
+    assert len(samples.read_text(encoding="utf-8").splitlines()) == lines + 1
 
 
 def test_doctor_warns_on_a_full_disk_naming_the_project(stack, tmp_path):
