@@ -40,7 +40,14 @@ DOCS = ROOT / "docs"
 SOURCE_DIRS = ("deploy", "tests")
 # About W&B's side (see the docstring); connecting, people and storage name the SDK's
 # classes (`Team.invite`) and S3's operations (`PutBucketCors`), which are W&B's and AWS's.
-EXTERNAL_DOCS = {"facts.md", "growth.md", "connecting.md", "people.md", "storage.md"}
+EXTERNAL_DOCS = {
+    "facts.md",
+    "growth.md",
+    "connecting.md",
+    "people.md",
+    "storage.md",
+    "storage-growth.md",
+}
 
 WALKTHROUGHS = (
     "Adding a command",
