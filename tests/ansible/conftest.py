@@ -96,7 +96,15 @@ def _ansible_env(control_dir: str, **extra: str) -> dict[str, str]:
     )
 
 
-def _finish(proc: subprocess.CompletedProcess, start: float) -> PlaybookRun:
+def _run(cmd: list[str], env: dict[str, str], control_dir: str, timeout: float) -> PlaybookRun:
+    """Runs ansible-playbook or molecule in ansible/, the output parsed for its recap."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    finally:
+        shutil.rmtree(control_dir, ignore_errors=True)
     output = proc.stdout + proc.stderr
     recap = {}
     tail = output.rsplit("PLAY RECAP", 1)
@@ -129,14 +137,7 @@ def run_molecule(
     )
     env.pop("ANSIBLE_CONFIG")  # molecule writes its own (molecule.yml config_options)
     cmd = [str(molecule), step, *(["--", *ansible_args] if ansible_args else [])]
-    start = time.monotonic()
-    try:
-        proc = subprocess.run(
-            cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout
-        )
-    finally:
-        shutil.rmtree(control_dir, ignore_errors=True)
-    return _finish(proc, start)
+    return _run(cmd, env, control_dir, timeout)
 
 
 def run_playbook(
@@ -159,14 +160,7 @@ def run_playbook(
     if inventory is not None:
         cmd += ["-i", str(inventory)]
     cmd += [*args, str(playbook)]
-    start = time.monotonic()
-    try:
-        proc = subprocess.run(
-            cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout
-        )
-    finally:
-        shutil.rmtree(control_dir, ignore_errors=True)
-    return _finish(proc, start)
+    return _run(cmd, env, control_dir, timeout)
 
 
 COLLECTION = "wandb_local_kit.lab"
@@ -311,12 +305,18 @@ def stop_lab_server(server: LabServer) -> None:
     server.container.remove(force=True, v=True)
 
 
-@pytest.fixture(scope="module")
-def lab_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
-    image = test_image("lab-server")
-    server = start_lab_server(docker_client, image, tmp_path_factory.mktemp("lab-server"))
+def serve_lab(docker_client, test_image, tmp_path_factory, name: str):  # noqa: F811
+    """A module's lab server from the image `name` (lab-server: Debian 12,
+    lab-server-trixie: Debian 13), removed after the module."""
+    image = test_image(name)
+    server = start_lab_server(docker_client, image, tmp_path_factory.mktemp(name))
     yield server
     stop_lab_server(server)
+
+
+@pytest.fixture(scope="module")
+def lab_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
+    yield from serve_lab(docker_client, test_image, tmp_path_factory, "lab-server")
 
 
 @pytest.fixture(scope="module")

@@ -16,18 +16,14 @@ from tests.ansible.conftest import (
     TEST_LICENSE,
     lab_settings,
     run_molecule,
-    start_lab_server,
-    stop_lab_server,
+    serve_lab,
 )
 from tests.integration.conftest import docker_client, test_image  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def trixie_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
-    image = test_image("lab-server-trixie")
-    server = start_lab_server(docker_client, image, tmp_path_factory.mktemp("lab-trixie"))
-    yield server
-    stop_lab_server(server)
+    yield from serve_lab(docker_client, test_image, tmp_path_factory, "lab-server-trixie")
 
 
 @pytest.mark.integration
