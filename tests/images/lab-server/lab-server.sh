@@ -8,8 +8,9 @@
 #
 # Settings (environment): KIT_LAB_SSH_PORT (default 2222), KIT_LAB_WANDB_PORT (the W&B
 # port on this machine, default 18080), KIT_LAB_NAME (container, default
-# wandb-kit-lab-server), KIT_LAB_DIR (its key, inventory.ini and group_vars/all.yml; default
-# build/lab-server).
+# wandb-kit-lab-server), KIT_LAB_IMAGE (another platform's lab server, built from
+# this Dockerfile with --build-arg BASE_IMAGE=...; default lab-server:test, Debian 12),
+# KIT_LAB_DIR (its key, inventory.ini and group_vars/all.yml; default build/lab-server).
 # Runs without --privileged (systemd in a container: the recipe in the Dockerfile).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/../../.."
 NAME="${KIT_LAB_NAME:-wandb-kit-lab-server}"
 SSH_PORT="${KIT_LAB_SSH_PORT:-2222}"
 WANDB_PORT="${KIT_LAB_WANDB_PORT:-18080}"
-IMAGE="${KIT_IMAGE_PREFIX:-wandb-kit-test/}lab-server:test"
+IMAGE="${KIT_LAB_IMAGE:-${KIT_IMAGE_PREFIX:-wandb-kit-test/}lab-server:test}"
 DIR="${KIT_LAB_DIR:-build/lab-server}"
 
 stop() {
@@ -26,7 +27,10 @@ stop() {
 
 start() {
   command -v docker >/dev/null || die "docker is not installed (scripts/provision-docker.sh)"
-  docker image inspect "$IMAGE" >/dev/null 2>&1 || scripts/build-images.sh lab-server
+  if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    [ -z "${KIT_LAB_IMAGE:-}" ] || die "no image $KIT_LAB_IMAGE (build it first)"
+    scripts/build-images.sh lab-server
+  fi
   if docker container inspect "$NAME" >/dev/null 2>&1; then
     die "$NAME exists already: \`make lab-server-stop\` removes it (and its data)"
   fi
