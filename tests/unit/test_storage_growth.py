@@ -276,3 +276,17 @@ def test_the_daily_sampler_needs_only_the_standard_library_and_named_modules():
         "wandb_backups_modules"
     ]
     assert imported - set(backups) == SAMPLER_MODULES
+
+
+def test_health_and_doctor_read_free_space_only_and_the_forecast_still_works(tmp_path):
+    # df alone (no du: minutes on a large volume): `used` is null in the file...
+    assert usage_measure.parse_df_du("overlay 1000 600 400 60% /vol\n", with_du=False) == (
+        None, 1000 * 1024, 400 * 1024,
+    )  # fmt: skip
+    path = tmp_path / "s.jsonl"
+    for s in _growing(10):
+        us.record(path, us.Sample(s.t, None, s.free, s.total))
+    kept = us.load(path)
+    assert [s.used for s in kept] == [None] * 11
+    # ...and the forecast, a line through the disk's own use, is the same.
+    assert us.forecast(kept, T0).full_at == pytest.approx(T0 + 10 * DAY)

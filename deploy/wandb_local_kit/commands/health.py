@@ -92,7 +92,7 @@ def _disk_layer(args, where, key):
     if not dep.env_file.is_file():
         return None
     started = time.monotonic()
-    u = usage.survey(dep, where, key, args.timeout)
+    u = usage.survey(dep, where, key, args.timeout, quick=True)
     if u.sample is None:
         return None
     warned = usage.warnings(u)

@@ -7,14 +7,17 @@ scripts/usage_sample.py) appends one sample to a JSON-lines file beside .env:
     {"t": 1796650000.0, "used": 5368709120, "free": 96636764160, "total": 107374182400}
 
 `t` is seconds since the epoch (UTC), `used` the bytes the deployment's data takes (its
-volumes), `free` and `total` the filesystem holding them (the fullest one when the
-data spans several). The file stays small: samples of the last FULL_DAYS are kept
-as they are, older ones thinned to one a day, and at most MAX_SAMPLES in all.
+volumes; null when only the free space was read, as health and doctor do: `du` over a
+large volume takes minutes), `free` and `total` the filesystem holding them (the
+fullest one when the data spans several). The file stays small: samples of the last
+FULL_DAYS are kept as they are, older ones thinned to one a day, and at most
+MAX_SAMPLES in all.
 
-The forecast is a least-squares line through the samples of the last FIT_DAYS: the
-day the growth would use up today's free space. It is "unknown", never a wrong date,
-with fewer than MIN_SAMPLES samples, less than MIN_SPAN_S between the first and the
-last, or no growth. The clock is a parameter, so tests can move it.
+The forecast is a least-squares line through the filesystem's use (total - free) in
+the samples of the last FIT_DAYS: the day the growth would use up today's free space
+(whatever fills the disk, the deployment or anything else on it). It is "unknown",
+never a wrong date, with fewer than MIN_SAMPLES samples, less than MIN_SPAN_S between
+the first and the last, or no growth. The clock is a parameter, so tests can move it.
 Standard library only: the daily timer runs on servers without the kit's dependencies.
 """
 
@@ -39,9 +42,13 @@ READ_LIMIT = 4 * files.MIB
 @dataclass(frozen=True)
 class Sample:
     t: float
-    used: int
+    used: int | None
     free: int
     total: int
+
+    @property
+    def disk_used(self) -> int:
+        return self.total - self.free
 
     def line(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -89,7 +96,8 @@ def parse(text: str) -> list[Sample]:
     for line in text.splitlines():
         try:
             d = json.loads(line)
-            out.append(Sample(float(d["t"]), int(d["used"]), int(d["free"]), int(d["total"])))
+            used = None if d.get("used") is None else int(d["used"])
+            out.append(Sample(float(d["t"]), used, int(d["free"]), int(d["total"])))
         except (ValueError, KeyError, TypeError):
             continue
     return sorted(out, key=lambda s: s.t)
@@ -127,9 +135,9 @@ def forecast(samples: list[Sample], now: float) -> Forecast:
     if span < MIN_SPAN_S:
         return Forecast(None, None, "unknown: the samples span less than an hour")
     mean_t = sum(s.t for s in window) / len(window)
-    mean_u = sum(s.used for s in window) / len(window)
+    mean_u = sum(s.disk_used for s in window) / len(window)
     var = sum((s.t - mean_t) ** 2 for s in window)
-    slope = sum((s.t - mean_t) * (s.used - mean_u) for s in window) / var  # bytes/s
+    slope = sum((s.t - mean_t) * (s.disk_used - mean_u) for s in window) / var  # bytes/s
     per_day = slope * DAY_S
     if slope <= 0:
         return Forecast(None, per_day, "unknown: usage does not grow")

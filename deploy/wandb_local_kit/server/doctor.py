@@ -142,7 +142,7 @@ def examine(
     if target.values and local.stack_running:
         from wandb_local_kit.server import usage
 
-        surveyed = usage.survey(deployment, target, key, timeout)
+        surveyed = usage.survey(deployment, target, key, timeout, quick=True)
         local.usage = surveyed.to_json()
         local.usage_warnings = [list(w) for w in usage.warnings(surveyed)]
     findings = diagnose(Evidence(target, report, local, target.values))

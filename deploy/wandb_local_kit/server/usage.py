@@ -166,9 +166,12 @@ def survey(
     timeout: float = 10.0,
     record: bool = True,
     clock=time.time,
+    quick: bool = False,
 ) -> Usage:
+    """quick (health, doctor): the free space only, and the projects only when there is
+    a warning to name them in (`du` over a large volume takes minutes)."""
     now = clock()
-    sample, parts = usage_measure.measure(dep, now)
+    sample, parts = usage_measure.measure(dep, now, with_du=not quick)
     path = us.samples_file(dep.env_file)
     notes: list[str] = []
     if sample is None:
@@ -179,7 +182,7 @@ def survey(
     else:
         samples = us.load(path) + [sample]
     usage = Usage(sample, parts, samples, us.forecast(samples, now), now, notes=notes)
-    if sample is not None:
+    if sample is not None and (not quick or warnings(usage)):
         usage.projects = _projects(dep, timeout, notes)
     if target is not None and key:
         try:

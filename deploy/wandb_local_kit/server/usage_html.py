@@ -1,7 +1,7 @@
 """`wandb-kit storage --html`: the disk over time as a picture, in the style of the smoke
 and bench reports (core/htmlpage: one file, nothing fetched). The chart is inline SVG:
-used bytes per sample, the disk's size as a ceiling, and the forecast as a dashed line
-from the last sample to the day the disk is full."""
+the disk's used bytes per sample, its size as a ceiling, and the forecast as a dashed
+line from the last sample to the day the disk is full."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ W, H, PAD = 720, 260, 48
 
 
 def _chart(u: Usage) -> str:
-    pts = [(s.t, s.used) for s in u.samples]
+    pts = [(s.t, s.disk_used) for s in u.samples]
     if not pts or u.sample is None:
         return '<p class="small">no samples yet: each storage, health and doctor run adds one</p>'
-    ceiling = u.sample.used + u.sample.free
+    ceiling = u.sample.total
     t0 = pts[0][0]
     t1 = max(pts[-1][0], u.forecast.full_at or pts[-1][0], t0 + 1)
     y1 = max(ceiling, max(b for _, b in pts), 1)
