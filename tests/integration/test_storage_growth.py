@@ -140,3 +140,7 @@ def test_doctor_warns_on_a_full_disk_naming_the_project(stack, tmp_path):
     assert disk["severity"] == "warn" and "admin/bulky" in disk["found"], disk
     assert "WANDB_DATA_RETENTION_PERIOD" in disk["fix"]
     assert result.returncode == 1
+    health = kit(stack, "health", "--json")
+    [layer] = [ly for ly in json.loads(health.stdout)["layers"] if ly["name"] == "disk"]
+    assert layer["status"] == "warn" and "admin/bulky" in layer["detail"], layer
+    assert health.returncode == 1
