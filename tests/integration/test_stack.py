@@ -9,6 +9,7 @@ Misconfigurations fail the way a user would see them.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import socket
 import ssl
@@ -49,6 +50,11 @@ def test_stack_round_trip_survives_restart_and_volumes_remove_it(stacks, storage
 
         logged, back = log_and_check(server, tmp_path / "first")
         assert back["summary_loss"] == pytest.approx(0.2)
+        # `storage` finds the project's files: in /vol, or listed in the bucket.
+        ca = ("--ca-file", str(server.ca_file)) if server.ca_file else ()
+        usage = kit(server, "storage", "--json", *ca)
+        projects = [p["project"] for p in json.loads(usage.stdout)["projects"]]
+        assert any(p.endswith("/kit-stack") for p in projects), usage.stdout + usage.stderr
         assert back["config"]["kit"] == "roundtrip"
         assert back["image_ok"], back
         if storage == "external" and tls != "off":

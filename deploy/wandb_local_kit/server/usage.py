@@ -133,24 +133,26 @@ def group_keys(objects, limit: int = MAX_OBJECTS) -> tuple[list[tuple[str, int]]
     return sorted(totals.items(), key=lambda x: -x[1]), False
 
 
-def _bucket_objects(values: dict[str, str], timeout: float):
+def _bucket_objects(values: dict[str, str], timeout: float, ca_file: str | None):
     from wandb_local_kit.core.storage_urls import parse_bucket_url
     from wandb_local_kit.stack.bucket_controls import _client
 
     b = parse_bucket_url(values["WANDB_BUCKET_URL"], values.get("AWS_REGION") or "us-east-1")
-    s3 = _client(b, timeout, None)
+    s3 = _client(b, timeout, ca_file)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b.bucket):
         for obj in page.get("Contents", []):
             yield obj["Key"], obj.get("Size", 0)
 
 
-def _projects(dep: Deployment, timeout: float, notes: list[str]) -> list[tuple[str, int]]:
+def _projects(
+    dep: Deployment, timeout: float, notes: list[str], ca_file: str | None
+) -> list[tuple[str, int]]:
     if dep.storage != "external":
         return _embedded_projects(dep)
     if not dep.values.get("WANDB_BUCKET_URL"):
         return []
     try:
-        projects, partial = group_keys(_bucket_objects(dep.values, timeout))
+        projects, partial = group_keys(_bucket_objects(dep.values, timeout, ca_file))
     except Exception as err:  # boto3's many errors: the survey goes on without it
         notes.append(f"bytes by project: the bucket could not be listed ({type(err).__name__})")
         return []
@@ -183,7 +185,9 @@ def survey(
         samples = us.load(path) + [sample]
     usage = Usage(sample, parts, samples, us.forecast(samples, now), now, notes=notes)
     if sample is not None and (not quick or warnings(usage)):
-        usage.projects = _projects(dep, timeout, notes)
+        # The bucket behind the kit's TLS proxy has the server's certificate: its CA.
+        ca_file = target.verify if target and isinstance(target.verify, str) else None
+        usage.projects = _projects(dep, timeout, notes, ca_file)
     if target is not None and key:
         try:
             usage.teams = _teams(target, key, timeout)
