@@ -290,3 +290,31 @@ def test_health_and_doctor_read_free_space_only_and_the_forecast_still_works(tmp
     assert [s.used for s in kept] == [None] * 11
     # ...and the forecast, a line through the disk's own use, is the same.
     assert us.forecast(kept, T0).full_at == pytest.approx(T0 + 10 * DAY)
+
+
+def test_upgrade_refuses_before_pulling_when_docker_has_no_room(tmp_path, monkeypatch):
+    """A 1 MiB tmpfs as Docker's data root (we run as root, as CI does): the new image
+    does not fit, so the upgrade stops before anything is pulled or changed."""
+    from wandb_local_kit.core.errors import KitError
+    from wandb_local_kit.ops import upgrade
+
+    from tests.require import unavailable
+
+    root = tmp_path / "docker-root"
+    root.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        unavailable(f"cannot mount a tmpfs: {mounted.stderr.decode()[-200:]}")
+    try:
+        monkeypatch.setattr(upgrade, "docker_data_root", lambda: str(root))
+        monkeypatch.setattr(upgrade, "image_size", lambda image: 200 * 1024 * 1024)
+        with pytest.raises(KitError) as refused:
+            upgrade.check_image_room("wandb/local:0.84.0", "wandb/local:0.83.0", None)
+        assert "needs about 0.2 GiB" in refused.value.problem
+        assert "still runs wandb/local:0.83.0" in refused.value.fix
+        monkeypatch.setattr(upgrade, "image_size", lambda image: 100 * 1024)
+        upgrade.check_image_room("wandb/local:0.84.0", "wandb/local:0.83.0", None)  # fits
+    finally:
+        subprocess.run(["umount", str(root)], check=False)

@@ -117,7 +117,7 @@ def _bring_image(target: str, old: str, bundle_file: Path | None) -> None:
     from wandb_local_kit.ops import bundle
 
     if bundle_file or not image_present(target):
-        _check_image_room(target, old, bundle_file)
+        check_image_room(target, old, bundle_file)
     if bundle_file:
         bundle.load(bundle_file)
     elif not image_present(target):
@@ -144,7 +144,19 @@ def image_room_needed(old_image_bytes: int | None, bundle_bytes: int | None) -> 
     return int(max(known) * 1.2) if known else MIN_IMAGE_ROOM
 
 
-def _check_image_room(target: str, old: str, bundle_file: Path | None) -> None:
+def image_size(image: str) -> int | None:
+    """The image's size on this host, None if unknown."""
+    try:
+        out = subprocess.run(
+            ["docker", "image", "inspect", image, "--format", "{{.Size}}"],
+            capture_output=True, text=True, timeout=60,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return int(out) if out.isdigit() else None
+
+
+def check_image_room(target: str, old: str, bundle_file: Path | None) -> None:
     """Refuses, before anything is pulled or changed, when Docker's data root has too
     little room for the new image (a pull that fills the disk can stop the running
     server's database)."""
@@ -155,12 +167,8 @@ def _check_image_room(target: str, old: str, bundle_file: Path | None) -> None:
         free = shutil.disk_usage(root).free
     except OSError:  # a non-root user may not stat the data root: the pull will say
         return
-    size = subprocess.run(
-        ["docker", "image", "inspect", old, "--format", "{{.Size}}"],
-        capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
     bundle_bytes = bundle_file.stat().st_size if bundle_file and bundle_file.is_file() else None
-    needed = image_room_needed(int(size) if size.isdigit() else None, bundle_bytes)
+    needed = image_room_needed(image_size(old), bundle_bytes)
     if free < needed:
         gib = 1024**3
         raise KitError(
