@@ -28,6 +28,12 @@ pytestmark = pytest.mark.standin_only(
 MANIFEST_NAME = "wandb_manifest.json"
 
 
+def _local_root(standin) -> Path:
+    """Where the embedded stand-in keeps files (tests/standin/files_local.py), as
+    wandb/local's embedded MinIO keeps its bucket `local-files`."""
+    return Path(standin.vol) / "minio" / "local-files"
+
+
 def _stored_keys(standin) -> list[str]:
     """Every object key the stand-in has stored, read from its store, not through it."""
     if os.environ.get("STANDIN_TEST_BUCKET"):
@@ -39,7 +45,7 @@ def _stored_keys(standin) -> list[str]:
         s3 = s3_client(b.endpoint, b.access_key, b.secret_key, region)
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=b.bucket)
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
-    root = Path(standin.vol) / "files"
+    root = _local_root(standin)
     return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
 
 
@@ -52,7 +58,7 @@ def _read_stored(standin, key: str) -> bytes:
         region = os.environ.get("STANDIN_TEST_AWS_REGION", "us-east-1")
         s3 = s3_client(b.endpoint, b.access_key, b.secret_key, region)
         return s3.get_object(Bucket=b.bucket, Key=key)["Body"].read()
-    return (Path(standin.vol) / "files" / key).read_bytes()
+    return (_local_root(standin) / key).read_bytes()
 
 
 def _manifests_naming(standin, paths: set[str]) -> list[str]:
