@@ -422,6 +422,20 @@ def test_stack_is_healthy_inside_the_server_and_run_by_systemd(deployed):
 
 
 @pytest.mark.integration
+def test_readmes_compose_ps_works_for_the_login_user_with_sudo(deployed):
+    """ansible/README.md's `sudo docker compose --project-directory ... ps`, as the login
+    user (not in the docker group; the directory and .env are root's)."""
+    lab = deployed.lab
+    as_admin = ("runuser", "-u", "admin", "--", "sh", "-c")
+    plain = lab.exec(*as_admin, "cd /opt/wandb-kit/compose && docker compose ps", check=False)
+    assert "wandb-wandb-1" not in plain, plain
+    listed = lab.exec(
+        *as_admin, "sudo -n docker compose --project-directory /opt/wandb-kit/compose ps"
+    )
+    assert "wandb-wandb-1" in listed and "healthy" in listed, listed
+
+
+@pytest.mark.integration
 def test_controller_reaches_ready_and_sdk_round_trip(deployed, tmp_path):
     response = requests.get(f"{deployed.base_url}/ready", timeout=10)
     assert response.status_code == 200
