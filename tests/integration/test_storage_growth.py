@@ -99,6 +99,7 @@ def test_storage_shows_projects_and_the_space_comes_back_after_the_retention(sta
     assert logged > 0, before["projects"]
     assert before["disk_bytes"] <= VOLUME_MIB * 1024 * 1024 and before["used_bytes"] > 0
     assert before["samples"] >= 1 and before["forecast"]["full_at"] is None  # too few samples
+    assert any("unconfirmed for the embedded store" in n for n in before["notes"])
 
     deleted_at = time.monotonic()
     delete = f"import wandb\nwandb.Api().run('admin/growth/{first}').delete()"

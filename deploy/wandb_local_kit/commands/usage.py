@@ -77,7 +77,7 @@ def storage(args) -> int:
     u = usage.survey(dep, where, key, record=args.record)
     if u.sample is None:
         raise KitError(
-            f"the disk of {dep.project} could not be measured: {u.notes[0]}",
+            f"the disk of {dep.project} could not be measured: {u.notes[-1]}",
             fix="start the stack (wandb-kit up), then run wandb-kit storage again",
         )
     if args.json:

@@ -30,6 +30,11 @@ EMBEDDED_BUCKET_DIR = "/vol/minio/local-files"
 ARTIFACTS_PREFIX = "wandb_artifacts"  # artifact blobs: not by project in the key
 GIB = 1024**3
 
+EMBEDDED_UNCONFIRMED = (
+    "unconfirmed for the embedded store: that W&B removes a deleted run's files from /vol "
+    "once WANDB_DATA_RETENTION_PERIOD has passed; how to check: docs/assumptions.md, entry 12"
+)
+
 TEAMS_QUERY = "query KitTeams { viewer { entity teams { edges { node { name } } } } }"
 ENTITY_BYTES = "query KitEntityBytes($name: String!) { entity(name: $name) { storageBytes } }"
 
@@ -175,7 +180,7 @@ def survey(
     now = clock()
     sample, parts = usage_measure.measure(dep, now, with_du=not quick)
     path = us.samples_file(dep.env_file)
-    notes: list[str] = []
+    notes: list[str] = [] if dep.storage == "external" else [EMBEDDED_UNCONFIRMED]
     if sample is None:
         notes.append("no container of the stack answered df and du (is it running?)")
         samples = us.load(path)
