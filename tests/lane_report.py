@@ -106,17 +106,18 @@ def _servers_of(item) -> list[tuple[str, str, dict]]:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.when != "call" or not _lane().on:
+    if report.when == "teardown" or not _lane().on:
         return
     lane = _lane()
     servers = _servers_of(item)
-    for url, key, _ in servers:
+    # Asked right after setup, while the server is as its fixture made it (a test may stop it).
+    for url, key, _ in servers if report.when == "setup" and report.passed else []:
         if url not in _IDENTIFIED:
             _IDENTIFIED.add(url)
             from wandb_local_kit.bench.identify import identify
 
             report.user_properties.append((_SERVER_PROP, {"url": url, **identify(url, key)}))
-    if report.failed:
+    if report.failed and report.when == "call":
         values: dict = {}
         for _, _, env in servers:
             values.update(env)
@@ -154,11 +155,13 @@ class _Recorder:
         if not in_lanes(self.config.rootpath / report.nodeid.split("::")[0], self.config.rootpath):
             return
         tests = self.config.stash[_OUTCOMES]
+        # pytest-xdist's --dist loadgroup appends "@<group>" to a node id: not the test's name.
+        nodeid = re.sub(r"@[^\]]*$", "", report.nodeid)
         props = dict(report.user_properties)
         if _SERVER_PROP in props:
             server = props[_SERVER_PROP]
             self.config.stash[_SERVERS][server["url"]] = server
-        entry = tests.setdefault(report.nodeid, {"outcome": None})
+        entry = tests.setdefault(nodeid, {"outcome": None})
         if report.failed:
             outcome = "failed" if report.when == "call" else "error"
             if entry["outcome"] not in ("failed", "error"):
@@ -225,6 +228,17 @@ def _image_id(image: str) -> str | None:
     return r.stdout.strip() or None
 
 
+def _distinct(servers) -> list[dict]:
+    """Each distinct answer once, with how many of the run's servers gave it (every test
+    stack is a server of its own, on a loopback port of no interest)."""
+    seen: dict[tuple, dict] = {}
+    for s in servers:
+        said = {k: v for k, v in s.items() if k != "url"}
+        key = tuple(sorted((k, str(v)) for k, v in said.items()))
+        seen.setdefault(key, {**said, "servers": 0})["servers"] += 1
+    return sorted(seen.values(), key=lambda s: -s["servers"])
+
+
 def build(lane, outcomes: dict, servers: dict, doc_text: str) -> dict:
     """The report's content, before redaction."""
     from importlib.metadata import PackageNotFoundError, version
@@ -249,7 +263,7 @@ def build(lane, outcomes: dict, servers: dict, doc_text: str) -> dict:
             "image_id": _image_id(lane.image) if lane.image else None,
             "url": lane.url or None,
         },
-        "servers": sorted(servers.values(), key=lambda s: s["url"]),
+        "servers": _distinct(servers.values()),
         "summary": {**{o: len(ids) for o, ids in by.items()}, "tests": len(tests)},
         "tests": {
             "passed": by["passed"],
