@@ -652,6 +652,27 @@ def test_backup_timer_scheduled_and_its_service_makes_a_verified_backup(deployed
 
 
 @pytest.mark.integration
+def test_daily_disk_use_sample_is_scheduled_and_records_a_line(deployed, backed_up):
+    """The role's daily timer gives `wandb-kit storage` its growth samples on a server
+    without the kit: one run of its service appends one sample beside the server's .env."""
+    lab = deployed.lab
+    assert lab.exec("systemctl", "is-enabled", "wandb-kit-usage.timer").strip() == "enabled"
+    assert lab.exec("systemctl", "is-active", "wandb-kit-usage.timer").strip() == "active"
+    samples = "/opt/wandb-kit/compose/..env.usage.jsonl"
+    before = lab.exec("sh", "-c", f"cat {samples} 2>/dev/null || true").splitlines()
+    started = subprocess.run(
+        ["docker", "exec", lab.container.id, "systemctl", "start", "wandb-kit-usage.service"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    journal = lab.exec("journalctl", "-u", "wandb-kit-usage", "--no-pager", "-n", "20", check=False)
+    assert started.returncode == 0, started.stderr + journal
+    after = lab.exec("cat", samples).splitlines()
+    assert len(after) == len(before) + 1, journal
+    sample = json.loads(after[-1])
+    assert sample["total"] > 0 and 0 <= sample["free"] <= sample["total"], sample
+
+
+@pytest.mark.integration
 def test_reboot_brings_the_stack_back_with_its_data(deployed, backed_up, tmp_path):
     """systemd starts docker and the stack at boot; the run logged earlier is still there."""
     # Its own run, logged before the reboot: the test stands alone, in any order.

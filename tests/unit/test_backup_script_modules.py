@@ -1,6 +1,7 @@
-"""scripts/backup.py runs on a lab server with the standard library and the few kit
-modules the Ansible role copies next to it (roles/wandb_backups/vars/main.yml): that list
-must be exactly what the script imports, or the nightly backup dies on the server."""
+"""scripts/backup.py and scripts/usage_sample.py run on a lab server with the standard
+library and the few kit modules the Ansible role copies next to them
+(roles/wandb_backups/vars/main.yml): that list must hold what the scripts import, or the
+nightly backup (or the daily disk-use sample) dies on the server."""
 
 from __future__ import annotations
 
@@ -9,16 +10,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_role_copies_every_module_the_backup_script_imports():
+SCRIPTS = {
+    "backup.py": "wandb_local_kit/ops/backup.py",
+    "usage_sample.py": "wandb_local_kit/stack/usage_measure.py",
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_the_role_copies_every_module_the_script_imports(script):
     code = (
-        "import runpy, sys; sys.argv = ['backup.py', '--help']\n"
+        f"import runpy, sys; sys.argv = [{script!r}, '--help']\n"
         "try:\n"
-        f"    runpy.run_path({str(ROOT / 'scripts' / 'backup.py')!r}, run_name='__main__')\n"
+        f"    runpy.run_path({str(ROOT / 'scripts' / script)!r}, run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
         "from pathlib import Path\n"
@@ -32,7 +41,7 @@ def test_the_role_copies_every_module_the_backup_script_imports():
     )
     assert out.returncode == 0, out.stderr
     imported = set(out.stdout.strip().splitlines()[-1].split())
-    assert "wandb_local_kit/ops/backup.py" in imported
+    assert SCRIPTS[script] in imported
     listed = set(
         yaml.safe_load((ROOT / "ansible/roles/wandb_backups/vars/main.yml").read_text())[
             "wandb_backups_modules"
@@ -65,13 +74,14 @@ def _kit_imports(path: Path) -> set[str]:
     return found
 
 
-def test_the_role_copies_every_module_the_script_may_import_lazily():
-    seen, todo = set(), {"../scripts/backup.py"}
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_the_role_copies_every_module_the_script_may_import_lazily(script):
+    seen, todo = set(), {f"../scripts/{script}"}
     while todo:
         rel = todo.pop()
         seen.add(rel)
         todo |= _kit_imports((ROOT / "deploy" / rel).resolve()) - seen
-    needed = seen - {"../scripts/backup.py"}
+    needed = seen - {f"../scripts/{script}"}
     listed = set(
         yaml.safe_load((ROOT / "ansible/roles/wandb_backups/vars/main.yml").read_text())[
             "wandb_backups_modules"
