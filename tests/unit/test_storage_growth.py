@@ -243,39 +243,7 @@ def test_upgrade_room_follows_the_image_size_or_a_documented_minimum():
     assert upgrade.image_room_needed(2 * GIB, 3 * GIB) == int(3.6 * GIB)
 
 
-# The daily sampler runs on a lab server with python3's standard library and the kit
-# modules the Ansible role copies: what the backup script needs, plus these two.
-SAMPLER_MODULES = {
-    "wandb_local_kit/core/usage_samples.py",
-    "wandb_local_kit/stack/usage_measure.py",
-}
-
-
-def test_the_daily_sampler_needs_only_the_standard_library_and_named_modules():
-    from pathlib import Path
-
-    import yaml
-
-    root = Path(__file__).resolve().parents[2]
-    code = (
-        "import runpy, sys; sys.argv = ['usage_sample.py', '--help']\n"
-        "try:\n"
-        f"    runpy.run_path({str(root / 'scripts' / 'usage_sample.py')!r}, run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "from pathlib import Path\n"
-        f"deploy = Path({str(root / 'deploy')!r})\n"
-        "print(' '.join(sorted(str(Path(m.__file__).relative_to(deploy))\n"
-        "    for n, m in list(sys.modules.items()) if n.split('.')[0] == 'wandb_local_kit')))\n"
-    )
-    # -S: no site-packages, as on a server with only python3 and docker.
-    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0 and "usage_sample.py" in out.stdout, out.stderr
-    imported = set(out.stdout.strip().splitlines()[-1].split())
-    backups = yaml.safe_load((root / "ansible/roles/wandb_backups/vars/main.yml").read_text())[
-        "wandb_backups_modules"
-    ]
-    assert imported - set(backups) == SAMPLER_MODULES
+# The daily sampler's modules on a lab server: tests/unit/test_backup_script_modules.py.
 
 
 def test_health_and_doctor_read_free_space_only_and_the_forecast_still_works(tmp_path):
