@@ -332,6 +332,25 @@ def test_readme_tables_stay_short_and_point_to_the_docs():
     assert not long, f"README table rows over {README_ROW_LIMIT} characters: {long}"
 
 
+def commands_missing_from_the_table(readme: str, names: list[str]) -> list[str]:
+    """Commands with no row of the README's command table (a row's first cell names
+    one or more commands in backticks, e.g. `up` / `down`)."""
+    first_cells = [row.split("|")[1] for row in readme.splitlines() if row.startswith("| `")]
+    return [
+        n for n in names if not any(f"`{n}`" in cell or f"`{n} " in cell for cell in first_cells)
+    ]
+
+
+def test_every_command_has_a_row_in_the_readme():
+    from wandb_local_kit.cli import COMMANDS
+
+    readme = (ROOT / "README.md").read_text()
+    names = [c.name for c in COMMANDS]
+    assert commands_missing_from_the_table(readme, names) == []
+    # ...and the check sees a command without a row.
+    assert commands_missing_from_the_table(readme, names + ["teleport"]) == ["teleport"]
+
+
 # --- the check fails when a reference breaks ---------------------------------------------
 
 
