@@ -41,7 +41,7 @@ def configure_storage(p: argparse.ArgumentParser) -> None:
 
 
 def _render(u, out) -> None:
-    from wandb_local_kit.core.usage_samples import _iso
+    from wandb_local_kit.core.usage_samples import iso_utc
     from wandb_local_kit.server.usage import size, warnings
 
     s = u.sample
@@ -52,7 +52,7 @@ def _render(u, out) -> None:
               f"{size(p.fs_total)})", file=out)  # fmt: skip
     fc = u.forecast
     if fc.full_at is not None:
-        print(f"growth: {size(fc.bytes_per_day)} a day; full on {_iso(fc.full_at)[:10]} "
+        print(f"growth: {size(fc.bytes_per_day)} a day; full on {iso_utc(fc.full_at)[:10]} "
               f"({fc.days_left(u.now):.1f} days; {fc.reason})", file=out)  # fmt: skip
     else:
         print(f"forecast: {fc.reason}", file=out)

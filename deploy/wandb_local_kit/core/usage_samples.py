@@ -69,7 +69,7 @@ class Forecast:
 
     def to_json(self, now: float) -> dict:
         return {
-            "full_at": _iso(self.full_at) if self.full_at is not None else None,
+            "full_at": iso_utc(self.full_at) if self.full_at is not None else None,
             "days_left": _round(self.days_left(now)),
             "bytes_per_day": _round(self.bytes_per_day),
             "reason": self.reason,
@@ -80,7 +80,7 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def _iso(t: float) -> str:
+def iso_utc(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 

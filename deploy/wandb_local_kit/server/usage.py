@@ -53,7 +53,7 @@ class Usage:
     def to_json(self) -> dict:
         s = self.sample
         return {
-            "measured_at": us._iso(self.now),
+            "measured_at": us.iso_utc(self.now),
             "used_bytes": s.used if s else None,
             "free_bytes": s.free if s else None,
             "disk_bytes": s.total if s else None,
@@ -224,6 +224,6 @@ def warnings(u: Usage) -> list[tuple[str, str]]:
     if days is not None and days < WARN_DAYS:
         out.append((
             f"at {size(u.forecast.bytes_per_day)} a day the disk is full in "
-            f"{days:.1f} days ({us._iso(u.forecast.full_at or 0)[:10]}){takes}", way_out,
+            f"{days:.1f} days ({us.iso_utc(u.forecast.full_at or 0)[:10]}){takes}", way_out,
         ))  # fmt: skip
     return out

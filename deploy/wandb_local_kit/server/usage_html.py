@@ -46,9 +46,9 @@ def _chart(u: Usage) -> str:
             'stroke-width="2" stroke-dasharray="6 4"/>'
         )
     parts += [
-        f'<text x="{PAD}" y="{H - 8}" font-size="11">{esc(us._iso(t0)[:10])}</text>',
+        f'<text x="{PAD}" y="{H - 8}" font-size="11">{esc(us.iso_utc(t0)[:10])}</text>',
         f'<text x="{W - PAD}" y="{H - 8}" font-size="11" text-anchor="end">'
-        f"{esc(us._iso(t1)[:10])}</text>",
+        f"{esc(us.iso_utc(t1)[:10])}</text>",
         "</svg>",
     ]
     return "".join(parts)
@@ -63,7 +63,7 @@ def _table(title: str, rows: list[tuple[str, int]]) -> str:
 
 def render(u: Usage, where: str) -> str:
     s = u.sample
-    meta = esc(f"{where} · measured {us._iso(u.now)}")
+    meta = esc(f"{where} · measured {us.iso_utc(u.now)}")
     summary = (
         f"<p>{esc(size(s.used))} used by the deployment; {esc(size(s.free))} free of "
         f"{esc(size(s.total))}.</p>"
@@ -72,7 +72,7 @@ def render(u: Usage, where: str) -> str:
     )
     fc = u.forecast
     forecast = (
-        f"<p>Full on <b>{esc(us._iso(fc.full_at)[:10])}</b> at {esc(size(fc.bytes_per_day))} "
+        f"<p>Full on <b>{esc(us.iso_utc(fc.full_at)[:10])}</b> at {esc(size(fc.bytes_per_day))} "
         f"a day ({esc(fc.reason)}).</p>"
         if fc.full_at is not None
         else f"<p>Forecast {esc(fc.reason)}.</p>"
