@@ -39,7 +39,7 @@ def test_forecast_is_the_day_the_growth_uses_up_the_free_space():
     # 10 GiB free at 1 GiB a day: full ten days after the last sample.
     assert fc.full_at == pytest.approx(T0 + 10 * DAY)
     assert fc.days_left(T0) == pytest.approx(10)
-    assert fc.to_json(T0)["full_at"] == us._iso(T0 + 10 * DAY)
+    assert fc.to_json(T0)["full_at"] == us.iso_utc(T0 + 10 * DAY)
 
 
 def test_forecast_moves_with_the_clock_and_forgets_old_samples():
