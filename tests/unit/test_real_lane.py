@@ -89,6 +89,12 @@ def test_the_switch_selects_every_portable_test_and_no_standin_only_one(license_
     assert not set(everything) & set(standin_only)
     line = f"real-server lane: {len(portable)} portable tests against {IMAGE}"
     assert line in out and line in out_all
+    # The figure the README and docs/testing.md give a lab is the one collected here.
+    figure = f"portable {len(portable)} of {len(portable) + len(standin_only)}"
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert figure.replace(" of ", " of its ") in readme, f"README: {figure}"
+    testing = " ".join((ROOT / "docs" / "testing.md").read_text().split())
+    assert f"{len(portable)} of {len(portable) + len(standin_only)} are portable" in testing
 
 
 def test_the_url_switch_deselects_standin_only_tests_too():
