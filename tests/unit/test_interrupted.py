@@ -164,8 +164,15 @@ def _kit_up_with_docker(tmp_path: Path, on_up: str) -> subprocess.Popen:
     return subprocess.Popen(
         [*kit, "up", "--skip-preflight", "--env-file", env_file],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal,
     )  # fmt: skip
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A job started in the background of a non-interactive shell (`cmd &` in a script, as
+    # some CI runners start the suite) inherits SIGINT ignored, and so would the kit and
+    # its fake compose: Ctrl-C then does nothing. A user's terminal delivers it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _interrupted_up(proc: subprocess.Popen) -> None:
