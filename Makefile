@@ -62,6 +62,11 @@ test-real: venv ## the portable tests against a real server: KIT_REAL_IMAGE or K
 	  exit 2; fi
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m portable tests/integration tests/sdk
 
+.PHONY: test-platforms
+test-platforms: venv ## the Ansible collection's molecule scenario on Debian 13 too (Debian 12 runs in make test)
+	@if docker info >/dev/null 2>&1; then KIT_DEBIAN_RELEASE=trixie scripts/make-base-image.sh && scripts/build-images.sh; fi
+	KIT_PLATFORM_MATRIX=1 $(PY) -m pytest -n 2 --dist loadgroup tests/ansible/test_molecule_trixie.py $(PYTEST_ARGS)
+
 lint: venv ## ruff over the code and tests; import-linter keeps the layers of deploy/ honest
 	$(PY) -m ruff check deploy tests benchmarks scripts
 	$(VENV)/bin/lint-imports

@@ -4,7 +4,10 @@ KIT_DEBIAN_RELEASE=trixie, tests/images/lab-server as lab-server-trixie), `molec
 (syntax, converge, idempotence, verify) with the collection installed from its tarball.
 Debian 13 packages compose v2 (docker-compose), so the engine role installs it from
 Debian here, where Debian 12 needs the controller's binary. Debian 12 runs the same
-steps in test_playbook.py, whose tests then use that converged server."""
+steps in test_playbook.py, whose tests then use that converged server.
+
+Run by `make test-platforms` (KIT_PLATFORM_MATRIX=1) and CI's platforms job; `make test`
+deselects it (tests/ansible/conftest.py says why)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ def trixie_server(docker_client, test_image, tmp_path_factory):  # noqa: F811
 
 
 @pytest.mark.integration
+@pytest.mark.platform_matrix
 def test_molecule_test_passes_on_debian_13(
     trixie_server,
     standin_archive,
