@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 from wandb_local_kit.cli import main
-from wandb_local_kit.server import client, health
+from wandb_local_kit.commands.health import disk_layer_of
+from wandb_local_kit.core import usage_samples as us
+from wandb_local_kit.server import client, health, usage
 
 from tests.fakewandb import GOOD_KEY, WRONG_KEY, Behaviour, FakeWandb
 
@@ -238,6 +240,55 @@ def test_certificate_renewal_overdue_scales_with_its_lifetime(lifetime, left, ov
     now = 1_800_000_000.0
     not_after = now + left
     assert health.renewal_overdue(not_after - lifetime, not_after, now) is overdue
+
+
+# --- the disk layer, from a survey already made (no Docker) ----------------------------------
+
+GIB = 1024**3
+NOW = 1_800_000_000.0
+
+
+class CountedUsage(usage.Usage):
+    """A survey that counts how often its JSON is built: each build re-runs warnings()."""
+
+    builds = 0
+
+    def to_json(self) -> dict:
+        self.builds += 1
+        return super().to_json()
+
+
+def surveyed(free_gib: float, forecast: us.Forecast) -> CountedUsage:
+    sample = us.Sample(NOW, 5 * GIB, int(free_gib * GIB), 100 * GIB)
+    return CountedUsage(sample, [], [sample], forecast, NOW, projects=[("lab/bulky", 3 * GIB)])
+
+
+def test_a_nearly_full_disk_warns_naming_the_project_and_the_way_out():
+    u = surveyed(5, us.Forecast(None, None, "unknown: 1 sample(s)"))
+    layer = disk_layer_of(u, 0.2)
+    assert layer is not None and layer.status == health.WARN
+    assert layer.detail == (
+        "5.0 GiB free of 100.0 GiB (5%, under 10%); the most space: lab/bulky 3.0 GiB"
+    )
+    assert "WANDB_DATA_RETENTION_PERIOD" in layer.fix
+    # --json shows the survey as `storage --json` does, built once for the layer.
+    assert layer.facts["warnings"] == [layer.detail] and layer.facts["free_bytes"] == 5 * GIB
+    assert u.builds == 1
+
+
+def test_a_roomy_disk_is_ok_with_its_free_space_and_forecast():
+    u = surveyed(50, us.Forecast(NOW + 50 * 86400, 1 * GIB, "fit"))
+    layer = disk_layer_of(u, 0.2)
+    assert layer is not None and layer.status == health.OK and layer.fix == ""
+    assert layer.detail == "50.0 GiB free of 100.0 GiB; forecast full 2027-03-06"
+    assert layer.facts["forecast"]["days_left"] == 50.0
+    assert u.builds == 1
+
+
+def test_an_unmeasured_disk_gives_no_layer():
+    # No container answered df: the other layers say why the stack is down.
+    u = CountedUsage(None, [], [], us.Forecast(None, None, "unknown"), NOW)
+    assert disk_layer_of(u, 0.2) is None
 
 
 # --- the command ---------------------------------------------------------------------------------

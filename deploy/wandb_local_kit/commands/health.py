@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from wandb_local_kit.commands.argtypes import positive_seconds
 from wandb_local_kit.commands.common import add_target_options, deployment, target
 from wandb_local_kit.core.errors import EXIT_OK, KitError
 from wandb_local_kit.core.redact import redact
 from wandb_local_kit.server import client, doctor, health
+
+if TYPE_CHECKING:  # server/usage is imported when the disk is measured, not before
+    from wandb_local_kit.server.usage import Usage
+    from wandb_local_kit.stack.deployment import Deployment
 
 MAX_TIMEOUT_S = 3600.0  # an hour per request: longer is a typo, and overflows the clocks
 
@@ -68,11 +73,12 @@ def run_health(args) -> int:
         layer = health.bucket_controls_layer(where, args.timeout)
         if layer is not None:
             report.layers.append(layer)
+    dep = deployment(args, must_exist=False)  # once: the disk layer and the secrets
     if where.values:
-        disk = _disk_layer(args, where, key)
+        disk = _disk_layer(dep, where, key, args.timeout)
         if disk is not None:
             report.layers.append(disk)
-    secrets = ((key,) if key else ()) + tuple(deployment(args, must_exist=False).secrets)
+    secrets = ((key,) if key else ()) + tuple(dep.secrets)
     if args.json:
         print(redact(json.dumps(report.to_json(), indent=2), extra=secrets))
     else:
@@ -81,28 +87,40 @@ def run_health(args) -> int:
     return report.exit_code
 
 
-def _disk_layer(args, where, key):
+def _disk_layer(
+    dep: Deployment, where: client.Target, key: str | None, timeout: float
+) -> health.Layer | None:
     """The deployment's disk and its forecast (server/usage; also records a sample);
     None when it cannot be measured (the other layers say why the stack is down)."""
     import time
 
     from wandb_local_kit.server import usage
 
-    dep = deployment(args, must_exist=False)
     if not dep.env_file.is_file():
         return None
     started = time.monotonic()
-    u = usage.survey(dep, where, key, args.timeout, quick=True)
-    if u.sample is None:
+    u = usage.survey(dep, where, key, timeout, quick=True)
+    return disk_layer_of(u, time.monotonic() - started)
+
+
+def disk_layer_of(u: Usage, seconds: float) -> health.Layer | None:
+    """health's disk layer for a survey: a warning names what fills the disk, else the
+    free space and the forecast; None when no container answered df. The survey's JSON
+    is built once (each build re-runs usage.warnings()), for the outlook and the facts."""
+    from wandb_local_kit.server import usage
+
+    sample = u.sample
+    if sample is None:
         return None
     warned = usage.warnings(u)
-    fc = u.to_json()["forecast"]
+    facts = u.to_json()
+    fc = facts["forecast"]
     outlook = f"full {fc['full_at'][:10]}" if fc["full_at"] else fc["reason"]
-    free = f"{usage.size(u.sample.free)} free of {usage.size(u.sample.total)}"
+    free = f"{usage.size(sample.free)} free of {usage.size(sample.total)}"
     detail = "; ".join(w for w, _ in warned) or f"{free}; forecast {outlook}"
     return health.Layer(
-        "disk", health.WARN if warned else health.OK, time.monotonic() - started, detail,
-        warned[0][1] if warned else "", facts=u.to_json(),
+        "disk", health.WARN if warned else health.OK, seconds, detail,
+        warned[0][1] if warned else "", facts=facts,
     )  # fmt: skip
 
 
