@@ -203,7 +203,14 @@ def test_bucket_cors_origin_is_the_wandb_origin():
             "embedded",
             "acme",
             True,
-            ["compose.yaml", "test.yaml", "tls.yaml", "test-tls.yaml", "test-acme.yaml"],
+            [
+                "compose.yaml",
+                "test.yaml",
+                "tls.yaml",
+                "test-images-tls.yaml",
+                "test-tls.yaml",
+                "test-acme.yaml",
+            ],
         ),
         (
             "external",
@@ -213,10 +220,13 @@ def test_bucket_cors_origin_is_the_wandb_origin():
                 "compose.yaml",
                 "test.yaml",
                 "external.yaml",
+                "test-images-external.yaml",
                 "test-external.yaml",
                 "tls.yaml",
+                "test-images-tls.yaml",
                 "test-tls.yaml",
                 "external-tls.yaml",
+                "test-images-external-tls.yaml",
                 "test-external-tls.yaml",
             ],
         ),
@@ -766,7 +776,9 @@ def test_init_standin_chooses_the_standin_image_and_the_test_overlays(tmp_path):
     # init again without the flag (e.g. to add TLS) keeps the stand-in and its overlays
     values = _init_values(tmp_path, "--storage", "external")
     assert values["WANDB_IMAGE"] == settings.STANDIN_IMAGE
-    assert values["COMPOSE_FILE"] == "compose.yaml:test.yaml:external.yaml:test-external.yaml"
+    assert values["COMPOSE_FILE"] == (
+        "compose.yaml:test.yaml:external.yaml:test-images-external.yaml:test-external.yaml"
+    )
 
 
 def test_init_standin_enterprise_gives_the_standins_placeholder_license(tmp_path):

@@ -88,18 +88,35 @@ def compose_files(
     storage: str, tls: str, test: bool = False, own_bucket: bool = False
 ) -> list[str]:
     """The compose files of a setup, base first; test overlays follow their base.
-    With your own bucket (own_bucket) nothing of the kit's sits in front of it."""
+    With your own bucket (own_bucket) nothing of the kit's sits in front of it.
+
+    A base's test overlays come in two kinds: test-images-NAME.yaml swaps the offline
+    test images in for the production ones and does nothing else (the real-server lane
+    drops it to run the production images: TEST_IMAGE_OVERLAY_PREFIX), and test-NAME.yaml
+    holds the rest of the test harness (addresses, faster health checks) and swaps no
+    image of a production service."""
+
+    def with_tests(base: str) -> list[str]:
+        name = base.removesuffix(".yaml")
+        return [base] + (
+            [f"{TEST_IMAGE_OVERLAY_PREFIX}{name}.yaml", f"test-{name}.yaml"] if test else []
+        )
+
     files = ["compose.yaml"] + (["test.yaml"] if test else [])
     if storage == "external":
-        files += ["external.yaml"] + (["test-external.yaml"] if test else [])
+        files += with_tests("external.yaml")
     if tls != "off":
-        files += ["tls.yaml"] + (["test-tls.yaml"] if test else [])
+        files += with_tests("tls.yaml")
     if tls == "acme" and test:
         files += ["test-acme.yaml"]  # a private ACME CA in place of Let's Encrypt
     if storage == "external" and tls != "off" and not own_bucket:
         # The bucket endpoint behind Caddy as well.
-        files += ["external-tls.yaml"] + (["test-external-tls.yaml"] if test else [])
+        files += with_tests("external-tls.yaml")
     return files
+
+
+# The test overlays that only swap offline test images in for production ones.
+TEST_IMAGE_OVERLAY_PREFIX = "test-images-"
 
 
 # init's flags and the settings they set.
