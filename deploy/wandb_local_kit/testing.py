@@ -16,8 +16,9 @@ test that used it failed. Options: --wandb-kit-storage, --wandb-kit-tls,
 
 The real-server lane (`real_lane`, `make test-real`): KIT_REAL_IMAGE=<image> with
 KIT_REAL_LICENSE_FILE=<path> makes every stack run that W&B image with that license and
-no test overlay for the W&B service (only the bundled stores and Caddy keep their
-offline test images when the factory uses test images); KIT_REAL_URL=<url> with
+no test overlay for the W&B service, and the bundled stores and Caddy on their production
+images (MySQL, SeaweedFS, the AWS CLI, Caddy: the images .env.example names, pulled
+beforehand), or on the offline test images with KIT_REAL_STORES=offline; KIT_REAL_URL=<url> with
 KIT_REAL_ADMIN_KEY (environment only) names a server already running, for the SDK tests.
 
 Under pytest-xdist the workers of one session share one stack: the first worker that
@@ -56,6 +57,11 @@ STANDIN_ENTERPRISE_LICENSE = settings.STANDIN_ENTERPRISE_LICENSE
 # The real-server lane's switch (environment variables; docs/testing.md, "The real-server lane").
 REAL_IMAGE_ENV, REAL_LICENSE_FILE_ENV = "KIT_REAL_IMAGE", "KIT_REAL_LICENSE_FILE"
 REAL_URL_ENV, REAL_ADMIN_KEY_ENV = "KIT_REAL_URL", "KIT_REAL_ADMIN_KEY"
+# Which images the bundled stores and Caddy run in the lane: production (as a lab runs
+# them) or offline (the kit's test images, for a machine that cannot pull).
+REAL_STORES_ENV, REAL_STORES_CHOICES = "KIT_REAL_STORES", ("production", "offline")
+# The .env keys naming the production images of the services beside W&B.
+STORE_IMAGE_KEYS = ("MYSQL_IMAGE", "SEAWEEDFS_IMAGE", "STORAGE_INIT_IMAGE", "CADDY_IMAGE")
 
 
 class RealLaneError(ValueError):
@@ -70,6 +76,7 @@ class RealLane:
     license: str = field(default="", repr=False)
     url: str = ""
     admin_key: str = field(default="", repr=False)
+    stores: str = "production"
 
     @property
     def on(self) -> bool:
@@ -89,7 +96,13 @@ def real_lane(environ: dict[str, str] | None = None) -> RealLane:
     url = env.get(REAL_URL_ENV, "").strip().rstrip("/")
     license_file = env.get(REAL_LICENSE_FILE_ENV, "").strip()
     admin_key = env.get(REAL_ADMIN_KEY_ENV, "").strip()
+    stores = env.get(REAL_STORES_ENV, "").strip() or REAL_STORES_CHOICES[0]
     problems, license = [], ""
+    if stores not in REAL_STORES_CHOICES:
+        problems.append(
+            f"{REAL_STORES_ENV}={stores} is neither production (the stores' production "
+            "images, pulled beforehand) nor offline (the kit's offline test images)"
+        )
     if image:
         if not license_file:
             problems.append(
@@ -114,7 +127,14 @@ def real_lane(environ: dict[str, str] | None = None) -> RealLane:
             )
     if problems:
         raise RealLaneError("the real-server lane is half set: " + "; ".join(problems))
-    return RealLane(image=image, license=license, url=url, admin_key=admin_key)
+    return RealLane(image=image, license=license, url=url, admin_key=admin_key, stores=stores)
+
+
+def production_store_images(compose_dir: Path) -> list[str]:
+    """The production images of MySQL, SeaweedFS, the AWS CLI and Caddy, as the kit pins
+    them in .env.example: what the real-server lane's stacks run beside W&B."""
+    example = settings.example_values(compose_dir)
+    return [example[key] for key in STORE_IMAGE_KEYS]
 
 
 def _overlay_services(path: Path) -> set[str]:
@@ -141,6 +161,12 @@ def without_wandb_test_overlays(files: list[str], compose_dir: Path) -> list[str
         for f in files
         if not (f.startswith("test") and "wandb" in _overlay_services(compose_dir / f))
     ]
+
+
+def without_test_images(files: list[str]) -> list[str]:
+    """The compose files without the overlays that swap offline test images in
+    (test-images-*.yaml): the services then run their production images."""
+    return [f for f in files if not f.startswith(settings.TEST_IMAGE_OVERLAY_PREFIX)]
 
 
 def free_loopback_port() -> int:
@@ -350,8 +376,10 @@ class StackFactory:
         values.update(overrides)
         out = settings.derive(settings.generate_secrets(values), test=self.test_images)
         if lane.image:
-            files = out["COMPOSE_FILE"].split(":")
-            out["COMPOSE_FILE"] = ":".join(without_wandb_test_overlays(files, self.compose_dir))
+            files = without_wandb_test_overlays(out["COMPOSE_FILE"].split(":"), self.compose_dir)
+            if lane.stores == "production":
+                files = without_test_images(files)
+            out["COMPOSE_FILE"] = ":".join(files)
         return out
 
     def start(self, storage: str = "embedded", tls: str = "off", **overrides: str) -> LiveServer:

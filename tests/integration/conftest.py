@@ -90,13 +90,49 @@ def server_license() -> str:
 
 
 @pytest.fixture(scope="session")
-def stacks(wandb_stack_factory, test_image, server_image):
+def stacks(wandb_stack_factory, docker_client, test_image, server_image):
     """The kit's pytest plugin factory, running the kit's compose files with the
-    offline stand-in images (in the real-server lane, that lane's W&B image)."""
-    for name in ("mysql", "s3", "aws-cli", "caddy"):
+    offline stand-in images; in the real-server lane, that lane's W&B image and the
+    production images of the stores and Caddy (KIT_REAL_STORES=offline: the offline ones).
+    The private ACME CA that stands for Let's Encrypt runs the offline Caddy image in
+    both."""
+    from wandb_local_kit.testing import real_lane
+
+    lane = real_lane()
+    if lane.image and lane.stores == "production":
+        _require_production_images(docker_client, wandb_stack_factory.compose_dir)
+        needed = ("caddy",)
+    else:
+        needed = ("mysql", "s3", "aws-cli", "caddy")
+    for name in needed:
         test_image(name)
     wandb_stack_factory.test_images = True
     return wandb_stack_factory
+
+
+def _require_production_images(docker_client, compose_dir) -> None:
+    """Fails every test that starts a stack, naming the fix, when a production image the
+    lane runs beside W&B is not on this engine (the tests never pull)."""
+    import docker.errors
+
+    from wandb_local_kit.testing import production_store_images
+
+    missing = []
+    for image in production_store_images(compose_dir):
+        try:
+            docker_client.images.get(image)
+        except docker.errors.ImageNotFound:
+            missing.append(image)
+    if missing:
+        pytest.fail(
+            "the real-server lane runs MySQL, SeaweedFS, the AWS CLI and Caddy on their "
+            f"production images, and {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not on this Docker engine: "
+            f"`docker pull {' '.join(missing)}` (or load them), or run the lane with "
+            "KIT_REAL_STORES=offline for the kit's offline test images "
+            "(docs/real-server-lane.md)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

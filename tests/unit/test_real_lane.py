@@ -113,6 +113,10 @@ def test_the_url_switch_deselects_standin_only_tests_too():
         ({"KIT_REAL_IMAGE": IMAGE, "KIT_REAL_LICENSE_FILE": "/nonexistent/lic"}, "cannot be read"),
         ({"KIT_REAL_URL": "http://h:8080"}, "KIT_REAL_URL needs KIT_REAL_ADMIN_KEY"),
         ({"KIT_REAL_URL": "h:8080", "KIT_REAL_ADMIN_KEY": "k"}, "no http:// or https:// URL"),
+        (
+            {"KIT_REAL_URL": "http://h", "KIT_REAL_ADMIN_KEY": "k", "KIT_REAL_STORES": "bundled"},
+            "KIT_REAL_STORES=bundled is neither production",
+        ),
     ],
 )
 def test_a_half_set_switch_is_refused_naming_what_is_missing(env, says):
@@ -140,6 +144,7 @@ def _overlay_services(name: str) -> set[str]:
     return testing._overlay_services(settings.default_compose_dir() / name)
 
 
+@pytest.mark.parametrize("stores", ["production", "offline"])
 @pytest.mark.parametrize(
     "storage, tls, test_images",
     [
@@ -152,13 +157,15 @@ def _overlay_services(name: str) -> set[str]:
     ],
 )
 def test_stacks_with_the_switch_run_that_image_and_license_without_a_wandb_overlay(
-    storage, tls, test_images, license_file, monkeypatch
+    storage, tls, test_images, stores, license_file, monkeypatch
 ):
     for key in list(os.environ):
         if key.startswith(("KIT_REAL_", "STANDIN_")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("KIT_REAL_IMAGE", IMAGE)
     monkeypatch.setenv("KIT_REAL_LICENSE_FILE", str(license_file))
+    if stores == "offline":
+        monkeypatch.setenv("KIT_REAL_STORES", "offline")
     # external storage with test images asks Docker for a free subnet: not in a unit test
     monkeypatch.setattr(testing, "_free_test_subnet", lambda: ("10.213.7.0/24", "10.213.7.10"))
     factory = testing.StackFactory(settings.default_compose_dir(), test_images=test_images)
@@ -169,12 +176,17 @@ def test_stacks_with_the_switch_run_that_image_and_license_without_a_wandb_overl
     files = values["COMPOSE_FILE"].split(":")
     assert "test.yaml" not in files and files[0] == "compose.yaml"
     for name in files:
-        if name.startswith("test"):  # only the stores' and Caddy's test images stay
+        if name.startswith("test"):  # the harness, and with offline stores their images
             assert "wandb" not in _overlay_services(name), name
+    swapped = [f for f in files if f.startswith("test-images-")]
     if not test_images:
         assert not [f for f in files if f.startswith("test")]
+    elif stores == "production":
+        assert swapped == []  # MySQL, SeaweedFS, the AWS CLI and Caddy as .env.example pins them
+        if storage == "external":
+            assert "test-external.yaml" in files  # the per-stack bucket address stays
     elif storage == "external":
-        assert "test-external.yaml" in files  # the bundled stores: no production image here
+        assert "test-images-external.yaml" in swapped  # the offline stores
     assert not [k for k in values if k.startswith("STANDIN_")]
     assert not [k for k, v in values.items() if "STANDIN_" in v]
     # The same setup without the switch: the stand-in image and its overlay (the control).
@@ -192,6 +204,46 @@ def test_a_tests_own_image_still_wins_over_the_switch(license_file, monkeypatch)
     values = factory.env_values("embedded", "off", WANDB_IMAGE="kit-test-absent/wandb:0.0.1")
     assert values["WANDB_IMAGE"] == "kit-test-absent/wandb:0.0.1"
     assert "test.yaml" not in values["COMPOSE_FILE"].split(":")
+
+
+def _overlay(name: str) -> dict:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    text = (settings.default_compose_dir() / name).read_text()
+    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader)
+
+
+def _production_services() -> set[str]:
+    """The services the kit's production compose files define."""
+    names = set()
+    for path in settings.default_compose_dir().glob("*.yaml"):
+        if not path.name.startswith("test"):
+            names |= set(_overlay(path.name).get("services") or {})
+    return names
+
+
+def test_image_overlays_swap_only_images_and_the_harness_swaps_no_production_image():
+    """What the lane drops for production stores (test-images-*.yaml) holds nothing but
+    images, so the stacks keep the rest of the harness; and every other test overlay
+    leaves each production service's image alone (only a service of its own, such as
+    test-acme.yaml's private ACME CA, names one)."""
+    production = _production_services()
+    overlays = sorted(p.name for p in settings.default_compose_dir().glob("test*.yaml"))
+    image_overlays = [n for n in overlays if n.startswith(settings.TEST_IMAGE_OVERLAY_PREFIX)]
+    assert len(image_overlays) == 3, image_overlays
+    for name in image_overlays:
+        data = _overlay(name)
+        assert set(data) == {"services"}, name
+        for service, body in data["services"].items():
+            assert service in production and set(body) == {"image"}, (name, service)
+    for name in set(overlays) - set(image_overlays):
+        for service, body in (_overlay(name).get("services") or {}).items():
+            if service in production:
+                assert "image" not in (body or {}), (name, service)
 
 
 def test_only_test_yaml_of_the_test_overlays_touches_the_wandb_service():
