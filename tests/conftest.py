@@ -88,3 +88,23 @@ def pytest_collection_modifyitems(config, items):
             keyed.append((item, keys[0]))
     for item, key in keyed:
         item.add_marker(pytest.mark.xdist_group(root(key)))
+
+
+LONG_WAIT_SWITCH = "KIT_REAL_LONG"
+
+
+# Around every other collection hook, tests/lanes.py's too; a name of its own (the one
+# above is taken) with the pytest_ prefix pytest looks for.
+@pytest.hookimpl(wrapper=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_deselect_long_waits(config, items):
+    """A `long_wait` test waits out a period the server counts in hours (the retention
+    test of docs/assumptions.md: over an hour); it runs with KIT_REAL_LONG=1
+    (`KIT_REAL_LONG=1 make test-real`) and is deselected otherwise, counted in the
+    summary's "deselected" as `platform_matrix` is. Dropped before the lanes count, so
+    `portable N of M` and the real-server lane's line count what will run."""
+    if os.environ.get(LONG_WAIT_SWITCH) != "1":
+        dropped = [item for item in items if item.get_closest_marker("long_wait")]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
+    return (yield)
