@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 import uuid
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 from wandb_local_kit.server import license as lic
 
 from tests import childproc
+from tests.integration.helpers import kit
 from tests.integration.sdk import sdk_env
 
 pytestmark = pytest.mark.portable
@@ -183,3 +185,102 @@ def test_project_visibility_strings_are_accepted_and_read_back(licensed, access)
     read = graphql(licensed, "query($e: String!, $n: String!) { project(name: $n, "
                    "entityName: $e) { access } }", {"e": entity, "n": name})  # fmt: skip
     assert read["project"]["access"] == access
+
+
+# --- the embedded store's files: where they are, and when a deleted run's go -----------------
+
+BLOB_BYTES = 2 * 1024 * 1024  # random, so no store can make it much smaller
+LOG_A_FILE = """
+import json, os, sys, wandb
+project, nbytes = sys.argv[1], int(sys.argv[2])
+with wandb.init(project=project) as run:
+    with open("blob.bin", "wb") as f:
+        f.write(os.urandom(nbytes))
+    run.save("blob.bin", policy="now")
+    run.log({"loss": 0.5})
+    print("KIT-RESULT " + json.dumps({"entity": run.entity, "id": run.id}))
+"""
+
+
+def log_a_run_with_a_file(server, tmp_path, project: str) -> dict:
+    """A run with a BLOB_BYTES file, logged by the real wandb SDK: {"entity", "id"}."""
+    env = sdk_env(server, tmp_path)
+    proc = childproc.run(
+        [sys.executable, "-c", childproc.sdk_code(LOG_A_FILE), project, str(BLOB_BYTES)],
+        env=env, timeout=300, cwd=env["KIT_TMP"],
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("KIT-RESULT "))
+    return json.loads(line.removeprefix("KIT-RESULT "))
+
+
+def measured_bytes(server, entity: str, project: str) -> int:
+    """The project's bytes as `wandb-kit storage --json` gives them: the files under
+    /vol/minio/local-files/ENTITY/PROJECT/ of an embedded stack (0: not found there)."""
+    result = kit(server, "storage", "--json")
+    assert result.returncode in (0, 1), result.stderr[-2000:]  # 1: a warning, not a failure
+    projects = json.loads(result.stdout)["projects"]
+    return {p["project"]: p["bytes"] for p in projects}.get(f"{entity}/{project}", 0)
+
+
+def test_the_embedded_store_keeps_a_projects_files_where_storage_measures_them(licensed, tmp_path):
+    """`wandb-kit storage` (and the projects health and doctor name on a full disk)
+    measures a project as the files under /vol/minio/local-files/ENTITY/PROJECT/: that
+    is where wandb/local's embedded store must keep a run's files."""
+    project = f"kit-where-{uuid.uuid4().hex[:6]}"
+    run = log_a_run_with_a_file(licensed, tmp_path, project)
+    assert measured_bytes(licensed, run["entity"], project) > 0, (
+        f"no bytes under /vol/minio/local-files/{run['entity']}/{project}/ after a run "
+        "saved a file: the embedded store keeps files elsewhere"
+    )
+
+
+RETENTION_H = 1  # the shortest period W&B documents; the kit takes whole hours only
+PURGE_SLACK_S = 3600  # how long after the period the server's purge may take
+POLL_S = 60
+
+
+@pytest.mark.long_wait
+@pytest.mark.timeout(RETENTION_H * 3600 + PURGE_SLACK_S + 1800)
+def test_the_embedded_store_purges_a_deleted_runs_files_once_the_retention_period_has_passed(
+    stacks, tmp_path
+):
+    """W&B documents that a deleted run's files stay until WANDB_DATA_RETENTION_PERIOD
+    has passed and then go; the kit tells a user with a full disk to delete runs and wait
+    (storage, health, doctor, docs/storage-growth.md). For the embedded store that is
+    unconfirmed: this waits it out with the shortest period, an hour (KIT_REAL_LONG=1)."""
+    server = stacks.start("embedded", "off", WANDB_DATA_RETENTION_PERIOD=f"{RETENTION_H}h")
+    try:
+        project = f"kit-purge-{uuid.uuid4().hex[:6]}"
+        kept = log_a_run_with_a_file(server, tmp_path / "kept", project)
+        gone = log_a_run_with_a_file(server, tmp_path / "gone", project)
+        entity = kept["entity"]
+        before = measured_bytes(server, entity, project)
+        assert before >= 2 * BLOB_BYTES, f"{before} bytes: both runs' files should be measured"
+
+        run_path = f"{entity}/{project}/{gone['id']}"
+        delete = f"import wandb\nwandb.Api().run({run_path!r}).delete()"
+        deleted = childproc.run(
+            [sys.executable, "-c", childproc.sdk_code(delete)],
+            env=sdk_env(server, tmp_path / "delete"), timeout=120,
+        )  # fmt: skip
+        assert deleted.returncode == 0, deleted.stderr[-2000:]
+        deleted_at = time.monotonic()
+        freed = BLOB_BYTES // 2  # the deleted run's file gone, whatever else moved
+        soon = measured_bytes(server, entity, project)
+        assert soon > before - freed, "a deleted run's files stay until the period has passed"
+
+        deadline = deleted_at + RETENTION_H * 3600 + PURGE_SLACK_S
+        now = soon
+        while now > before - freed and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            now = measured_bytes(server, entity, project)
+        waited = (time.monotonic() - deleted_at) / 60
+        print(f"{before} -> {now} bytes, {waited:.0f} min after the delete")
+        assert now <= before - freed, (
+            f"still {now} bytes of {before} {waited:.0f} min after the run was deleted with "
+            f"a {RETENTION_H}h retention period: the embedded store did not purge its files"
+        )
+        assert now > 0, "the run that was not deleted keeps its files"
+    finally:
+        stacks.stop(server)
