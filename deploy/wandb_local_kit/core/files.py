@@ -28,7 +28,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -367,24 +367,37 @@ def check_folder(folder: Path | str, what: str = "the folder") -> None:
         raise KitError(f"{what}: {problem}", fix="choose another path; nothing was changed")
 
 
+def flock_within(
+    fd: int, wait_s: float, poll_s: float, on_wait: Callable[[], None] | None = None
+) -> bool:
+    """Takes an exclusive flock on fd, trying again every poll_s for up to wait_s; False
+    when another holder kept it that long. on_wait() runs once, on the first wait."""
+    deadline = time.monotonic() + wait_s
+    waited = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+            time.sleep(poll_s)
+
+
 @contextmanager
 def folder_lock(folder: Path, wait_s: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     """An advisory lock on the folder itself (no lock file left behind): writers of the
     same folder take turns. Released by the kernel however the holder exits."""
     fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise KitError(
-                        f"another wandb-kit process kept writing in {folder} for {wait_s:.0f} s",
-                        fix="wait for it to finish, then run this command again",
-                    ) from None
-                time.sleep(0.05)
+        if not flock_within(fd, wait_s, poll_s=0.05):
+            raise KitError(
+                f"another wandb-kit process kept writing in {folder} for {wait_s:.0f} s",
+                fix="wait for it to finish, then run this command again",
+            )
         try:
             yield
         finally:

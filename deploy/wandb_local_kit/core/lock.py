@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from wandb_local_kit.core.errors import EXIT_USAGE, KitError
+from wandb_local_kit.core.files import flock_within
 
 WAIT_ENV = "WANDB_KIT_LOCK_WAIT"
 
@@ -51,25 +52,18 @@ def hold(path: Path, operation: str, wait_s: float = 0.0) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + wait_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise KitError(
-                        f"{_holder(path)} is changing this deployment right now; "
-                        f"`{operation}` was not started and nothing was changed",
-                        fix=f"wait for it to finish, then run `{operation}` again "
-                        f"(or set {WAIT_ENV}=SECONDS to wait for it)",
-                        exit_code=EXIT_USAGE,
-                    )
-                if not told:
-                    print(f"waiting for {_holder(path)} to finish ...", flush=True)
-                    told = True
-                time.sleep(0.5)
+
+        def say_waiting() -> None:
+            print(f"waiting for {_holder(path)} to finish ...", flush=True)
+
+        if not flock_within(fd, wait_s, poll_s=0.5, on_wait=say_waiting):
+            raise KitError(
+                f"{_holder(path)} is changing this deployment right now; "
+                f"`{operation}` was not started and nothing was changed",
+                fix=f"wait for it to finish, then run `{operation}` again "
+                f"(or set {WAIT_ENV}=SECONDS to wait for it)",
+                exit_code=EXIT_USAGE,
+            )
         record = {"operation": operation, "pid": os.getpid(), "started": time.time()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode(), 0)
