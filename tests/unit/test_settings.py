@@ -250,6 +250,22 @@ def test_turning_tls_on_moves_host_to_https():
     assert values["WANDB_HOST"] == "https://localhost"
 
 
+def test_an_ipv6_host_keeps_its_brackets_when_tls_comes_on_and_in_what_is_derived():
+    """urlsplit's .hostname drops an IPv6 address's brackets; every URL and Caddy site
+    address the kit builds from it must put them back (Caddy's reading of an unbracketed
+    one is asserted with the real Caddy in tests/integration/test_caddy_addresses.py)."""
+    existing = {"WANDB_HOST": "http://[fd00::5]:8080", "WANDB_HTTPS_PORT": "8443"}
+    values = build_values(existing, defaults(), args(tls="internal", storage="external"))
+    assert values["WANDB_HOST"] == "https://[fd00::5]:8443"
+    assert values["WANDB_TLS_HOSTNAME"] == "[fd00::5]"
+    assert values["WANDB_BUCKET_PUBLIC_URL"] == "https://[fd00::5]:8333"
+    assert values["WANDB_BUCKET_HOSTNAME"] == "[fd00::5]"
+    assert "@[fd00::5]:8333/" in values["WANDB_BUCKET_URL"]
+    assert settings.validate(values) == []
+    named = build_values({}, defaults(), args(tls="internal", host="https://wandb.lab.test"))
+    assert named["WANDB_TLS_HOSTNAME"] == "wandb.lab.test"  # a name stays as it is
+
+
 def test_defaults_are_valid():
     assert settings.validate(build_values({}, defaults(), args())) == []
     assert settings.validate(external()) == []

@@ -230,7 +230,9 @@ def build(
     mysql = parse_mysql_url(murl, mkey)
     if mysql["host"] == BUNDLED_MYSQL_HOST:
         # The bundled MySQL is only known inside the compose network by this name.
-        mysql["host"] = mysql_host or values.get("WANDB_TLS_HOSTNAME") or host.hostname
+        mysql["host"] = (
+            mysql_host or values.get("WANDB_TLS_HOSTNAME", "").strip("[]") or host.hostname
+        )
         notes.append(
             f"MySQL is the kit's bundled one: the cluster connects to {mysql['host']}:"
             f"{mysql['port']}, so publish that port to the cluster's nodes (firewalled), "

@@ -84,6 +84,12 @@ def example_values(compose_dir: Path) -> dict[str, str]:
     return read_env(compose_dir / ".env.example")
 
 
+def url_host(hostname: str) -> str:
+    """A host as a URL writes it: an IPv6 address in brackets (urlsplit's .hostname
+    drops them), anything else as it is."""
+    return f"[{hostname}]" if ":" in hostname else hostname
+
+
 def compose_files(
     storage: str, tls: str, test: bool = False, own_bucket: bool = False
 ) -> list[str]:
@@ -208,7 +214,7 @@ def build_values(
     if tls != "off" and host.scheme == "http" and host.hostname and not host_choice:
         # Turning TLS on: clients now come through the proxy's HTTPS port.
         port = values.get("WANDB_HTTPS_PORT", "443")
-        netloc = host.hostname + ("" if port == "443" else f":{port}")
+        netloc = url_host(host.hostname) + ("" if port == "443" else f":{port}")
         values["WANDB_HOST"] = urlunsplit(("https", netloc, "", "", ""))
     bucket = urlsplit(values.get("WANDB_BUCKET_PUBLIC_URL", ""))
     wanted = bucket_scheme(tls)
@@ -309,7 +315,7 @@ def default_bucket_url(wandb_host: str, tls: str = "off") -> str:
         # machine's name resolves to it on the host and is aliased to SeaweedFS (or,
         # with TLS, to Caddy) inside.
         host = socket.gethostname()
-    return f"{bucket_scheme(tls)}://{host}:8333"
+    return f"{bucket_scheme(tls)}://{url_host(host)}:8333"
 
 
 def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
@@ -325,7 +331,9 @@ def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
         files.append("sso.yaml")
     out["COMPOSE_FILE"] = ":".join(files)
     host = urlsplit(out.get("WANDB_HOST", ""))
-    out["WANDB_TLS_HOSTNAME"] = host.hostname or ""
+    # As a URL writes it: Caddy reads an unbracketed IPv6 site address's last group as
+    # its port (https://fd00::5:443 names the host "fd00::5:443").
+    out["WANDB_TLS_HOSTNAME"] = url_host(host.hostname or "")
     if storage == "external":
         _derive_external(out)
     return out
@@ -379,11 +387,11 @@ def _derive_external(out: dict[str, str]) -> None:
             port = bucket.port or (443 if bucket.scheme == "https" else 80)
         except ValueError:
             port = 0  # validate() names it
-        out["WANDB_BUCKET_HOSTNAME"] = bucket.hostname or ""
+        out["WANDB_BUCKET_HOSTNAME"] = url_host(bucket.hostname or "")
         out["WANDB_BUCKET_PORT"] = str(port)
         out["WANDB_BUCKET_URL"] = (
             f"s3://{q(out.get('WANDB_S3_ACCESS_KEY', ''))}:{q(out.get('WANDB_S3_SECRET_KEY', ''))}"
-            f"@{bucket.hostname}:{port}/{out.get('WANDB_BUCKET_NAME', '')}"
+            f"@{url_host(bucket.hostname or '')}:{port}/{out.get('WANDB_BUCKET_NAME', '')}"
             + ("?tls=true" if bucket.scheme == "https" else "")
         )
         # The init job talks to the store inside the network, as its admin.
