@@ -18,6 +18,7 @@ worker that used it.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import json
 import re
@@ -34,6 +35,9 @@ ASSUMPTIONS_DOC = Path("docs", "assumptions.md")
 # Carried from a worker to the controller on the test's report (user_properties).
 _SERVER_PROP, _MESSAGE_PROP = "kit_real_server", "kit_real_message"
 OUTCOMES = ("passed", "failed", "error", "skipped")
+# A test that waits out an hour-long server period: it runs only with KIT_REAL_LONG=1
+# (tests/conftest.py deselects it otherwise).
+LONG_WAIT, LONG_WAIT_SWITCH = "long_wait", "KIT_REAL_LONG"
 _MESSAGE_CHARS = 600  # a failure's gist; the full text stays in the run's own output
 
 _OUTCOMES = pytest.StashKey[dict]()  # node id -> {"outcome", "message"}
@@ -196,8 +200,32 @@ def assumptions(doc_text: str) -> list[dict]:
     return entries
 
 
-def verdict(entry: dict, outcomes: dict[str, str]) -> dict:
-    """confirmed (each of its tests passed), refuted (one failed), or not settled."""
+def long_waits(root: Path, tests: list[str]) -> set[str]:
+    """Which of these test ids carry the long_wait mark, read from their source: under
+    pytest-xdist the controller, which writes the report, collects no test to ask."""
+    found = set()
+    for test in tests:
+        path, _, name = test.partition("::")
+        try:
+            tree = ast.parse((root / path).read_text())
+        except (OSError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                marks = {
+                    sub.attr
+                    for dec in node.decorator_list
+                    for sub in ast.walk(dec)
+                    if isinstance(sub, ast.Attribute)
+                }
+                if LONG_WAIT in marks:
+                    found.add(test)
+    return found
+
+
+def verdict(entry: dict, outcomes: dict[str, str], long_wait: set[str] | None = None) -> dict:
+    """confirmed (each of its tests passed), refuted (one failed), or not settled; a
+    long_wait test that did not run is named with the switch that runs it."""
 
     def of(test: str) -> list[str]:
         return [o for node, o in outcomes.items() if node.split("[")[0] == test]
@@ -209,6 +237,12 @@ def verdict(entry: dict, outcomes: dict[str, str]) -> dict:
     if entry["tests"] and all(os_ and set(os_) == {"passed"} for os_ in seen.values()):
         return {**entry, "verdict": "confirmed"}
     why = "no test settles it" if not entry["tests"] else "its tests did not all run and pass"
+    waiting = [t for t, os_ in seen.items() if not os_ and t in (long_wait or set())]
+    if waiting:
+        why += (
+            f"; {', '.join(waiting)} waits out an hour-long period and runs only with "
+            f"{LONG_WAIT_SWITCH}=1 (docs/real-server-lane.md)"
+        )
     return {**entry, "verdict": "not settled", "why": why}
 
 
@@ -239,12 +273,16 @@ def _distinct(servers) -> list[dict]:
     return sorted(seen.values(), key=lambda s: -s["servers"])
 
 
-def build(lane, outcomes: dict, servers: dict, doc_text: str) -> dict:
-    """The report's content, before redaction."""
+def build(lane, outcomes: dict, servers: dict, doc_text: str, root: Path | None = None) -> dict:
+    """The report's content, before redaction; root: the checkout whose tests the
+    assumptions name (to tell a long_wait test that did not run)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from wandb_local_kit import __version__
 
+    entries = assumptions(doc_text)
+    named = [t for e in entries for t in e["tests"]]
+    long_wait = long_waits(root, named) if root else set()
     tests = {k: v for k, v in outcomes.items() if v["outcome"]}
     plain = {k: v["outcome"] for k, v in tests.items()}
     by = {o: sorted(k for k, v in plain.items() if v == o) for o in OUTCOMES}
@@ -273,7 +311,7 @@ def build(lane, outcomes: dict, servers: dict, doc_text: str) -> dict:
             ],  # fmt: skip
             "skipped": [{"test": k, "reason": tests[k].get("message", "")} for k in by["skipped"]],
         },
-        "assumptions": [verdict(e, plain) for e in assumptions(doc_text)],
+        "assumptions": [verdict(e, plain, long_wait) for e in entries],
         "left_out": "no API key, password, license or other secret (redacted as in the support "
         "bundle), no server log, no test output beyond each failure's first "
         f"{_MESSAGE_CHARS} characters",
@@ -298,7 +336,7 @@ def pytest_sessionfinish(session, exitstatus):
         config.stash[_SERVERS][lane.url] = {"url": lane.url, **identify(lane.url, lane.admin_key)}
     doc = config.rootpath / ASSUMPTIONS_DOC
     doc_text = doc.read_text() if doc.is_file() else ""
-    data = build(lane, config.stash[_OUTCOMES], config.stash[_SERVERS], doc_text)
+    data = build(lane, config.stash[_OUTCOMES], config.stash[_SERVERS], doc_text, config.rootpath)
     text = json.dumps(scrub(data, lane_secrets(lane)), indent=2) + "\n"
     config.stash[_WRITTEN] = files.write_text(report_path(config), text, what="the lane's report")
 

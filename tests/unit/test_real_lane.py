@@ -326,3 +326,27 @@ def test_the_standin_placeholder_license_reads_as_enterprise_with_nothing_else_c
     assert info.expires is None and info.seats is None
     now = datetime.now(UTC)
     assert lic.judge_expiry(info, now) is None and lic.judge_seats(info, 3) is None
+
+
+PURGE = (
+    "tests/integration/test_assumptions.py::"
+    "test_the_embedded_store_purges_a_deleted_runs_files_once_the_retention_period_has_passed"
+)
+
+
+def test_an_assumption_whose_long_wait_test_did_not_run_names_the_switch_that_runs_it():
+    """Without KIT_REAL_LONG=1 the purge test (over an hour) is deselected: the report
+    leaves its entry not settled and says why, not only that its tests did not run."""
+    from tests import lane_report
+
+    entries = lane_report.assumptions((ROOT / "docs" / "assumptions.md").read_text())
+    named = [t for e in entries for t in e["tests"]]
+    waits = lane_report.long_waits(ROOT, named)
+    assert PURGE in waits and len(waits) < len(named)  # the mark read, not every test
+    [entry] = [e for e in entries if PURGE in e["tests"]]
+    ran = {t: "passed" for t in named if t not in waits}
+    deselected = lane_report.verdict(entry, ran, waits)
+    assert deselected["verdict"] == "not settled"
+    assert f"{PURGE} waits out an hour-long period" in deselected["why"]
+    assert "KIT_REAL_LONG=1" in deselected["why"]
+    assert lane_report.verdict(entry, {**ran, PURGE: "passed"}, waits)["verdict"] == "confirmed"
