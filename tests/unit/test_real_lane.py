@@ -350,3 +350,14 @@ def test_an_assumption_whose_long_wait_test_did_not_run_names_the_switch_that_ru
     assert f"{PURGE} waits out an hour-long period" in deselected["why"]
     assert "KIT_REAL_LONG=1" in deselected["why"]
     assert lane_report.verdict(entry, {**ran, PURGE: "passed"}, waits)["verdict"] == "confirmed"
+
+
+def test_the_lane_page_pulls_the_production_images_the_stacks_run():
+    """docs/real-server-lane.md's pull line names the images .env.example pins, so a lab
+    that follows it has what the `stacks` fixture looks for (a bumped pin moves both)."""
+    page = " ".join((ROOT / "docs" / "real-server-lane.md").read_text().split())
+    pulled = re.search(r"`docker pull ([^`]+)`", page)
+    assert pulled, "docs/real-server-lane.md has no `docker pull ...` line"
+    assert pulled.group(1).split() == testing.production_store_images(
+        settings.default_compose_dir()
+    )
