@@ -91,6 +91,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 LONG_WAIT_SWITCH = "KIT_REAL_LONG"
+_LONG_WAITS_DROPPED = pytest.StashKey[int]()
+_LONG_WAITS_OUTPUT = "kit_long_waits_dropped"  # from an xdist worker to the controller
 
 
 # Around every other collection hook, tests/lanes.py's too; a name of its own (the one
@@ -107,4 +109,26 @@ def pytest_collection_modifyitems_deselect_long_waits(config, items):
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [item for item in items if item not in dropped]
+            config.stash[_LONG_WAITS_DROPPED] = len(dropped)
+            if hasattr(config, "workeroutput"):
+                config.workeroutput[_LONG_WAITS_OUTPUT] = len(dropped)
     return (yield)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Under pytest-xdist the workers collect and deselect; the controller, which prints
+    the summary, hears of it here (every worker collects the same tests)."""
+    dropped = getattr(node, "workeroutput", {}).get(_LONG_WAITS_OUTPUT)
+    if dropped:
+        node.config.stash[_LONG_WAITS_DROPPED] = dropped
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    dropped = config.stash.get(_LONG_WAITS_DROPPED, 0)
+    if dropped and not hasattr(config, "workeroutput"):
+        terminalreporter.write_line(
+            f"long_wait: {dropped} deselected, each waits out an hour or more; "
+            f"{LONG_WAIT_SWITCH}=1 runs them"
+        )
