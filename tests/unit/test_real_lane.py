@@ -361,3 +361,18 @@ def test_the_lane_page_pulls_the_production_images_the_stacks_run():
     assert pulled.group(1).split() == testing.production_store_images(
         settings.default_compose_dir()
     )
+
+
+def test_a_long_wait_test_is_deselected_unless_kit_real_long_is_set(license_file):
+    """`make test-real` (and `make test`) must not wait an hour on the purge test unless
+    asked: deselected and counted without KIT_REAL_LONG=1, collected with it."""
+    lane = {
+        **_clean_env(),
+        "KIT_REAL_IMAGE": IMAGE,
+        "KIT_REAL_LICENSE_FILE": str(license_file),
+    }
+    module = ("tests/integration/test_assumptions.py",)
+    (short, out), (long, _) = _collect_all((lane, module), ({**lane, "KIT_REAL_LONG": "1"}, module))
+    assert PURGE not in short and PURGE in long
+    assert set(long) - set(short) == {PURGE}
+    assert "long_wait: 1 deselected" in out and "KIT_REAL_LONG=1 runs them" in out
