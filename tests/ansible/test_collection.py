@@ -41,6 +41,12 @@ def test_the_tarball_installs_into_a_clean_path_with_what_the_roles_install(
     assert (root / "kit" / "compose" / "compose.yaml").is_file()
     assert (root / "kit" / "scripts" / "backup.py").is_file()
     assert (root / "kit" / "deploy" / "wandb_local_kit" / "stack" / "settings.py").is_file()
+    # Besides compose/, exactly the files the roles copy (kit_files.yml, which it carries).
+    manifest = yaml.safe_load((root / "kit_files.yml").read_text())
+    packed = {str(p.relative_to(root / "kit")) for p in (root / "kit").rglob("*") if p.is_file()}
+    assert {p for p in packed if not p.startswith("compose/")} == {
+        p for paths in manifest.values() for p in paths
+    }
     # Only what git tracks: never a checkout's settings, keys or the lab's inventory.
     shipped = {str(p.relative_to(root)) for p in root.rglob("*")}
     assert not [p for p in shipped if p.endswith((".env", ".key")) or "inventory.ini" == p]
@@ -103,17 +109,16 @@ def test_tags_select_one_part(tag, runs, skips):
 
 def test_the_settings_check_gets_every_module_it_imports(tmp_path):
     """files/check-env.py runs on the server with python3 alone and the modules the role
-    copies (vars/main.yml): the list must hold every one it imports."""
-    listed = yaml.safe_load((ANSIBLE_DIR / "roles/wandb_server/vars/main.yml").read_text())[
-        "wandb_server_check_modules"
-    ]
+    copies (kit_files.yml's settings_check_modules): the list must hold every one it
+    imports, and a refusal must say why with the secrets masked."""
+    listed = yaml.safe_load((ANSIBLE_DIR / "kit_files.yml").read_text())["settings_check_modules"]
     (tmp_path / "scripts").mkdir()
     script = tmp_path / "scripts" / "check-env.py"
     script.write_bytes((ANSIBLE_DIR / "roles/wandb_server/files/check-env.py").read_bytes())
     for rel in listed:
-        dest = tmp_path / "deploy" / rel
+        dest = tmp_path / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes((REPO / "deploy" / rel).read_bytes())
+        dest.write_bytes((REPO / rel).read_bytes())
     env = tmp_path / "bad.env"
     env.write_text("WANDB_OIDC_ISSUER='https://idp.lab.example'\nWANDB_LICENSE='lic-secret-77'\n")
     # -S -I: no site-packages and no PYTHONPATH, as on a server with only python3.
