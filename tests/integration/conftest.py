@@ -114,7 +114,6 @@ def _require_production_images(docker_client, compose_dir) -> None:
     """Fails every test that starts a stack, naming the fix, when a production image the
     lane runs beside W&B is not on this engine (the tests never pull)."""
     import docker.errors
-
     from wandb_local_kit.testing import production_store_images
 
     missing = []

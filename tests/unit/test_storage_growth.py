@@ -243,7 +243,8 @@ def test_upgrade_room_follows_the_image_size_or_a_documented_minimum():
     assert upgrade.image_room_needed(2 * GIB, 3 * GIB) == int(3.6 * GIB)
 
 
-# The daily sampler's modules on a lab server: tests/unit/test_backup_script_modules.py.
+# The daily sampler's modules on a lab server: ansible/kit_files.yml
+# (held by tests/unit/test_kit_files_manifest.py).
 
 
 def test_health_and_doctor_read_free_space_only_and_the_forecast_still_works(tmp_path):
