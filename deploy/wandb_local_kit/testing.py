@@ -16,9 +16,10 @@ test that used it failed. Options: --wandb-kit-storage, --wandb-kit-tls,
 
 The real-server lane (`real_lane`, `make test-real`): KIT_REAL_IMAGE=<image> with
 KIT_REAL_LICENSE_FILE=<path> makes every stack run that W&B image with that license and
-no test overlay for the W&B service, and the bundled stores and Caddy on their production
-images (MySQL, SeaweedFS, the AWS CLI, Caddy: the images .env.example names, pulled
-beforehand), or on the offline test images with KIT_REAL_STORES=offline; KIT_REAL_URL=<url> with
+the kit's production compose files and no test overlay (lane_compose_files): the bundled
+stores and Caddy on their production images (MySQL, SeaweedFS, the AWS CLI, Caddy: the
+images .env.example names, pulled beforehand), or on the offline test images with
+KIT_REAL_STORES=offline; KIT_REAL_URL=<url> with
 KIT_REAL_ADMIN_KEY (environment only) names a server already running, for the SDK tests.
 
 Under pytest-xdist the workers of one session share one stack: the first worker that
@@ -35,7 +36,6 @@ import fcntl
 import ipaddress
 import json
 import os
-import random
 import shutil
 import socket
 import tempfile
@@ -137,44 +137,36 @@ def production_store_images(compose_dir: Path) -> list[str]:
     return [example[key] for key in STORE_IMAGE_KEYS]
 
 
-def _overlay_services(path: Path) -> set[str]:
-    """The services a compose overlay names (its own tags such as !reset read as nothing)."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    try:
-        data = yaml.load(path.read_text(), Loader=Loader)  # noqa: S506 (a SafeLoader)
-    except (OSError, yaml.YAMLError):
-        return set()
-    services = data.get("services") if isinstance(data, dict) else None
-    return set(services) if isinstance(services, dict) else set()
+# The one test overlay the real-server lane keeps: the private ACME CA that stands for
+# Let's Encrypt, which cannot reach a test machine (test-acme.yaml, the ACME test only).
+LANE_HARNESS = frozenset({"test-acme.yaml"})
 
 
-def without_wandb_test_overlays(files: list[str], compose_dir: Path) -> list[str]:
-    """The compose files without each test overlay (test*.yaml) that touches the W&B
-    service: what the real-server lane runs."""
+def lane_compose_files(files: list[str], stores: str) -> list[str]:
+    """The compose files of a real-server lane's stack: the kit's production files, the
+    ACME test's CA, and with offline stores (KIT_REAL_STORES=offline) the overlays that
+    swap the stores' and Caddy's offline images in (test-images-*.yaml). No other test
+    overlay: not the stand-in's (test.yaml), not the harness's faster health checks."""
     return [
         f
         for f in files
-        if not (f.startswith("test") and "wandb" in _overlay_services(compose_dir / f))
+        if not f.startswith("test")
+        or f in LANE_HARNESS
+        or (stores == "offline" and f.startswith(settings.TEST_IMAGE_OVERLAY_PREFIX))
     ]
 
 
-def without_test_images(files: list[str]) -> list[str]:
-    """The compose files without the overlays that swap offline test images in
-    (test-images-*.yaml): the services then run their production images."""
-    return [f for f in files if not f.startswith(settings.TEST_IMAGE_OVERLAY_PREFIX)]
+def free_port(address: str) -> int:
+    """A port the OS considers free on address right now (the OS picks it, so tests
+    never hard-code one); compose publishes on it moments later."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
 
 
 def free_loopback_port() -> int:
-    """A port the OS considers free right now (the OS picks it, so tests never
-    hard-code one); compose publishes on it moments later."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1 (free_port)."""
+    return free_port("127.0.0.1")
 
 
 @dataclass
@@ -271,42 +263,31 @@ def _from_state(state: dict) -> LiveServer:
     )
 
 
-def _worker_share(worker: str) -> tuple[int, int]:
-    """This xdist worker's index ('gw3' -> 3) and the worker count, or (0, 1)."""
-    try:
-        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        return int(worker.removeprefix("gw")), max(1, count)
-    except ValueError:
-        return 0, 1
-
-
-def _free_test_subnet() -> tuple[str, str]:
-    """A /24 no Docker network uses yet, and the bucket's address in it.
-
-    Tests reach the object store's stand-in (or, with TLS, Caddy in front of it) at its container
-    address (a test host on this machine) instead of a fixed host port, which would
-    collide between stacks."""
+def docker_host_address() -> str:
+    """This machine's address on Docker's default bridge (docker0's gateway, e.g.
+    172.17.0.1). Processes on this machine and containers on any of its networks reach a
+    port published there; the LAN does not. A test stack serves its bucket there, on a
+    free port of its own, as a lab server serves it on its LAN address: one name that
+    clients and the wandb container both reach, and no test overlay."""
     import docker
+    import docker.errors
 
     client = docker.from_env()
-    used = []
-    for net in client.networks.list():
-        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
-            if cfg.get("Subnet"):
-                used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
-    client.close()
-    # xdist workers draw from disjoint octets (index mod count), so two workers never
-    # pick the same free /24 at the same moment.
-    index, count = _worker_share(os.environ.get("PYTEST_XDIST_WORKER", ""))
-    octets = [o for o in range(1, 255) if o % count == index % count]
-    # 10.213/16, outside Docker's default address pools (172.17-31/16, 192.168/16): once
-    # ~15 default networks exist, Docker hands out 172.29.0.0/16 whole, and every /24 in it
-    # would overlap (a CI run failed so with four workers).
-    for _ in range(200):
-        net = ipaddress.ip_network(f"10.213.{random.choice(octets)}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return str(net), str(net.network_address + 10)
-    raise RuntimeError("no free 10.213.x.0/24 subnet for a test stack")
+    try:
+        bridge = client.networks.get("bridge")
+    except docker.errors.NotFound:
+        raise RuntimeError(
+            "this Docker engine has no default bridge network (docker0), where the kit's "
+            "test stacks publish their bucket: start dockerd without --bridge=none"
+        ) from None
+    finally:
+        client.close()
+    for cfg in (bridge.attrs.get("IPAM") or {}).get("Config") or []:
+        if cfg.get("Gateway"):
+            return str(cfg["Gateway"])
+        if cfg.get("Subnet"):  # some engines leave the gateway out: the subnet's first host
+            return str(next(ipaddress.ip_network(cfg["Subnet"], strict=False).hosts()))
+    raise RuntimeError("Docker's default bridge network has no IPv4 address on this machine")
 
 
 class StackFactory:
@@ -353,16 +334,15 @@ class StackFactory:
                 WANDB_ACME_EMAIL="admin@kit-acme.test",
                 WANDB_ACME_CA=f"https://{TEST_ACME_CA}/acme/local/directory",
             )
-        if storage == "external" and self.test_images:
-            subnet, bucket_ip = _free_test_subnet()
-            # With TLS, Caddy serves the bucket on its port and also publishes it on
-            # the host: a free loopback port keeps side-by-side stacks apart.
-            port = 8333 if tls == "off" else free_loopback_port()
+        if storage == "external":
+            # The bucket on this machine's Docker bridge address, on a port of its own
+            # (docker_host_address): stacks side by side never collide, and nothing
+            # outside the machine reaches it.
+            address = docker_host_address()
+            port = free_port(address)
             values.update(
-                KIT_TEST_SUBNET=subnet,
-                KIT_TEST_BUCKET_IP=bucket_ip,
-                WANDB_BUCKET_BIND="127.0.0.1",
-                WANDB_BUCKET_PUBLIC_URL=f"{settings.bucket_scheme(tls)}://{bucket_ip}:{port}",
+                WANDB_BUCKET_BIND=address,
+                WANDB_BUCKET_PUBLIC_URL=f"{settings.bucket_scheme(tls)}://{address}:{port}",
             )
         if self.test_images:
             prefix = os.environ.get("KIT_IMAGE_PREFIX", "wandb-kit-test/")
@@ -376,9 +356,7 @@ class StackFactory:
         values.update(overrides)
         out = settings.derive(settings.generate_secrets(values), test=self.test_images)
         if lane.image:
-            files = without_wandb_test_overlays(out["COMPOSE_FILE"].split(":"), self.compose_dir)
-            if lane.stores == "production":
-                files = without_test_images(files)
+            files = lane_compose_files(out["COMPOSE_FILE"].split(":"), lane.stores)
             out["COMPOSE_FILE"] = ":".join(files)
         return out
 
@@ -560,6 +538,8 @@ __all__ = [
     "RealLane",
     "RealLaneError",
     "StackFactory",
+    "docker_host_address",
     "free_loopback_port",
+    "free_port",
     "real_lane",
 ]

@@ -14,13 +14,14 @@ import re
 import socket
 import ssl
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import yaml
 from wandb_local_kit.core.envfile import render
 from wandb_local_kit.stack import settings
-from wandb_local_kit.testing import TEST_ACME_CA
+from wandb_local_kit.testing import TEST_ACME_CA, docker_host_address, free_port
 
 from tests.integration.helpers import certificate_pair, kit, wait_for
 from tests.integration.sdk import log_and_check, run_sdk, sdk_env, smoke
@@ -107,19 +108,15 @@ def _caddy_passes_large_bodies_and_cors(server, tmp) -> None:
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
 
 
-@pytest.mark.standin_only(
-    "test overlay: the bucket's KIT_TEST_SUBNET, KIT_TEST_BUCKET_IP (compose/test-external.yaml)"
-)
+@pytest.mark.portable
 def test_external_storage_behind_your_own_private_ca(stacks, tmp_path):
     """WANDB_TLS=files with a pair from a private CA: its ca.pem is what clients trust
     and, copied by the caddy-ca job, what lets the wandb container reach the bucket."""
     picked = stacks.env_values("external", "files")
-    bucket_ip = picked["KIT_TEST_BUCKET_IP"]
+    bucket_host = urlsplit(picked["WANDB_BUCKET_PUBLIC_URL"]).hostname
     certs = tmp_path / "certs"
-    ca = certificate_pair(certs, ["localhost", bucket_ip], private_ca=True)
-    same_addresses = {
-        k: picked[k] for k in ("KIT_TEST_SUBNET", "KIT_TEST_BUCKET_IP", "WANDB_BUCKET_PUBLIC_URL")
-    }
+    ca = certificate_pair(certs, ["localhost", bucket_host], private_ca=True)
+    same_addresses = {k: picked[k] for k in ("WANDB_BUCKET_BIND", "WANDB_BUCKET_PUBLIC_URL")}
     server = stacks.start("external", "files", WANDB_TLS_CERT_DIR=str(certs), **same_addresses)
     try:
         server.ca_file = ca
@@ -196,14 +193,15 @@ def test_wrong_host_breaks_uploads(stacks, tmp_path):
 def test_bucket_url_only_reachable_inside_breaks_client_uploads(stacks, tmp_path):
     """The classic split-horizon mistake: BUCKET names the internal service. The
     server is healthy, but clients cannot resolve the presigned URLs' host."""
-    server = stacks.start("external", "off", WANDB_BUCKET_PUBLIC_URL="http://seaweedfs:8333")
+    inside = f"seaweedfs:{free_port(docker_host_address())}"  # its own port, as every stack's
+    server = stacks.start("external", "off", WANDB_BUCKET_PUBLIC_URL=f"http://{inside}")
     try:
         assert _ready(server).status_code == 200
         env = sdk_env(server, tmp_path, KIT_FAST_FAIL="1")
         logged = run_sdk("log", "inside-only-bucket", env)
         back = run_sdk("check", logged["path"], env)
         assert not back["image_ok"]
-        assert "seaweedfs:8333" in logged["debug_log"]
+        assert inside in logged["debug_log"]
     finally:
         stacks.stop(server)
 

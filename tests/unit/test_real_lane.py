@@ -140,8 +140,19 @@ def test_the_switch_off_is_off():
     assert not lane.on and lane.target == ""
 
 
+def _overlay(name: str) -> dict:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    text = (settings.default_compose_dir() / name).read_text()
+    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader)
+
+
 def _overlay_services(name: str) -> set[str]:
-    return testing._overlay_services(settings.default_compose_dir() / name)
+    return set(_overlay(name).get("services") or {})
 
 
 @pytest.mark.parametrize("stores", ["production", "offline"])
@@ -166,8 +177,8 @@ def test_stacks_with_the_switch_run_that_image_and_license_without_a_wandb_overl
     monkeypatch.setenv("KIT_REAL_LICENSE_FILE", str(license_file))
     if stores == "offline":
         monkeypatch.setenv("KIT_REAL_STORES", "offline")
-    # external storage with test images asks Docker for a free subnet: not in a unit test
-    monkeypatch.setattr(testing, "_free_test_subnet", lambda: ("10.213.7.0/24", "10.213.7.10"))
+    # external storage asks Docker for its bridge address: not in a unit test
+    monkeypatch.setattr(testing, "docker_host_address", lambda: "172.17.0.1")
     factory = testing.StackFactory(settings.default_compose_dir(), test_images=test_images)
     values = factory.env_values(storage, tls)
     assert values["WANDB_IMAGE"] == IMAGE
@@ -175,18 +186,18 @@ def test_stacks_with_the_switch_run_that_image_and_license_without_a_wandb_overl
     assert not settings.is_standin(values)
     files = values["COMPOSE_FILE"].split(":")
     assert "test.yaml" not in files and files[0] == "compose.yaml"
-    for name in files:
-        if name.startswith("test"):  # the harness, and with offline stores their images
-            assert "wandb" not in _overlay_services(name), name
-    swapped = [f for f in files if f.startswith("test-images-")]
-    if not test_images:
-        assert not [f for f in files if f.startswith("test")]
-    elif stores == "production":
-        assert swapped == []  # MySQL, SeaweedFS, the AWS CLI and Caddy as .env.example pins them
+    overlays = [f for f in files if f.startswith("test")]
+    if not test_images or stores == "production":
+        # The kit's production files only: MySQL, SeaweedFS, the AWS CLI and Caddy as
+        # .env.example pins them, production health checks.
+        assert overlays == []
+    else:  # only the overlays swapping the offline images of the stores and Caddy in
+        assert all(f.startswith(settings.TEST_IMAGE_OVERLAY_PREFIX) for f in overlays)
         if storage == "external":
-            assert "test-external.yaml" in files  # the per-stack bucket address stays
-    elif storage == "external":
-        assert "test-images-external.yaml" in swapped  # the offline stores
+            assert "test-images-external.yaml" in overlays
+    if storage == "external":  # the bucket where a lab serves it: a host address, its port
+        assert values["WANDB_BUCKET_BIND"] == "172.17.0.1"
+        assert values["WANDB_BUCKET_PUBLIC_URL"].split("//")[1].startswith("172.17.0.1:")
     assert not [k for k in values if k.startswith("STANDIN_")]
     assert not [k for k, v in values.items() if "STANDIN_" in v]
     # The same setup without the switch: the stand-in image and its overlay (the control).
@@ -204,17 +215,6 @@ def test_a_tests_own_image_still_wins_over_the_switch(license_file, monkeypatch)
     values = factory.env_values("embedded", "off", WANDB_IMAGE="kit-test-absent/wandb:0.0.1")
     assert values["WANDB_IMAGE"] == "kit-test-absent/wandb:0.0.1"
     assert "test.yaml" not in values["COMPOSE_FILE"].split(":")
-
-
-def _overlay(name: str) -> dict:
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    text = (settings.default_compose_dir() / name).read_text()
-    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader)
 
 
 def _production_services() -> set[str]:
@@ -239,18 +239,24 @@ def test_image_overlays_swap_only_images_and_the_harness_swaps_no_production_ima
         data = _overlay(name)
         assert set(data) == {"services"}, name
         for service, body in data["services"].items():
-            assert service in production and set(body) == {"image"}, (name, service)
+            assert service in production - {"wandb"}, (name, service)
+            assert set(body) == {"image"}, (name, service)
     for name in set(overlays) - set(image_overlays):
         for service, body in (_overlay(name).get("services") or {}).items():
             if service in production:
                 assert "image" not in (body or {}), (name, service)
 
 
-def test_only_test_yaml_of_the_test_overlays_touches_the_wandb_service():
-    """What the switch drops (testing.without_wandb_test_overlays) is exactly test.yaml
-    today; a new overlay touching wandb would be dropped too, and this names it."""
-    overlays = sorted(p.name for p in settings.default_compose_dir().glob("test*.yaml"))
-    assert [name for name in overlays if "wandb" in _overlay_services(name)] == ["test.yaml"]
+def test_the_one_overlay_the_lane_keeps_leaves_the_wandb_service_alone():
+    """The lane keeps only the ACME test's private CA (testing.LANE_HARNESS) of the test
+    overlays: it must not touch the W&B service the lane is there to test."""
+    assert testing.LANE_HARNESS == {"test-acme.yaml"}
+    for name in testing.LANE_HARNESS:
+        assert "wandb" not in _overlay_services(name), name
+    files = settings.compose_files("external", "acme", test=True)
+    assert testing.lane_compose_files(files, "production") == [
+        "compose.yaml", "external.yaml", "tls.yaml", "test-acme.yaml", "external-tls.yaml",
+    ]  # fmt: skip
 
 
 def test_the_sdk_fixture_stands_for_a_real_server_with_the_attributes_tests_use():

@@ -227,7 +227,6 @@ def test_bucket_cors_origin_is_the_wandb_origin():
                 "test-tls.yaml",
                 "external-tls.yaml",
                 "test-images-external-tls.yaml",
-                "test-external-tls.yaml",
             ],
         ),
     ],

@@ -99,14 +99,14 @@ def compose_files(
     A base's test overlays come in two kinds: test-images-NAME.yaml swaps the offline
     test images in for the production ones and does nothing else (the real-server lane
     drops it to run the production images: TEST_IMAGE_OVERLAY_PREFIX), and test-NAME.yaml
-    holds the rest of the test harness (addresses, faster health checks) and swaps no
-    image of a production service."""
+    shortens health checks and swaps no image of a production service."""
 
-    def with_tests(base: str) -> list[str]:
+    def with_tests(base: str, health: bool = True) -> list[str]:
+        if not test:
+            return [base]
         name = base.removesuffix(".yaml")
-        return [base] + (
-            [f"{TEST_IMAGE_OVERLAY_PREFIX}{name}.yaml", f"test-{name}.yaml"] if test else []
-        )
+        files = [base, f"{TEST_IMAGE_OVERLAY_PREFIX}{name}.yaml"]
+        return files + ([f"test-{name}.yaml"] if health else [])
 
     files = ["compose.yaml"] + (["test.yaml"] if test else [])
     if storage == "external":
@@ -117,7 +117,7 @@ def compose_files(
         files += ["test-acme.yaml"]  # a private ACME CA in place of Let's Encrypt
     if storage == "external" and tls != "off" and not own_bucket:
         # The bucket endpoint behind Caddy as well.
-        files += with_tests("external-tls.yaml")
+        files += with_tests("external-tls.yaml", health=False)
     return files
 
 
