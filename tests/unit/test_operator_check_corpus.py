@@ -631,6 +631,17 @@ def test_a_bad_crd_is_refused_clearly(tmp_path, capsys, text, expect):
     assert expect in err and "kubectl get crd" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("levels", [100, 5000])  # past the limit; past the YAML reader's stack
+def test_a_crd_nested_too_deep_is_refused_without_a_traceback(tmp_path, capsys, levels):
+    crd = tmp_path / "crd.yaml"
+    crd.write_text("spec: " + "[" * levels + "]" * levels + "\n")
+    cr = write_cr(tmp_path, lambda sp, r: None)
+    assert cli.main(["export", "check", "--crd", str(crd), cr]) == 2
+    err = capsys.readouterr().err
+    assert "nests lists or mappings more than 64 levels deep" in err and str(crd) in err
+    assert "Traceback" not in err and "RecursionError" not in err
+
+
 def test_help_names_the_crd_the_kits_schema_follows(capsys):
     with pytest.raises(SystemExit):
         cli.main(["export", "check", "--help"])

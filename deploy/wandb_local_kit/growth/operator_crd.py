@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from wandb_local_kit.core import files
 from wandb_local_kit.core.errors import KitError
 
 CRD_NAME = "weightsandbiases.apps.wandb.com"
@@ -33,8 +34,14 @@ def from_text(text: str, where: str) -> Schema:
     fix = f"give the output of `kubectl get crd {CRD_NAME} -o yaml` (or - to read it from stdin)"
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except RecursionError:  # the reader recurses once per level: thousands exhaust it
+        raise files.too_deep(f"the CRD in {where}", None) from None
     except yaml.YAMLError as err:
         raise KitError(f"{where} is not YAML: {err}", fix=fix) from None
+    # W&B's CRD nests about 31 levels; a deeper document would only exhaust the walks
+    # that follow.
+    if files.depth_problem(docs):
+        raise files.too_deep(f"the CRD in {where}", None)
     items: list[Any] = []
     for d in docs:
         items += d.get("items", []) if isinstance(d, dict) and d.get("kind") == "List" else [d]
