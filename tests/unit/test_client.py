@@ -55,6 +55,27 @@ def test_bad_urls_are_refused_with_a_fix(bad):
     assert err.value.fix
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ftp://bob:s3cret-pw@wandb.lab",  # not http(s)
+        "http://bob:s3cret-pw@wandb.lab:99999",  # a bad port
+        "http://s3cret-pw@wandb.lab/?x=1",  # a key as the user name, and a query
+    ],
+)
+def test_a_refused_url_is_named_without_what_precedes_its_at(bad):
+    with pytest.raises(KitError) as err:
+        client.normalize_url(bad)
+    assert "s3cret-pw" not in str(err.value) and "<redacted>@wandb.lab" in str(err.value)
+
+
+def test_a_refused_long_url_is_cut_short_with_its_length():
+    raw = "ftp://wandb.lab/" + "x" * 500
+    with pytest.raises(KitError) as err:
+        client.normalize_url(raw)
+    assert len(str(err.value)) < 200 and f"({len(raw)} characters)" in str(err.value)
+
+
 def test_redact_removes_given_secrets_and_anything_key_shaped():
     text = f"key {GOOD_KEY} and pw hunter2-long and {WRONG_KEY}"
     out = redact(text, extra=("hunter2-long",))

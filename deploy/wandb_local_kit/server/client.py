@@ -61,21 +61,36 @@ class Target:
         return bool(host) and normalize_url(host) == self.url
 
 
+def shown_url(raw: str, limit: int = 80) -> str:
+    """A URL as an error message shows it: whatever precedes an @ masked (a password, or
+    a key given as the user name), other secrets redacted, cut short when long."""
+    text = redact(re.sub(r"^([A-Za-z][\w+.-]*://)?[^@/]*@", r"\1<redacted>@", raw))
+    return (
+        repr(text)
+        if len(text) <= limit
+        else repr(text[:limit] + "...") + f" ({len(raw)} characters)"
+    )
+
+
 def normalize_url(url: str) -> str:
     """Checks an http(s) base URL and strips the trailing slash; KitError when it is not one."""
     raw = (url or "").strip()
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise KitError(
-            f"{raw!r} is not an http(s) URL of a W&B server",
+            f"{shown_url(raw)} is not an http(s) URL of a W&B server",
             fix="give the URL clients use, e.g. http://wandb.lab.example:8080",
         )
     if parts.query or parts.fragment:
-        raise KitError(f"{raw!r} has a query or fragment", fix="use scheme://host[:port] only")
+        raise KitError(
+            f"{shown_url(raw)} has a query or fragment", fix="use scheme://host[:port] only"
+        )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise KitError(f"{raw!r} has an invalid port", fix="use a port from 1 to 65535") from None
+        raise KitError(
+            f"{shown_url(raw)} has an invalid port", fix="use a port from 1 to 65535"
+        ) from None
     return raw.rstrip("/")
 
 
