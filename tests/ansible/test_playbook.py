@@ -169,30 +169,45 @@ def test_env_file_equals_the_kits_derivation_and_keeps_secrets(tmp_path):
         assert secret not in run.output
 
 
-def test_external_storage_with_tls_puts_the_bucket_behind_caddy_as_init_does(tmp_path):
+@pytest.mark.parametrize(
+    "host, bucket, sni",
+    [
+        ("https://wandb.lab.example", "", "wandb.lab.example"),
+        ("https://10.20.0.5", "", "10.20.0.5"),  # by address: clients send no name
+        ("https://wandb.lab.example", "https://10.20.0.7:8333", "10.20.0.7"),
+    ],
+)
+def test_external_storage_with_tls_puts_the_bucket_behind_caddy_as_init_does(
+    tmp_path, host, bucket, sni
+):
+    extra = {"wandb_server_bucket_public_url": bucket} if bucket else {}
     rendered, _ = _derive_with_ansible(
         tmp_path,
         {
-            "wandb_server_host": "https://wandb.lab.example",
+            "wandb_server_host": host,
             "wandb_server_storage": "external",
             "wandb_server_tls": "internal",
             "wandb_server_license": TEST_LICENSE,
+            **extra,
         },
         None,
     )
     values = settings.example_values(REPO / "compose")
     secrets = {k: rendered[k] for k in settings.SECRET_FACTORIES}
     values.update(
-        WANDB_HOST="https://wandb.lab.example",
+        WANDB_HOST=host,
         WANDB_BIND="0.0.0.0",
         WANDB_STORAGE="external",
         WANDB_TLS="internal",
         WANDB_LICENSE=TEST_LICENSE,
         **secrets,
     )
+    if bucket:
+        values["WANDB_BUCKET_PUBLIC_URL"] = bucket
     assert rendered == settings.derive(values)
     assert rendered["COMPOSE_FILE"].endswith(":tls.yaml:external-tls.yaml")
-    assert rendered["WANDB_BUCKET_PUBLIC_URL"] == "https://wandb.lab.example:8333"
+    assert rendered["WANDB_BUCKET_PUBLIC_URL"] == (bucket or f"{host}:8333")
+    assert rendered["WANDB_TLS_DEFAULT_SNI"] == sni
     assert settings.validate(rendered) == []
 
 

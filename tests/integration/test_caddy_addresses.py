@@ -10,9 +10,13 @@ Caddy image the stacks run) shows which host and port each site serves.
 from __future__ import annotations
 
 import json
+import socket
+import ssl
+import time
 
 import pytest
 from wandb_local_kit.stack import settings
+from wandb_local_kit.testing import docker_host_address, free_port
 
 pytestmark = pytest.mark.portable
 
@@ -29,6 +33,7 @@ def adapted(docker_client, image: str, values: dict[str, str]) -> dict:
             for key in (
                 "WANDB_TLS",
                 "WANDB_TLS_HOSTNAME",
+                "WANDB_TLS_DEFAULT_SNI",
                 "WANDB_BUCKET_HOSTNAME",
                 "WANDB_BUCKET_PORT",
             )
@@ -72,3 +77,60 @@ def test_caddy_serves_the_host_of_wandb_host_and_of_the_bucket(docker_client, te
         s for p in config["apps"]["tls"]["automation"]["policies"] for s in p.get("subjects", [])
     }
     assert subjects == {host}
+
+
+def handshake_without_a_name(address: str, port: int, wait_s: float = 30.0) -> str:
+    """A TLS handshake as a client connecting by IP address makes it (no SNI): '' when
+    it succeeds, else the last error (Caddy issues its certificates moments after start)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # the CA is Caddy's own
+    deadline, last = time.monotonic() + wait_s, "no attempt"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=5) as raw:
+                with ctx.wrap_socket(raw):  # no server_hostname: no SNI
+                    return ""
+        except OSError as err:
+            last = f"{type(err).__name__}: {err}"
+            time.sleep(0.5)
+    return last
+
+
+def test_a_client_by_ip_address_gets_the_buckets_certificate_through_dockers_port(
+    docker_client, test_image
+):
+    """A lab serving the bucket at an IP address: clients (the SDK, boto3, W&B itself)
+    connect by address and send no name. Behind Docker's published port, Caddy sees its
+    container's address, not the server's; WANDB_TLS_DEFAULT_SNI gives it the name."""
+    address = docker_host_address()
+    port = free_port(address)
+    values = settings.derive(
+        {
+            **settings.example_values(settings.default_compose_dir()),
+            "WANDB_STORAGE": "external",
+            "WANDB_TLS": "internal",
+            "WANDB_HOST": "https://localhost:8443",
+            "WANDB_BUCKET_PUBLIC_URL": f"https://{address}:{port}",
+        }
+    )
+    assert values["WANDB_TLS_DEFAULT_SNI"] == address
+    caddy = settings.default_compose_dir() / "caddy"
+    keys = ("WANDB_TLS", "WANDB_TLS_HOSTNAME", "WANDB_TLS_DEFAULT_SNI", "WANDB_BUCKET_HOSTNAME",
+            "WANDB_BUCKET_PORT")  # fmt: skip
+    container = docker_client.containers.run(
+        test_image("caddy"),
+        environment={key: values[key] for key in keys},
+        volumes={
+            str(caddy / "Caddyfile"): {"bind": "/etc/caddy/Caddyfile", "mode": "ro"},
+            str(caddy / "tls"): {"bind": "/etc/caddy/tls", "mode": "ro"},
+            str(caddy / "bucket.caddy"): {"bind": "/etc/caddy/sites/bucket.caddy", "mode": "ro"},
+        },
+        ports={f"{port}/tcp": (address, port)},
+        detach=True,
+        remove=True,
+    )
+    try:
+        failed = handshake_without_a_name(address, port)
+        assert failed == "", f"{failed}\n{container.logs(tail=20).decode(errors='replace')}"
+    finally:
+        container.remove(force=True)

@@ -809,3 +809,23 @@ def test_init_standin_off_goes_back_to_the_real_image_without_overlays(tmp_path)
     assert values["KIT_STANDIN"] == "false"
     assert values["WANDB_IMAGE"] == settings.example_values(COMPOSE_DIR)["WANDB_IMAGE"]
     assert "test" not in values["COMPOSE_FILE"] and values["WANDB_LICENSE"] == ""
+
+
+@pytest.mark.parametrize(
+    "host, bucket, sni",
+    [
+        ("https://wandb.lab.test", "https://wandb.lab.test:8333", "wandb.lab.test"),
+        ("https://10.20.0.5:8443", "https://10.20.0.5:8333", "10.20.0.5"),
+        ("https://localhost:8443", "https://172.17.0.1:9443", "172.17.0.1"),
+        ("https://[fd00::5]:8443", "https://[fd00::5]:8333", "fd00::5"),
+    ],
+)
+def test_caddys_default_name_is_the_address_clients_connect_by(host, bucket, sni):
+    """Clients connecting by IP address send no TLS name: Caddy answers them with
+    WANDB_TLS_DEFAULT_SNI (tests/integration/test_caddy_addresses.py shows the real Caddy
+    failing the handshake without it)."""
+    values = settings.derive(
+        {**settings.example_values(COMPOSE_DIR), "WANDB_STORAGE": "external",
+         "WANDB_TLS": "internal", "WANDB_HOST": host, "WANDB_BUCKET_PUBLIC_URL": bucket}
+    )  # fmt: skip
+    assert values["WANDB_TLS_DEFAULT_SNI"] == sni

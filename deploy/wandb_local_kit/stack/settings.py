@@ -336,7 +336,21 @@ def derive(values: dict[str, str], test: bool = False) -> dict[str, str]:
     out["WANDB_TLS_HOSTNAME"] = url_host(host.hostname or "")
     if storage == "external":
         _derive_external(out)
+    out["WANDB_TLS_DEFAULT_SNI"] = default_sni(
+        host.hostname or "", out.get("WANDB_BUCKET_HOSTNAME", ""), "external-tls.yaml" in files
+    )
     return out
+
+
+def default_sni(wandb_host: str, bucket_host: str, bucket_behind_caddy: bool) -> str:
+    """The name Caddy answers a client that sends none (TLS SNI), which is every client
+    connecting by IP address. Caddy would pick the certificate by the address the
+    connection reached, and behind Docker's published ports that is its container's, not
+    the server's: no certificate matches and the handshake fails (seen with the real
+    Caddy). So: the W&B host when it is an address, else the bucket's when Caddy serves
+    it at an address, else the W&B host (clients of a DNS name send it anyway)."""
+    bucket = bucket_host.strip("[]") if bucket_behind_caddy else ""
+    return next((n for n in (wandb_host, bucket) if _is_ip(n)), wandb_host or "localhost")
 
 
 def _derive_external(out: dict[str, str]) -> None:
