@@ -282,12 +282,24 @@ def docker_host_address() -> str:
         ) from None
     finally:
         client.close()
-    for cfg in (bridge.attrs.get("IPAM") or {}).get("Config") or []:
-        if cfg.get("Gateway"):
-            return str(cfg["Gateway"])
-        if cfg.get("Subnet"):  # some engines leave the gateway out: the subnet's first host
-            return str(next(ipaddress.ip_network(cfg["Subnet"], strict=False).hosts()))
-    raise RuntimeError("Docker's default bridge network has no IPv4 address on this machine")
+    address = bridge_ipv4((bridge.attrs.get("IPAM") or {}).get("Config") or [])
+    if not address:
+        raise RuntimeError("Docker's default bridge network has no IPv4 address on this machine")
+    return address
+
+
+def bridge_ipv4(ipam_configs: list[dict]) -> str | None:
+    """The IPv4 gateway among a network's IPAM configs (an IPv6-enabled bridge lists its
+    IPv6 subnet too, in either order); the subnet's first host when the engine leaves the
+    gateway out."""
+    for cfg in ipam_configs:
+        try:
+            subnet = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
+        except ValueError:
+            continue
+        if subnet.version == 4:
+            return str(cfg.get("Gateway") or next(subnet.hosts()))
+    return None
 
 
 class StackFactory:

@@ -382,3 +382,22 @@ def test_a_long_wait_test_is_deselected_unless_kit_real_long_is_set(license_file
     assert PURGE not in short and PURGE in long
     assert set(long) - set(short) == {PURGE}
     assert "long_wait: 1 deselected" in out and "KIT_REAL_LONG=1 runs them" in out
+
+
+@pytest.mark.parametrize(
+    "configs, address",
+    [
+        ([{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}], "172.17.0.1"),
+        (  # an IPv6-enabled bridge, its IPv6 subnet first
+            [{"Subnet": "fd00:dead::/64", "Gateway": "fd00:dead::1"},
+             {"Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1"}],
+            "172.18.0.1",
+        ),
+        ([{"Subnet": "10.200.0.0/24"}], "10.200.0.1"),  # no gateway given: the first host
+        ([{"Subnet": "fd00:dead::/64"}], None),
+        ([], None),
+    ],
+)  # fmt: skip
+def test_the_bucket_address_is_the_bridges_ipv4_gateway(configs, address):
+    """Test stacks publish their bucket on docker0's IPv4 address (free_port binds IPv4)."""
+    assert testing.bridge_ipv4(configs) == address
